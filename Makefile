@@ -1,0 +1,51 @@
+# tickrail — the two commands of the README.
+#   make run   builds the release binary and runs the main job (today: the journal demo)
+#   make test  everything CI checks: fmt, clippy -D warnings, the whole test suite, loom
+#   make bench the journal benchmark harness (release), see docs/BENCHMARKS.md
+
+SHELL := /bin/bash
+CARGO ?= cargo
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+# Tests, test-built binaries and clippy share the `ci` profile so dependencies build once.
+PROFILE ?= ci
+
+.PHONY: all run test deps fmt clippy unit loom bench clean
+
+all: run
+
+# Build tools the workspace needs: cmake and ccache (QuickFIX C++ builds with them once the
+# FIX gateway lands). Installed with apt-get when missing.
+deps:
+	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust (https://rustup.rs)"; exit 1; }
+	@missing=""; for t in cmake ccache; do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+run: deps
+	$(CARGO) build --release -p tickrail
+	./target/release/tickrail journal demo --fresh --dir data/demo-journal
+
+fmt:
+	$(CARGO) fmt --all -- --check
+
+clippy: deps
+	$(CARGO) clippy --workspace --all-targets --profile $(PROFILE) -- -D warnings
+
+unit: deps
+	$(CARGO) test --workspace --profile $(PROFILE)
+
+# The commit protocol under loom (its own target dir: loom needs --cfg loom everywhere).
+loom: deps
+	RUSTFLAGS="--cfg loom" $(CARGO) test -p tickrail-journal --lib --profile $(PROFILE) \
+	  --target-dir target/loom commit::loom_tests
+
+test: fmt clippy unit loom
+
+bench: deps
+	$(CARGO) run --release -p tickrail-bench --bin journal_bench
+
+clean:
+	$(CARGO) clean
+	rm -rf data

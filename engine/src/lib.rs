@@ -1,0 +1,34 @@
+//! # tickrail-engine
+//!
+//! The engine crate. For now it holds the **event model** every other part speaks:
+//!
+//! - [`value`]: fixed-point [`Price`], [`Qty`] and [`Scale`], parsed from and printed to text
+//!   exactly, never through `f64`.
+//! - [`instrument`]: [`InstrumentId`], interned at config load; no strings on the hot path.
+//! - [`event`]: the fixed-size, `Copy`, heap-free [`Event`] — an [`EventHeader`] (sequence,
+//!   cause, exchange and receive timestamps, instrument, scales, source) and an [`EventBody`]
+//!   for each input (market data L1/L2/L3, execution reports, timers, operator commands) and
+//!   output (signals, order requests, risk rejects) — with stable [`EventKind`] and
+//!   [`RiskCode`] numbers.
+//! - [`codec`]: events in the journal as rkyv archives, written in place without allocating
+//!   and read back zero-copy with validation.
+//!
+//! See `DESIGN.md` §1 and §3 for why the sequenced input log is the truth and what that asks
+//! of these types.
+
+pub mod codec;
+pub mod event;
+pub mod instrument;
+pub mod value;
+
+pub use codec::{
+    access_event, append_event, decode_event, event_kind, journal_kind, CodecError,
+    ARCHIVED_EVENT_BYTES, EVENT_KIND_BASE,
+};
+pub use event::{
+    Aggressor, ArchivedEvent, ArchivedEventBody, ArchivedEventHeader, Event, EventBody, EventError,
+    EventHeader, EventKind, ExecKind, LevelAction, OperatorCommand, RiskCode, Side, TimeInForce,
+    TradingState, SIGNAL_SCALE,
+};
+pub use instrument::InstrumentId;
+pub use value::{FixedDisplay, Price, Qty, Scale, ValueError};

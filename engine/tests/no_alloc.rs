@@ -1,0 +1,142 @@
+//! `append_event` (and the zero-copy read path) must not allocate after warm-up.
+//!
+//! A counting global allocator counts allocations made on the test's own thread while a
+//! thread-local flag is set; other threads (the test harness, journal background threads)
+//! are ignored.
+
+// A `GlobalAlloc` impl is necessarily `unsafe`; it only forwards to `System`. Allowed here, in
+// this test binary only.
+#![allow(unsafe_code)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tickrail_engine::event::sample_events;
+use tickrail_engine::{access_event, append_event, Event, EventKind};
+use tickrail_journal::{JournalOptions, JournalReader, JournalWriter, Manifest};
+
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+}
+
+fn note_allocation() {
+    // `try_with`: the thread-local may already be gone while a thread shuts down.
+    if COUNTING.try_with(Cell::get).unwrap_or(false) {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so
+// `System`'s guarantees are ours; counting touches only an atomic and a const thread-local.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        note_allocation();
+        // SAFETY: forwarded; the caller upholds `alloc`'s contract.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        note_allocation();
+        // SAFETY: forwarded; the caller upholds `alloc_zeroed`'s contract.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        note_allocation();
+        // SAFETY: forwarded; the caller upholds `realloc`'s contract.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded; the caller upholds `dealloc`'s contract.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Allocations made on this thread while running `f`.
+fn allocations_in<R>(f: impl FnOnce() -> R) -> (u64, R) {
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    COUNTING.with(|c| c.set(true));
+    let result = f();
+    COUNTING.with(|c| c.set(false));
+    (ALLOCATIONS.load(Ordering::Relaxed) - before, result)
+}
+
+const EVENTS: u64 = 10_000;
+
+/// The `n`th event of a stream cycling through every kind, with increasing sequences.
+fn nth(samples: &[Event], n: u64) -> Event {
+    let mut e = samples[(n % samples.len() as u64) as usize];
+    e.header.sequence = n + 1;
+    e.header.cause_sequence = if e.kind().is_input() { n + 1 } else { n };
+    e
+}
+
+#[test]
+fn append_event_does_not_allocate() {
+    // The counter works: an allocation on this thread is seen.
+    let (count, v) = allocations_in(|| Vec::<u64>::with_capacity(4));
+    assert!(
+        count >= 1 && v.capacity() >= 4,
+        "the counting allocator must count"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let opts = JournalOptions {
+        preallocate: false,
+        segment_bytes: 64 * 1024 * 1024,
+        ..Default::default()
+    };
+    let (mut writer, _) =
+        JournalWriter::open(dir.path(), opts, &Manifest::new("0.1.0", "cfg-hash")).unwrap();
+    let samples = sample_events();
+
+    // Warm-up: the first appends may touch lazily initialised state.
+    for n in 0..100 {
+        append_event(&mut writer, &nth(&samples, n)).unwrap();
+    }
+    let (count, ok) = allocations_in(|| {
+        (100..100 + EVENTS).all(|n| append_event(&mut writer, &nth(&samples, n)).is_ok())
+    });
+    assert!(ok, "every append succeeds");
+    assert_eq!(
+        count, 0,
+        "append_event allocated {count} times in {EVENTS} appends"
+    );
+    assert_eq!(writer.stats().rolls, 0, "the test must not roll a segment");
+    writer.close().unwrap();
+
+    // The zero-copy read path does not allocate either.
+    let mut reader = JournalReader::open(dir.path()).unwrap();
+    for _ in 0..100 {
+        let rec = reader.next().unwrap().unwrap();
+        access_event(&rec).unwrap();
+    }
+    let (count, read) = allocations_in(|| {
+        let mut read = 0u64;
+        let mut quotes = 0u64;
+        while let Ok(Some(rec)) = reader.next() {
+            match access_event(&rec) {
+                Ok(e) if e.kind() == EventKind::Quote => quotes += 1,
+                Ok(_) => {}
+                Err(_) => break,
+            }
+            read += 1;
+        }
+        (read, quotes)
+    });
+    assert_eq!(read.0, EVENTS, "every event reads back");
+    assert!(read.1 > 0);
+    assert_eq!(
+        count, 0,
+        "reading allocated {count} times in {EVENTS} reads"
+    );
+}

@@ -1,0 +1,463 @@
+//! The single writer: appends records, rolls segments, applies the durability policy.
+//!
+//! Hot path (`append`/`append_with`): bounds checks, the payload copy (or in-place
+//! serialisation), one CRC32C, a claim store and a release store of the length word,
+//! optionally an index slot, one atomic position store. No allocation, lock or syscall,
+//! except `msync` under `Durability::Sync` and the roll to a new segment (prepared ahead
+//! by a background thread).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+
+use crate::background::{AsyncSyncer, Preallocator, POSITION_SHIFT};
+use crate::error::{JournalError, Result};
+use crate::format::{
+    encode_header_tail, kind, record_crc, record_span, FIRST_USER_KIND, MAX_RECORD_BYTES,
+    RECORD_HEADER_BYTES,
+};
+use crate::lock::WriterLock;
+use crate::manifest::Manifest;
+use crate::options::{Durability, JournalOptions};
+use crate::reader::read_manifest;
+use crate::record::index_slot_offset;
+use crate::recovery::{recover, RecoveryReport};
+use crate::segment::{list_segments, remove_temporaries, WriteSegment};
+
+/// Where a record lives: segment index and byte offset in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Position {
+    pub segment: u64,
+    pub offset: u64,
+}
+
+/// Counters kept by the writer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriterStats {
+    /// Records appended by this writer (markers excluded).
+    pub records: u64,
+    /// Payload bytes appended.
+    pub payload_bytes: u64,
+    /// Segment rolls.
+    pub rolls: u64,
+    /// Rolls that had to wait for (or make) the next segment.
+    pub roll_waits: u64,
+    /// Synchronous `msync` calls.
+    pub syncs: u64,
+}
+
+/// The one writer of a journal directory.
+#[derive(Debug)]
+pub struct JournalWriter {
+    dir: PathBuf,
+    opts: JournalOptions,
+    seg: WriteSegment,
+    write_pos: usize,
+    synced_pos: usize,
+    last_bucket: Option<u64>,
+    last_sequence: Option<u64>,
+    last_timestamp_ns: i64,
+    since_sync: u32,
+    stats: WriterStats,
+    poisoned: bool,
+    prealloc: Option<Preallocator>,
+    syncer: Option<AsyncSyncer>,
+    manifest: Manifest,
+    _lock: WriterLock,
+}
+
+impl JournalWriter {
+    /// Open (creating or recovering) the journal in `dir`.
+    ///
+    /// A new journal gets `manifest` as its first record. An existing one is recovered (see
+    /// [`crate::recovery`]) and its manifest must agree with `manifest` on every required key.
+    pub fn open(
+        dir: &Path,
+        opts: JournalOptions,
+        manifest: &Manifest,
+    ) -> Result<(Self, RecoveryReport)> {
+        opts.validate()?;
+        if !dir.is_dir() {
+            if !opts.create_dir {
+                return Err(JournalError::MissingDirectory {
+                    path: dir.to_path_buf(),
+                });
+            }
+            std::fs::create_dir_all(dir).map_err(|e| JournalError::io(dir, "create_dir_all", e))?;
+        }
+        let lock = WriterLock::acquire(dir)?;
+        let removed = remove_temporaries(dir)?;
+        let segments = list_segments(dir)?;
+        let (resume, fresh) = if segments.is_empty() {
+            let seg = WriteSegment::create(dir, 0, opts.segment_bytes, opts.index_stride_bytes)?;
+            let pos = seg.header.records_offset as usize;
+            let report = RecoveryReport {
+                segments: 1,
+                tail_offset: pos as u64,
+                ..Default::default()
+            };
+            (
+                crate::recovery::Resume {
+                    segment: seg,
+                    write_pos: pos,
+                    last_bucket: None,
+                    last_sequence: None,
+                    last_timestamp_ns: 0,
+                    report,
+                },
+                true,
+            )
+        } else {
+            (recover(dir, &segments)?, false)
+        };
+        let mut report = resume.report;
+        report.removed_temporaries = removed;
+        let mut w = Self {
+            dir: dir.to_path_buf(),
+            seg: resume.segment,
+            write_pos: resume.write_pos,
+            synced_pos: resume.write_pos,
+            last_bucket: resume.last_bucket,
+            last_sequence: resume.last_sequence,
+            last_timestamp_ns: resume.last_timestamp_ns,
+            since_sync: 0,
+            stats: WriterStats::default(),
+            poisoned: false,
+            prealloc: None,
+            syncer: None,
+            manifest: manifest.clone(),
+            opts,
+            _lock: lock,
+        };
+        if fresh || w.last_sequence.is_none() {
+            w.append_raw(kind::MANIFEST, 0, 0, &manifest.encode())?;
+            w.sync_now()?;
+        } else {
+            let existing = read_manifest(dir)?;
+            for key in crate::manifest::REQUIRED_KEYS {
+                let (j, o) = (
+                    existing.get(key).unwrap_or(""),
+                    manifest.get(key).unwrap_or(""),
+                );
+                if j != o {
+                    return Err(JournalError::ManifestMismatch {
+                        key: key.to_string(),
+                        journal: j.to_string(),
+                        ours: o.to_string(),
+                    });
+                }
+            }
+            w.manifest = existing;
+        }
+        if let Durability::Async { interval } = w.opts.durability {
+            let s = AsyncSyncer::start(interval)?;
+            s.track(w.seg.index, w.seg.path.clone(), w.seg.map.syncer());
+            w.syncer = Some(s);
+            w.publish_position();
+        }
+        if w.opts.preallocate {
+            let mut p = Preallocator::start(dir, w.opts.segment_bytes, w.opts.index_stride_bytes)?;
+            let next = w.seg.index + 1;
+            if !crate::segment::segment_path(dir, next).exists() {
+                p.request(next);
+            }
+            w.prealloc = Some(p);
+        }
+        Ok((w, report))
+    }
+
+    /// Append a record with `payload`. `kind` must be at least [`FIRST_USER_KIND`];
+    /// sequences must not decrease.
+    #[inline]
+    pub fn append(
+        &mut self,
+        kind: u16,
+        sequence: u64,
+        timestamp_ns: i64,
+        payload: &[u8],
+    ) -> Result<Position> {
+        self.append_with(kind, sequence, timestamp_ns, payload.len(), |slot| {
+            slot.copy_from_slice(payload)
+        })
+    }
+
+    /// Append a record of `len` payload bytes written in place by `fill` (zero-copy
+    /// serialisation straight into the mapped segment). The slot starts zeroed.
+    #[inline]
+    pub fn append_with(
+        &mut self,
+        kind: u16,
+        sequence: u64,
+        timestamp_ns: i64,
+        len: usize,
+        fill: impl FnOnce(&mut [u8]),
+    ) -> Result<Position> {
+        if kind < FIRST_USER_KIND {
+            return Err(JournalError::AppendRefused {
+                reason: format!("kind {kind} is reserved for the journal (user kinds start at {FIRST_USER_KIND})"),
+            });
+        }
+        self.append_inner(kind, sequence, timestamp_ns, len, fill)
+    }
+
+    fn append_raw(
+        &mut self,
+        kind: u16,
+        sequence: u64,
+        timestamp_ns: i64,
+        payload: &[u8],
+    ) -> Result<Position> {
+        self.append_inner(kind, sequence, timestamp_ns, payload.len(), |s| {
+            s.copy_from_slice(payload)
+        })
+    }
+
+    #[inline]
+    fn append_inner(
+        &mut self,
+        kind: u16,
+        sequence: u64,
+        timestamp_ns: i64,
+        len: usize,
+        fill: impl FnOnce(&mut [u8]),
+    ) -> Result<Position> {
+        self.check_health()?;
+        if let Some(last) = self.last_sequence {
+            if sequence < last {
+                return Err(JournalError::AppendRefused {
+                    reason: format!(
+                        "sequence {sequence} is below the last appended sequence {last}"
+                    ),
+                });
+            }
+        }
+        let span = record_span(len);
+        let capacity =
+            self.seg.header.segment_bytes as usize - self.seg.header.records_offset as usize;
+        if span + RECORD_HEADER_BYTES > capacity
+            || RECORD_HEADER_BYTES + len > MAX_RECORD_BYTES as usize
+        {
+            return Err(JournalError::TooLarge {
+                payload_bytes: len,
+                segment_bytes: self.opts.segment_bytes,
+            });
+        }
+        if self.write_pos + span + RECORD_HEADER_BYTES > self.seg.map.len() {
+            self.roll(timestamp_ns)?;
+        }
+        let off = self.write_pos;
+        let length = (RECORD_HEADER_BYTES + len) as u32;
+        self.seg.map.claim(off, length);
+        fill(self.seg.map.slot(off + RECORD_HEADER_BYTES, len));
+        let slot = self.seg.map.slot(off, span);
+        let (header, rest) = slot.split_at_mut(RECORD_HEADER_BYTES);
+        encode_header_tail(header, kind, sequence, timestamp_ns);
+        let crc = record_crc(length, &header[4..24], &rest[..len]);
+        header[24..28].copy_from_slice(&crc.to_le_bytes());
+        debug_assert!(rest[len..].iter().all(|&b| b == 0), "padding must be zero");
+        self.index(off, sequence);
+        self.seg.map.publish(off, length);
+        debug_assert!(matches!(
+            crate::record::check_at(&self.seg.map, off),
+            crate::record::Slot::Record(h) if h.sequence == sequence && h.kind == kind
+        ));
+        self.write_pos = off + span;
+        self.last_sequence = Some(sequence);
+        self.last_timestamp_ns = timestamp_ns;
+        if kind != crate::format::kind::END_OF_SEGMENT {
+            self.stats.records += 1;
+            self.stats.payload_bytes += len as u64;
+        }
+        self.after_append()?;
+        Ok(Position {
+            segment: self.seg.index,
+            offset: off as u64,
+        })
+    }
+
+    #[inline]
+    fn index(&mut self, off: usize, sequence: u64) {
+        let ro = self.seg.header.records_offset as usize;
+        let bucket = ((off - ro) / self.seg.header.index_stride_bytes as usize) as u64;
+        if self.last_bucket.is_some_and(|b| b >= bucket)
+            || bucket >= u64::from(self.seg.header.index_slots)
+        {
+            return;
+        }
+        let at = index_slot_offset(bucket as u32);
+        self.seg.map.store_u64(at, sequence, Ordering::Relaxed);
+        self.seg
+            .map
+            .store_u64(at + 8, off as u64, Ordering::Release);
+        self.last_bucket = Some(bucket);
+    }
+
+    #[inline]
+    fn check_health(&mut self) -> Result<()> {
+        if self.poisoned {
+            return Err(JournalError::Poisoned);
+        }
+        if let Some(s) = &self.syncer {
+            if s.shared.poisoned.load(Ordering::Relaxed) {
+                self.poisoned = true;
+                let taken = s.shared.failure.lock().ok().and_then(|mut f| f.take());
+                return Err(match taken {
+                    Some((path, source)) => JournalError::SyncFailed { path, source },
+                    None => JournalError::Poisoned,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn after_append(&mut self) -> Result<()> {
+        match self.opts.durability {
+            Durability::None => {}
+            Durability::Async { .. } => self.publish_position(),
+            Durability::Sync { every_records } => {
+                self.since_sync += 1;
+                if self.since_sync >= every_records {
+                    self.sync_now()?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn publish_position(&self) {
+        if let Some(s) = &self.syncer {
+            let pos = (self.seg.index << POSITION_SHIFT) | self.write_pos as u64;
+            s.shared.position.store(pos, Ordering::Release);
+        }
+    }
+
+    /// `msync` everything appended since the last sync, now. Failure poisons the writer.
+    pub fn sync_now(&mut self) -> Result<()> {
+        self.check_health()?;
+        let (from, to) = (self.synced_pos.min(self.write_pos), self.write_pos);
+        if let Err(e) = self.seg.map.sync_range(from, to - from) {
+            self.poisoned = true;
+            return Err(JournalError::SyncFailed {
+                path: self.seg.path.clone(),
+                source: e,
+            });
+        }
+        self.synced_pos = to;
+        self.since_sync = 0;
+        self.stats.syncs += 1;
+        Ok(())
+    }
+
+    fn roll(&mut self, timestamp_ns: i64) -> Result<()> {
+        let next_index = self.seg.index + 1;
+        // The next segment must exist before the marker is published: a reader that sees
+        // the marker opens it at once.
+        let (next, waited) = match self.prealloc.as_mut().and_then(|p| p.take(next_index)) {
+            Some((seg, waited)) => (seg?, waited),
+            None => {
+                let path = crate::segment::segment_path(&self.dir, next_index);
+                let seg = if path.exists() {
+                    WriteSegment::open(&self.dir, next_index)?
+                } else {
+                    WriteSegment::create(
+                        &self.dir,
+                        next_index,
+                        self.opts.segment_bytes,
+                        self.opts.index_stride_bytes,
+                    )?
+                };
+                (seg, true)
+            }
+        };
+        let seq = self.last_sequence.unwrap_or(0);
+        let marker_at = self.write_pos;
+        debug_assert!(marker_at + RECORD_HEADER_BYTES <= self.seg.map.len());
+        let length = RECORD_HEADER_BYTES as u32;
+        self.seg.map.claim(marker_at, length);
+        let slot = self.seg.map.slot(marker_at, RECORD_HEADER_BYTES);
+        encode_header_tail(slot, kind::END_OF_SEGMENT, seq, timestamp_ns);
+        let crc = record_crc(length, &slot[4..24], &[]);
+        slot[24..28].copy_from_slice(&crc.to_le_bytes());
+        self.seg.map.publish(marker_at, length);
+        self.write_pos = marker_at + RECORD_HEADER_BYTES;
+        if !matches!(
+            self.opts.durability,
+            Durability::None | Durability::Async { .. }
+        ) {
+            self.sync_now()?;
+        }
+        let old = std::mem::replace(&mut self.seg, next);
+        drop(old);
+        self.write_pos = self.seg.header.records_offset as usize;
+        self.synced_pos = self.write_pos;
+        self.last_bucket = None;
+        self.stats.rolls += 1;
+        if waited {
+            self.stats.roll_waits += 1;
+        }
+        if let Some(s) = &self.syncer {
+            s.track(self.seg.index, self.seg.path.clone(), self.seg.map.syncer());
+            self.publish_position();
+        }
+        if let Some(p) = &mut self.prealloc {
+            p.request(self.seg.index + 1);
+        }
+        Ok(())
+    }
+
+    /// Where the next record will go.
+    pub fn position(&self) -> Position {
+        Position {
+            segment: self.seg.index,
+            offset: self.write_pos as u64,
+        }
+    }
+
+    /// Sequence of the last record appended (or recovered).
+    pub fn last_sequence(&self) -> Option<u64> {
+        self.last_sequence
+    }
+
+    /// The journal's manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> WriterStats {
+        self.stats
+    }
+
+    /// The journal directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Stop the helper threads, `msync` everything and release the lock.
+    pub fn close(mut self) -> Result<()> {
+        self.shutdown()
+    }
+
+    fn shutdown(&mut self) -> Result<()> {
+        self.prealloc.take();
+        if let Some(mut s) = self.syncer.take() {
+            s.stop();
+            if s.shared.poisoned.load(Ordering::Acquire) {
+                self.syncer = Some(s);
+                return self.check_health();
+            }
+        }
+        if self.poisoned {
+            return Err(JournalError::Poisoned);
+        }
+        self.sync_now()
+    }
+}
+
+impl Drop for JournalWriter {
+    fn drop(&mut self) {
+        if let Err(e) = self.shutdown() {
+            tracing::error!("closing journal {}: {e}", self.dir.display());
+        }
+    }
+}

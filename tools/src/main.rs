@@ -1,0 +1,46 @@
+//! `tickrail`: the one command-line binary.
+//!
+//! Today it carries the journal tools (`tickrail journal …`). `run`, `replay`, `backtest`,
+//! `venue`, `feed`, `bench` and `config check` arrive with the issues that build them.
+
+mod clock;
+mod demo;
+mod journal_cmd;
+
+use clap::{Parser, Subcommand};
+
+/// tickrail: a low-latency, event-sourced trading engine.
+#[derive(Debug, Parser)]
+#[command(name = "tickrail", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Inspect, follow, verify, summarise and recover journals.
+    #[command(subcommand)]
+    Journal(journal_cmd::JournalCmd),
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TICKRAIL_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Journal(cmd) => journal_cmd::run(cmd),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}
