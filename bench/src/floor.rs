@@ -1,12 +1,12 @@
 //! The raw floor: the cheapest possible "append" and "read" on the same storage medium.
 //!
-//! A plain file of the journal's segment size, created in the same directory, filled with
-//! real zero bytes (so its blocks are allocated, like a preallocated segment), mapped shared
-//! and read-write, and pre-touched by writing every page before any timing. An append is then
-//! a bare `copy_from_slice` of the payload at consecutive offsets (stride = payload size, no
-//! header, no padding, no checksum); a read is one byte per event at the same stride. When
-//! the mapping is full the position wraps to the start: those pages are already touched, so
-//! the floor never faults a fresh page, exactly like the journal's pre-touched segments.
+//! A plain file of exactly the payload bytes a run copies, created in the same directory,
+//! filled with real zero bytes (so its blocks are allocated, like a preallocated segment),
+//! mapped shared and read-write, and pre-touched by writing every page before any timing. An
+//! append is then a bare `copy_from_slice` of the payload at consecutive offsets (stride =
+//! payload size, no header, no padding, no checksum); a read is one byte per event at the
+//! same stride. The harness sizes the file so that a run never wraps (the wrap below is only
+//! a guard), so the floor writes as much fresh memory as it copies, like the journal.
 #![allow(
     unsafe_code,
     reason = "memmap2's map constructors are unsafe; the floor needs a raw mapped file"

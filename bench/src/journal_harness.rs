@@ -46,12 +46,18 @@ impl Config {
     }
 }
 
-/// Enough events of `size` bytes to fill about 4.5 segments (four rolls), rounded up to a
+/// Enough events of `size` bytes to fill about 1.5 segments (one roll), rounded up to a
 /// multiple of 100 000.
 pub fn default_events(segment_bytes: u64, size: usize) -> u64 {
     let span = record_span(size) as u64;
-    let n = segment_bytes * 9 / 2 / span;
+    let n = segment_bytes * 3 / 2 / span;
     n.div_ceil(100_000) * 100_000
+}
+
+/// Segments a run of `n` events of `size` bytes fills, plus one.
+fn segments_for(segment_bytes: u64, n: u64, size: usize) -> usize {
+    let bytes = n * record_span(size) as u64;
+    (bytes.div_ceil(segment_bytes) as usize + 1).min(64)
 }
 
 /// Everything measured for one payload size.
@@ -64,6 +70,9 @@ pub struct SizeResult {
     pub ours_latency: Latency,
     pub floor_append: Throughput,
     pub ours_append: Throughput,
+    /// The same append run with only the default two segments prepared ahead and no wait
+    /// at start: segment preparation runs on the other core during the measurement.
+    pub ours_append_cold: Throughput,
     pub ours_read: Throughput,
     pub floor_read: Throughput,
     /// Writer counters of the latency run and of the throughput run.
@@ -78,20 +87,31 @@ pub fn payload(size: usize) -> Vec<u8> {
         .collect()
 }
 
-fn options(segment_bytes: u64) -> JournalOptions {
+fn options(segment_bytes: u64, prepared_segments: usize) -> JournalOptions {
     JournalOptions {
         segment_bytes,
         index_stride_bytes: 4096,
         durability: Durability::None,
         preallocate: true,
+        prepared_segments,
         create_dir: true,
     }
 }
 
-fn open_writer(dir: &Path, segment_bytes: u64) -> Result<JournalWriter> {
-    let (w, _report) =
-        JournalWriter::open(dir, options(segment_bytes), &Manifest::new("bench", "none"))
-            .with_context(|| format!("open journal writer in {}", dir.display()))?;
+/// Open a writer with `prepared` segments prepared ahead; with `wait`, block until they are
+/// ready (the journal's equivalent of the floor's untimed pre-touch).
+fn open_writer(
+    dir: &Path,
+    segment_bytes: u64,
+    prepared: usize,
+    wait: bool,
+) -> Result<JournalWriter> {
+    let opts = options(segment_bytes, prepared);
+    let (mut w, _report) = JournalWriter::open(dir, opts, &Manifest::new("bench", "none"))
+        .with_context(|| format!("open journal writer in {}", dir.display()))?;
+    if wait {
+        w.wait_prepared();
+    }
     Ok(w)
 }
 
@@ -199,7 +219,11 @@ pub fn run_size(cfg: &Config, root: &Path, size: usize) -> Result<SizeResult> {
     let n = cfg.events_for(size);
     ensure!(n > 0, "--events must be at least 1");
     let seg = cfg.segment_bytes;
-    let floor_bytes = usize::try_from(seg).context("segment size does not fit in memory")?;
+    // The floor gets a mapping of the bytes it copies (no wrap), pre-touched; the journal
+    // gets its segments for the run prepared (pre-touched) before timing.
+    let floor_bytes = usize::try_from((n * size as u64).div_ceil(4096) * 4096)
+        .context("floor size does not fit in memory")?;
+    let prepared = segments_for(seg, n, size);
     let payload = payload(size);
     let payload = payload.as_slice();
     let pin = cfg.pin;
@@ -229,7 +253,7 @@ pub fn run_size(cfg: &Config, root: &Path, size: usize) -> Result<SizeResult> {
     // Journal warm-up: an untimed journal of n/4 events, written and read back, then removed.
     let warm_dir = root.join(format!("warmup-{size}"));
     isolated(|| {
-        let mut w = open_writer(&warm_dir, seg)?;
+        let mut w = open_writer(&warm_dir, seg, 2, true)?;
         pin_current(pin)?;
         append_loop(&mut w, 0, warm, payload)?;
         w.close()?;
@@ -244,7 +268,7 @@ pub fn run_size(cfg: &Config, root: &Path, size: usize) -> Result<SizeResult> {
     // Journal append latency.
     let lat_dir = root.join(format!("latency-{size}"));
     let (ours_latency, latency_stats) = isolated(|| {
-        let mut w = open_writer(&lat_dir, seg)?;
+        let mut w = open_writer(&lat_dir, seg, prepared, true)?;
         pin_current(pin)?;
         let mut h = latency_histogram()?;
         append_timed(&mut w, n, payload, &mut h)?;
@@ -271,7 +295,7 @@ pub fn run_size(cfg: &Config, root: &Path, size: usize) -> Result<SizeResult> {
     // Journal append throughput; this journal is then read back.
     let tput_dir = root.join(format!("throughput-{size}"));
     let (ours_append, append_stats) = isolated(|| {
-        let mut w = open_writer(&tput_dir, seg)?;
+        let mut w = open_writer(&tput_dir, seg, prepared, true)?;
         pin_current(pin)?;
         let t0 = clock::now();
         append_loop(&mut w, 0, n, payload)?;
@@ -287,6 +311,23 @@ pub fn run_size(cfg: &Config, root: &Path, size: usize) -> Result<SizeResult> {
             stats,
         ))
     })?;
+
+    // The same append run, cold: default preparation (two ahead), no wait at start.
+    let cold_dir = root.join(format!("cold-{size}"));
+    let ours_append_cold = isolated(|| {
+        let mut w = open_writer(&cold_dir, seg, 2, false)?;
+        pin_current(pin)?;
+        let t0 = clock::now();
+        append_loop(&mut w, 0, n, payload)?;
+        let elapsed = clock::now().duration_since(t0);
+        w.close()?;
+        Ok(Throughput {
+            events: n,
+            payload_bytes: n * size as u64,
+            elapsed,
+        })
+    })?;
+    remove_dir(&cold_dir)?;
 
     // Journal sequential read: one untimed pass, then a timed pass with a fresh reader.
     let ours_read = isolated(|| {
@@ -334,6 +375,7 @@ pub fn run_size(cfg: &Config, root: &Path, size: usize) -> Result<SizeResult> {
         ours_latency,
         floor_append,
         ours_append,
+        ours_append_cold,
         ours_read,
         floor_read,
         latency_stats,

@@ -6,6 +6,7 @@
 //! The writer talks to them through channels and, per append, one atomic store (position)
 //! and one relaxed load (poison flag).
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -18,20 +19,28 @@ use crate::error::{JournalError, Result};
 use crate::mapped::Syncer;
 use crate::segment::WriteSegment;
 
-/// Background creation of the next segment.
+/// Background creation of the next segments, kept `ahead` segments in front of the writer.
 #[derive(Debug)]
 pub struct Preallocator {
     requests: Option<Sender<u64>>,
-    ready: Receiver<(u64, Result<WriteSegment>)>,
-    outstanding: Option<u64>,
+    done: Receiver<(u64, Result<WriteSegment>)>,
+    /// Requested, not yet received, in order.
+    pending: VecDeque<u64>,
+    /// Received, not yet taken, in order.
+    ready: VecDeque<(u64, Result<WriteSegment>)>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Preallocator {
     /// Start the thread; segments are created in `dir` with the given geometry.
-    pub fn start(dir: &Path, segment_bytes: u64, index_stride_bytes: u32) -> Result<Self> {
-        let (req_tx, req_rx) = bounded::<u64>(1);
-        let (done_tx, done_rx) = bounded(1);
+    pub fn start(
+        dir: &Path,
+        segment_bytes: u64,
+        index_stride_bytes: u32,
+        ahead: usize,
+    ) -> Result<Self> {
+        let (req_tx, req_rx) = bounded::<u64>(ahead.max(1));
+        let (done_tx, done_rx) = bounded(ahead.max(1));
         let dir = dir.to_path_buf();
         let thread = std::thread::Builder::new()
             .name("tickrail-jprealloc".into())
@@ -46,19 +55,32 @@ impl Preallocator {
             .map_err(|e| JournalError::io("<thread>", "spawn preallocator", e))?;
         Ok(Self {
             requests: Some(req_tx),
-            ready: done_rx,
-            outstanding: None,
+            done: done_rx,
+            pending: VecDeque::new(),
+            ready: VecDeque::new(),
             thread: Some(thread),
         })
     }
 
-    /// Ask for segment `index` to be prepared.
+    /// Ask for segment `index` to be prepared (ignored if it already was).
     pub fn request(&mut self, index: u64) {
-        if self.outstanding.is_none() {
-            if let Some(tx) = &self.requests {
-                if tx.send(index).is_ok() {
-                    self.outstanding = Some(index);
-                }
+        if self.pending.contains(&index) || self.ready.iter().any(|(i, _)| *i == index) {
+            return;
+        }
+        if let Some(tx) = &self.requests {
+            if tx.send(index).is_ok() {
+                self.pending.push_back(index);
+            }
+        }
+    }
+
+    /// Block until every requested segment is ready (start-up: go live with the journal's
+    /// next segments already pre-touched).
+    pub fn wait_all(&mut self) {
+        while self.pending.pop_front().is_some() {
+            match self.done.recv() {
+                Ok(v) => self.ready.push_back(v),
+                Err(_) => break,
             }
         }
     }
@@ -66,21 +88,24 @@ impl Preallocator {
     /// Take segment `index`: `Some((segment, waited))` if it was requested, waiting for it if
     /// it is not ready yet; `None` if it was never requested.
     pub fn take(&mut self, index: u64) -> Option<(Result<WriteSegment>, bool)> {
-        if self.outstanding != Some(index) {
-            return None;
+        if self.ready.front().is_some_and(|(i, _)| *i == index) {
+            return self.ready.pop_front().map(|(_, s)| (s, false));
         }
-        self.outstanding = None;
-        let (waited, got) = match self.ready.try_recv() {
-            Ok(v) => (false, Ok(v)),
-            Err(_) => (true, self.ready.recv()),
-        };
-        match got {
-            Ok((i, seg)) => {
-                debug_assert_eq!(i, index);
-                Some((seg, waited))
-            }
-            Err(_) => None,
+        if self.ready.is_empty() && self.pending.front() == Some(&index) {
+            self.pending.pop_front();
+            let (waited, got) = match self.done.try_recv() {
+                Ok(v) => (false, Ok(v)),
+                Err(_) => (true, self.done.recv()),
+            };
+            return match got {
+                Ok((i, seg)) => {
+                    debug_assert_eq!(i, index);
+                    Some((seg, waited))
+                }
+                Err(_) => None,
+            };
         }
+        None
     }
 }
 

@@ -220,22 +220,25 @@ impl RecordHeader {
     }
 }
 
-/// CRC32C of a record: the length (without commit bit), header bytes 4..24 and the payload.
+/// Offset of the CRC32C in a record header.
+pub const CRC_AT: usize = 4;
+/// The CRC covers the record from this offset to its end (after the length word value).
+pub const CRC_FROM: usize = 8;
+
+/// CRC32C of a record: its `length` (without commit bit, 4 bytes little-endian), then
+/// record bytes `8..length` (kind, reserved, sequence, timestamp, payload): one pass.
 #[inline]
-pub fn record_crc(length: u32, header_4_24: &[u8], payload: &[u8]) -> u32 {
-    let c = crc32c::crc32c(&length.to_le_bytes());
-    let c = crc32c::crc32c_append(c, header_4_24);
-    crc32c::crc32c_append(c, payload)
+pub fn record_crc(length: u32, bytes_8_to_end: &[u8]) -> u32 {
+    crate::crc::crc32c_u32_then(length, bytes_8_to_end)
 }
 
-/// Write the header fields except the length word (bytes 4..32) into `h`.
+/// Write header bytes 8..32 (kind, reserved, sequence, timestamp) into `h`.
 #[inline]
-pub fn encode_header_tail(h: &mut [u8], kind: u16, sequence: u64, timestamp_ns: i64) {
-    h[4..6].copy_from_slice(&kind.to_le_bytes());
-    h[6..8].copy_from_slice(&0u16.to_le_bytes());
-    h[8..16].copy_from_slice(&sequence.to_le_bytes());
-    h[16..24].copy_from_slice(&timestamp_ns.to_le_bytes());
-    h[28..32].copy_from_slice(&0u32.to_le_bytes());
+pub fn encode_header_fields(h: &mut [u8], kind: u16, sequence: u64, timestamp_ns: i64) {
+    h[8..10].copy_from_slice(&kind.to_le_bytes());
+    h[10..16].copy_from_slice(&[0u8; 6]);
+    h[16..24].copy_from_slice(&sequence.to_le_bytes());
+    h[24..32].copy_from_slice(&timestamp_ns.to_le_bytes());
 }
 
 /// Read a little-endian u32 at `at`.

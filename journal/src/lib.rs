@@ -17,6 +17,7 @@
 
 pub mod background;
 pub mod commit;
+mod crc;
 pub mod error;
 pub mod format;
 pub mod lock;

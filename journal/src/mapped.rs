@@ -32,7 +32,9 @@ impl ReadMap {
         // SAFETY: the journal's files are only ever modified by appending committed records
         // (and by recovery zeroing an uncommitted tail); they are never truncated while
         // mapped. We never form references to unpublished bytes.
-        let map = unsafe { MmapOptions::new().map(file) }
+        // MAP_POPULATE: map what is in the page cache now, in one call, instead of one fault
+        // per 64 KiB of a sequential scan.
+        let map = unsafe { MmapOptions::new().populate().map(file) }
             .map_err(|e| JournalError::io(path, "mmap (read)", e))?;
         Ok(Self { map })
     }
@@ -121,11 +123,28 @@ impl WriteMap {
         self.len == 0
     }
 
-    /// Write one byte into every page so that the page cache and this mapping's page table
-    /// entries exist (and are writable) before the hot path touches them.
+    /// Make every page from `from` on resident and writable in this mapping, so that the
+    /// hot path never takes a page fault: one `madvise(MADV_POPULATE_WRITE)` (Linux 5.14+),
+    /// or a write of one byte per page where the kernel lacks it.
     pub fn pre_touch(&mut self, from: usize) {
         let page = crate::format::PAGE_BYTES as usize;
-        let mut at = from.div_ceil(page) * page;
+        let start = from.div_ceil(page) * page;
+        if start >= self.len {
+            return;
+        }
+        // SAFETY: the range is inside our mapping; MADV_POPULATE_WRITE only faults pages in
+        // (it does not change their contents).
+        let rc = unsafe {
+            libc::madvise(
+                self.base.add(start) as *mut libc::c_void,
+                self.len - start,
+                libc::MADV_POPULATE_WRITE,
+            )
+        };
+        if rc == 0 {
+            return;
+        }
+        let mut at = start;
         while at < self.len {
             // SAFETY: in bounds; the segment is not yet handed to the writer, so nobody else
             // reads these bytes; a volatile read-modify-write of a byte keeps its value.

@@ -29,8 +29,11 @@ pub struct JournalOptions {
     pub index_stride_bytes: u32,
     /// The durability policy.
     pub durability: Durability,
-    /// Prepare the next segment on a background thread (off the hot path).
+    /// Prepare the next segments on a background thread (off the hot path).
     pub preallocate: bool,
+    /// How many segments the background thread keeps prepared ahead of the writer (at
+    /// least 1). Each is a pre-touched `segment_bytes` of page cache.
+    pub prepared_segments: usize,
     /// Create the directory if it does not exist.
     pub create_dir: bool,
 }
@@ -42,6 +45,7 @@ impl Default for JournalOptions {
             index_stride_bytes: 4096,
             durability: Durability::None,
             preallocate: true,
+            prepared_segments: 2,
             create_dir: true,
         }
     }
@@ -70,6 +74,12 @@ impl JournalOptions {
                     "{} must be a multiple of 8 and at least 256",
                     self.index_stride_bytes
                 ),
+            });
+        }
+        if !(1..=64).contains(&self.prepared_segments) {
+            return Err(JournalError::BadOption {
+                key: "prepared_segments",
+                reason: format!("{} must be between 1 and 64", self.prepared_segments),
             });
         }
         match self.durability {

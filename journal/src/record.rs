@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 
 use crate::commit::Word;
 use crate::format::{
-    align_up, kind, le_u32, le_u64, record_crc, RecordHeader, INDEX_SLOT_BYTES,
+    align_up, kind, le_u32, le_u64, record_crc, RecordHeader, CRC_AT, CRC_FROM, INDEX_SLOT_BYTES,
     RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES,
 };
 use crate::mapped::{ReadMap, WriteMap};
@@ -92,19 +92,18 @@ pub fn check_at<M: SegmentBytes + ?Sized>(m: &M, offset: usize) -> Slot {
     }
     let rec = m.bytes_at(offset, span);
     let h = &rec[..RECORD_HEADER_BYTES];
-    let payload = &rec[RECORD_HEADER_BYTES..length as usize];
-    let stored = le_u32(h, 24);
-    let computed = record_crc(length, &h[4..24], payload);
+    let stored = le_u32(h, CRC_AT);
+    let computed = record_crc(length, &rec[CRC_FROM..length as usize]);
     if stored != computed {
         return Slot::Bad(format!(
             "CRC32C mismatch (stored {stored:#010x}, computed {computed:#010x})"
         ));
     }
-    let kind_v = u16::from_le_bytes([h[4], h[5]]);
+    let kind_v = u16::from_le_bytes([h[8], h[9]]);
     if kind_v == kind::INVALID {
         return Slot::Bad("kind 0 is never written".into());
     }
-    if h[6..8] != [0, 0] || le_u32(h, 28) != 0 {
+    if h[10..16] != [0u8; 6] {
         return Slot::Bad("reserved header bytes are not zero".into());
     }
     if rec[length as usize..].iter().any(|&b| b != 0) {
@@ -113,8 +112,8 @@ pub fn check_at<M: SegmentBytes + ?Sized>(m: &M, offset: usize) -> Slot {
     Slot::Record(RecordHeader {
         length,
         kind: kind_v,
-        sequence: le_u64(h, 8),
-        timestamp_ns: le_u64(h, 16) as i64,
+        sequence: le_u64(h, 16),
+        timestamp_ns: le_u64(h, 24) as i64,
         crc: stored,
     })
 }

@@ -12,8 +12,8 @@ use std::sync::atomic::Ordering;
 use crate::background::{AsyncSyncer, Preallocator, POSITION_SHIFT};
 use crate::error::{JournalError, Result};
 use crate::format::{
-    encode_header_tail, kind, record_crc, record_span, FIRST_USER_KIND, MAX_RECORD_BYTES,
-    RECORD_HEADER_BYTES,
+    encode_header_fields, kind, record_crc, record_span, CRC_AT, CRC_FROM, FIRST_USER_KIND,
+    MAX_RECORD_BYTES, RECORD_HEADER_BYTES,
 };
 use crate::lock::WriterLock;
 use crate::manifest::Manifest;
@@ -53,7 +53,8 @@ pub struct JournalWriter {
     seg: WriteSegment,
     write_pos: usize,
     synced_pos: usize,
-    last_bucket: Option<u64>,
+    /// The next record at or past this offset opens a new index bucket.
+    next_index_at: usize,
     last_sequence: Option<u64>,
     last_timestamp_ns: i64,
     since_sync: u32,
@@ -110,13 +111,14 @@ impl JournalWriter {
             (recover(dir, &segments)?, false)
         };
         let mut report = resume.report;
+        let next_index_at = next_index_at(&resume.segment, resume.last_bucket);
         report.removed_temporaries = removed;
         let mut w = Self {
             dir: dir.to_path_buf(),
             seg: resume.segment,
             write_pos: resume.write_pos,
             synced_pos: resume.write_pos,
-            last_bucket: resume.last_bucket,
+            next_index_at,
             last_sequence: resume.last_sequence,
             last_timestamp_ns: resume.last_timestamp_ns,
             since_sync: 0,
@@ -155,12 +157,11 @@ impl JournalWriter {
             w.publish_position();
         }
         if w.opts.preallocate {
-            let mut p = Preallocator::start(dir, w.opts.segment_bytes, w.opts.index_stride_bytes)?;
-            let next = w.seg.index + 1;
-            if !crate::segment::segment_path(dir, next).exists() {
-                p.request(next);
-            }
+            let ahead = w.opts.prepared_segments;
+            let p =
+                Preallocator::start(dir, w.opts.segment_bytes, w.opts.index_stride_bytes, ahead)?;
             w.prealloc = Some(p);
+            w.request_ahead();
         }
         Ok((w, report))
     }
@@ -249,11 +250,13 @@ impl JournalWriter {
         self.seg.map.claim(off, length);
         fill(self.seg.map.slot(off + RECORD_HEADER_BYTES, len));
         let slot = self.seg.map.slot(off, span);
-        let (header, rest) = slot.split_at_mut(RECORD_HEADER_BYTES);
-        encode_header_tail(header, kind, sequence, timestamp_ns);
-        let crc = record_crc(length, &header[4..24], &rest[..len]);
-        header[24..28].copy_from_slice(&crc.to_le_bytes());
-        debug_assert!(rest[len..].iter().all(|&b| b == 0), "padding must be zero");
+        encode_header_fields(slot, kind, sequence, timestamp_ns);
+        let crc = record_crc(length, &slot[CRC_FROM..length as usize]);
+        slot[CRC_AT..CRC_AT + 4].copy_from_slice(&crc.to_le_bytes());
+        debug_assert!(
+            slot[length as usize..].iter().all(|&b| b == 0),
+            "padding must be zero"
+        );
         self.index(off, sequence);
         self.seg.map.publish(off, length);
         debug_assert!(matches!(
@@ -274,13 +277,22 @@ impl JournalWriter {
         })
     }
 
+    /// Index the record at `off` if it is the first in its bucket. The common case is one
+    /// compare; the division happens once per bucket.
     #[inline]
     fn index(&mut self, off: usize, sequence: u64) {
+        if off >= self.next_index_at {
+            self.index_slow(off, sequence);
+        }
+    }
+
+    #[cold]
+    fn index_slow(&mut self, off: usize, sequence: u64) {
         let ro = self.seg.header.records_offset as usize;
-        let bucket = ((off - ro) / self.seg.header.index_stride_bytes as usize) as u64;
-        if self.last_bucket.is_some_and(|b| b >= bucket)
-            || bucket >= u64::from(self.seg.header.index_slots)
-        {
+        let stride = self.seg.header.index_stride_bytes as usize;
+        let bucket = (off - ro) / stride;
+        self.next_index_at = ro + (bucket + 1) * stride;
+        if bucket >= self.seg.header.index_slots as usize {
             return;
         }
         let at = index_slot_offset(bucket as u32);
@@ -288,7 +300,6 @@ impl JournalWriter {
         self.seg
             .map
             .store_u64(at + 8, off as u64, Ordering::Release);
-        self.last_bucket = Some(bucket);
     }
 
     #[inline]
@@ -375,9 +386,9 @@ impl JournalWriter {
         let length = RECORD_HEADER_BYTES as u32;
         self.seg.map.claim(marker_at, length);
         let slot = self.seg.map.slot(marker_at, RECORD_HEADER_BYTES);
-        encode_header_tail(slot, kind::END_OF_SEGMENT, seq, timestamp_ns);
-        let crc = record_crc(length, &slot[4..24], &[]);
-        slot[24..28].copy_from_slice(&crc.to_le_bytes());
+        encode_header_fields(slot, kind::END_OF_SEGMENT, seq, timestamp_ns);
+        let crc = record_crc(length, &slot[CRC_FROM..]);
+        slot[CRC_AT..CRC_AT + 4].copy_from_slice(&crc.to_le_bytes());
         self.seg.map.publish(marker_at, length);
         self.write_pos = marker_at + RECORD_HEADER_BYTES;
         if !matches!(
@@ -390,7 +401,7 @@ impl JournalWriter {
         drop(old);
         self.write_pos = self.seg.header.records_offset as usize;
         self.synced_pos = self.write_pos;
-        self.last_bucket = None;
+        self.next_index_at = self.seg.header.records_offset as usize;
         self.stats.rolls += 1;
         if waited {
             self.stats.roll_waits += 1;
@@ -399,10 +410,27 @@ impl JournalWriter {
             s.track(self.seg.index, self.seg.path.clone(), self.seg.map.syncer());
             self.publish_position();
         }
-        if let Some(p) = &mut self.prealloc {
-            p.request(self.seg.index + 1);
-        }
+        self.request_ahead();
         Ok(())
+    }
+
+    /// Keep `prepared_segments` segments requested ahead of the active one (skipping
+    /// segments that already exist on disk, prepared by an earlier run).
+    fn request_ahead(&mut self) {
+        let Some(p) = &mut self.prealloc else { return };
+        for next in self.seg.index + 1..=self.seg.index + self.opts.prepared_segments as u64 {
+            if !crate::segment::segment_path(&self.dir, next).exists() {
+                p.request(next);
+            }
+        }
+    }
+
+    /// Block until the segments being prepared in the background are ready. Call it at
+    /// start-up, before going live, so that the first rolls find their segments pre-touched.
+    pub fn wait_prepared(&mut self) {
+        if let Some(p) = &mut self.prealloc {
+            p.wait_all();
+        }
     }
 
     /// Where the next record will go.
@@ -460,4 +488,11 @@ impl Drop for JournalWriter {
             tracing::error!("closing journal {}: {e}", self.dir.display());
         }
     }
+}
+
+/// Where the first record of the next unindexed bucket may start, after recovery.
+fn next_index_at(seg: &WriteSegment, last_bucket: Option<u64>) -> usize {
+    let ro = seg.header.records_offset as usize;
+    let stride = seg.header.index_stride_bytes as usize;
+    last_bucket.map_or(ro, |b| ro + (b as usize + 1) * stride)
 }

@@ -59,6 +59,16 @@ fn rows(r: &SizeResult) -> Vec<Row> {
         },
         Row {
             size: r.size,
+            what: "ours append, cold",
+            latency: None,
+            throughput: Some(r.ours_append_cold),
+            ratio: format!(
+                "tput {:.2}× (segments prepared during the run)",
+                ratio(r.ours_append_cold.mev_per_s(), r.floor_append.mev_per_s())
+            ),
+        },
+        Row {
+            size: r.size,
             what: "floor append",
             latency: Some(r.floor_latency),
             throughput: Some(r.floor_append),

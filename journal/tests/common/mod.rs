@@ -12,6 +12,7 @@ pub fn small_opts() -> JournalOptions {
         index_stride_bytes: 256,
         durability: Durability::None,
         preallocate: true,
+        prepared_segments: 2,
         create_dir: true,
     }
 }
