@@ -241,10 +241,10 @@ fn tail_follows_a_live_writer_in_another_process() {
         ..Default::default()
     };
     let (mut w, _) = tickrail_journal::JournalWriter::open(&dir, opts, &manifest).unwrap();
-    let mut seq = w.last_sequence().unwrap();
+    let first = w.last_sequence().unwrap() + 1;
     let mut quotes = 0;
     for i in 0..20_000u64 {
-        seq += 1;
+        let seq = first + i;
         let h = tickrail_engine::EventHeader {
             sequence: seq,
             cause_sequence: seq,
