@@ -232,6 +232,20 @@ pub fn record_crc(length: u32, bytes_8_to_end: &[u8]) -> u32 {
     crate::crc::crc32c_u32_then(length, bytes_8_to_end)
 }
 
+/// Header bytes 8..32 as three little-endian words: kind (with the reserved bytes zero),
+/// sequence, timestamp.
+#[inline]
+pub const fn header_words(kind: u16, sequence: u64, timestamp_ns: i64) -> [u64; 3] {
+    [kind as u64, sequence, timestamp_ns as u64]
+}
+
+/// The record CRC from header values and the payload; equals [`record_crc`] over the
+/// encoded bytes.
+#[inline]
+pub fn record_crc_of(length: u32, words: [u64; 3], payload: &[u8]) -> u32 {
+    crate::crc::crc32c_record(length, words, payload)
+}
+
 /// Write header bytes 8..32 (kind, reserved, sequence, timestamp) into `h`.
 #[inline]
 pub fn encode_header_fields(h: &mut [u8], kind: u16, sequence: u64, timestamp_ns: i64) {

@@ -12,8 +12,8 @@ use std::sync::atomic::Ordering;
 use crate::background::{AsyncSyncer, Preallocator, POSITION_SHIFT};
 use crate::error::{JournalError, Result};
 use crate::format::{
-    encode_header_fields, kind, record_crc, record_span, CRC_AT, CRC_FROM, FIRST_USER_KIND,
-    MAX_RECORD_BYTES, RECORD_HEADER_BYTES,
+    encode_header_fields, header_words, kind, record_crc, record_crc_of, record_span, CRC_AT,
+    CRC_FROM, FIRST_USER_KIND, MAX_RECORD_BYTES, RECORD_HEADER_BYTES,
 };
 use crate::lock::WriterLock;
 use crate::manifest::Manifest;
@@ -176,9 +176,15 @@ impl JournalWriter {
         timestamp_ns: i64,
         payload: &[u8],
     ) -> Result<Position> {
-        self.append_with(kind, sequence, timestamp_ns, payload.len(), |slot| {
-            slot.copy_from_slice(payload)
-        })
+        check_user_kind(kind)?;
+        self.append_inner(
+            kind,
+            sequence,
+            timestamp_ns,
+            payload.len(),
+            Some(payload),
+            |slot| slot.copy_from_slice(payload),
+        )
     }
 
     /// Append a record of `len` payload bytes written in place by `fill` (zero-copy
@@ -192,12 +198,8 @@ impl JournalWriter {
         len: usize,
         fill: impl FnOnce(&mut [u8]),
     ) -> Result<Position> {
-        if kind < FIRST_USER_KIND {
-            return Err(JournalError::AppendRefused {
-                reason: format!("kind {kind} is reserved for the journal (user kinds start at {FIRST_USER_KIND})"),
-            });
-        }
-        self.append_inner(kind, sequence, timestamp_ns, len, fill)
+        check_user_kind(kind)?;
+        self.append_inner(kind, sequence, timestamp_ns, len, None, fill)
     }
 
     fn append_raw(
@@ -207,9 +209,14 @@ impl JournalWriter {
         timestamp_ns: i64,
         payload: &[u8],
     ) -> Result<Position> {
-        self.append_inner(kind, sequence, timestamp_ns, payload.len(), |s| {
-            s.copy_from_slice(payload)
-        })
+        self.append_inner(
+            kind,
+            sequence,
+            timestamp_ns,
+            payload.len(),
+            Some(payload),
+            |s| s.copy_from_slice(payload),
+        )
     }
 
     #[inline]
@@ -219,6 +226,7 @@ impl JournalWriter {
         sequence: u64,
         timestamp_ns: i64,
         len: usize,
+        source: Option<&[u8]>,
         fill: impl FnOnce(&mut [u8]),
     ) -> Result<Position> {
         self.check_health()?;
@@ -249,12 +257,31 @@ impl JournalWriter {
         let length = (RECORD_HEADER_BYTES + len) as u32;
         self.seg.map.claim(off, length);
         fill(self.seg.map.slot(off + RECORD_HEADER_BYTES, len));
-        let slot = self.seg.map.slot(off, span);
-        encode_header_fields(slot, kind, sequence, timestamp_ns);
-        let crc = record_crc(length, &slot[CRC_FROM..length as usize]);
-        slot[CRC_AT..CRC_AT + 4].copy_from_slice(&crc.to_le_bytes());
+        // The CRC comes from the header values and the caller's payload when we have it, so
+        // nothing just stored is read back (see crc.rs).
+        let words = header_words(kind, sequence, timestamp_ns);
+        let crc = match source {
+            Some(p) => record_crc_of(length, words, p),
+            None => record_crc_of(
+                length,
+                words,
+                self.seg.map.bytes(off + RECORD_HEADER_BYTES, len),
+            ),
+        };
+        self.seg.map.write(off + CRC_AT, &crc.to_le_bytes());
+        self.seg.map.write(off + CRC_FROM, &words[0].to_le_bytes());
+        self.seg
+            .map
+            .write(off + CRC_FROM + 8, &words[1].to_le_bytes());
+        self.seg
+            .map
+            .write(off + CRC_FROM + 16, &words[2].to_le_bytes());
         debug_assert!(
-            slot[length as usize..].iter().all(|&b| b == 0),
+            self.seg
+                .map
+                .bytes(off + length as usize, span - length as usize)
+                .iter()
+                .all(|&b| b == 0),
             "padding must be zero"
         );
         self.index(off, sequence);
@@ -495,4 +522,15 @@ fn next_index_at(seg: &WriteSegment, last_bucket: Option<u64>) -> usize {
     let ro = seg.header.records_offset as usize;
     let stride = seg.header.index_stride_bytes as usize;
     last_bucket.map_or(ro, |b| ro + (b as usize + 1) * stride)
+}
+
+fn check_user_kind(kind: u16) -> Result<()> {
+    if kind < FIRST_USER_KIND {
+        return Err(JournalError::AppendRefused {
+            reason: format!(
+                "kind {kind} is reserved for the journal (user kinds start at {FIRST_USER_KIND})"
+            ),
+        });
+    }
+    Ok(())
 }
