@@ -6,7 +6,10 @@
 
 // A `GlobalAlloc` impl is necessarily `unsafe`; it only forwards to `System`. Allowed here, in
 // this test binary only.
-#![allow(unsafe_code)]
+#![allow(
+    unsafe_code,
+    reason = "a GlobalAlloc impl is unsafe; it only forwards to System"
+)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;

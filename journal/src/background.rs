@@ -46,7 +46,16 @@ impl Preallocator {
             .name("tickrail-jprealloc".into())
             .spawn(move || {
                 for index in req_rx {
-                    let seg = WriteSegment::create(&dir, index, segment_bytes, index_stride_bytes);
+                    // A segment left prepared by an earlier run is opened and pre-touched;
+                    // otherwise a new one is made.
+                    let seg = if crate::segment::segment_path(&dir, index).exists() {
+                        WriteSegment::open(&dir, index).map(|mut s| {
+                            s.map.pre_touch(crate::format::SEGMENT_HEADER_BYTES);
+                            s
+                        })
+                    } else {
+                        WriteSegment::create(&dir, index, segment_bytes, index_stride_bytes)
+                    };
                     if done_tx.send((index, seg)).is_err() {
                         break;
                     }

@@ -1,17 +1,24 @@
 //! The commit protocol, in one place so that `loom` can check it.
 //!
 //! The writer first claims the slot (relaxed store of the length without the commit bit),
-//! then writes the record. A record is published by a single release store of its length word with the commit bit
-//! set, after every other byte of the record (payload first, then the rest of the header)
-//! has been written with plain stores. A reader acquire-loads the length word; if it sees
+//! then writes the payload and the other header fields with plain stores. A record is
+//! published by a single release store of its length word with the commit bit set, after
+//! every other byte of the record has been written. A reader acquire-loads the length word; if it sees
 //! the commit bit it also sees every byte written before the store (release/acquire pair),
 //! so it can never observe a half-written record. A zero word means "nothing here yet".
 //!
 //! Memory ordering:
-//! - writer: plain stores of payload and header bytes 4..32, then `store(Release)` of word 0.
+//! - writer: relaxed claim of word 0, plain stores of payload and header bytes 4..32, then
+//!   `store(Release)` of word 0.
+//! - reader of a read-only map: `load(Relaxed)` then `fence(Acquire)` (see `observe_read_only`).
 //! - reader: `load(Acquire)` of word 0, then plain loads of the record bytes.
-//! - recovery zeroes a cut tail while holding the writer lock, before any record is appended.
+//! - recovery zeroes a cut tail while holding the writer lock, before any record is appended:
+//!   the length word first (atomically), then the rest with plain stores.
 
+#[cfg(loom)]
+use loom::sync::atomic::fence;
+#[cfg(not(loom))]
+use std::sync::atomic::fence;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::format::COMMIT_BIT;
@@ -77,6 +84,17 @@ pub(crate) fn observe(word: &impl Cell32) -> Word {
     decode(word.load(Ordering::Acquire))
 }
 
+/// Observe the length word through a read-only mapping: a relaxed load followed by an
+/// acquire fence, which orders the later plain loads of the record exactly as an acquire
+/// load would (an acquire load may be an RMW on some targets, not allowed on read-only
+/// memory).
+#[inline]
+pub(crate) fn observe_read_only(word: &impl Cell32) -> Word {
+    let raw = word.load(Ordering::Relaxed);
+    fence(Ordering::Acquire);
+    decode(raw)
+}
+
 /// Classify a raw length word.
 #[inline]
 pub fn decode(raw: u32) -> Word {
@@ -108,6 +126,15 @@ mod loom_tests {
 
     #[test]
     fn reader_never_sees_a_half_written_record() {
+        model::<false>();
+    }
+
+    #[test]
+    fn read_only_reader_never_sees_a_half_written_record() {
+        model::<true>();
+    }
+
+    fn model<const READ_ONLY: bool>() {
         loom::model(|| {
             let slot = Arc::new(Slot {
                 word: AtomicU32::new(0),
@@ -120,7 +147,12 @@ mod loom_tests {
                 w.payload.with_mut(|p| unsafe { *p = [0xAB, 0xCD] });
                 publish(&w.word, 48);
             });
-            match observe(&slot.word) {
+            let seen = if READ_ONLY {
+                observe_read_only(&slot.word)
+            } else {
+                observe(&slot.word)
+            };
+            match seen {
                 Word::Empty => {}
                 Word::Committed(len) => {
                     assert_eq!(len, 48);

@@ -121,8 +121,12 @@ impl std::fmt::Display for HeaderProblem {
 
 impl SegmentHeader {
     /// Lay out a new segment of `segment_bytes` with the given index stride.
+    ///
+    /// The slot count saturates at `u32::MAX`; `JournalOptions::validate` refuses geometries
+    /// that would need more, and `decode` then sees a mismatch.
     pub fn new(segment_index: u64, segment_bytes: u64, index_stride_bytes: u32) -> Self {
-        let index_slots = (segment_bytes / u64::from(index_stride_bytes)).max(1) as u32;
+        let slots = (segment_bytes / u64::from(index_stride_bytes.max(1))).max(1);
+        let index_slots = u32::try_from(slots).unwrap_or(u32::MAX);
         let records_offset =
             (SEGMENT_HEADER_BYTES + index_slots as usize * INDEX_SLOT_BYTES) as u64;
         Self {
@@ -186,6 +190,11 @@ impl SegmentHeader {
         }
         if !(MIN_SEGMENT_BYTES..=MAX_SEGMENT_BYTES).contains(&h.segment_bytes) {
             return Err(HeaderProblem::BadField("segment_bytes"));
+        }
+        if !h.segment_bytes.is_multiple_of(PAGE_BYTES) {
+            return Err(HeaderProblem::BadField(
+                "segment_bytes is not a multiple of 4096",
+            ));
         }
         if h.index_stride_bytes == 0 || !h.index_stride_bytes.is_multiple_of(RECORD_ALIGN as u32) {
             return Err(HeaderProblem::BadField("index_stride_bytes"));

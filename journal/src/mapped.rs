@@ -51,36 +51,50 @@ impl ReadMap {
         self.map.is_empty()
     }
 
-    /// Acquire-load the length word at `offset`.
+    /// Acquire-load the length word at `offset` (a relaxed load and an acquire fence: the
+    /// mapping is read-only, see [`commit::observe_read_only`]).
     #[inline]
     pub fn word(&self, offset: usize) -> Word {
-        debug_assert!(offset.is_multiple_of(4) && offset + 4 <= self.map.len());
-        // SAFETY: `offset` is 4-aligned and in bounds (checked by every caller, asserted
-        // above); the mapping is page-aligned, so the pointer is aligned for AtomicU32, and it
-        // lives as long as `self`. Other processes only access this word atomically.
-        let word = unsafe { AtomicU32::from_ptr(self.map.as_ptr().add(offset) as *mut u32) };
-        commit::observe(word)
+        assert!(offset.is_multiple_of(4) && in_bounds(offset, 4, self.map.len()));
+        // SAFETY: 4-aligned and in bounds (asserted; the mapping is page-aligned) and alive
+        // as long as `self`. The memory is mapped read-only: std's atomic docs ("Atomic
+        // accesses to read-only memory") allow relaxed loads of register-sized atomics there,
+        // which is all `observe_read_only` does. The writer stores this word atomically.
+        let word = unsafe { &*(self.map.as_ptr().add(offset) as *const AtomicU32) };
+        commit::observe_read_only(word)
     }
 
-    /// Load a u64 atomically (sparse-index slots).
+    /// Load a u64 (sparse-index slots): relaxed, then an acquire fence.
     #[inline]
-    pub fn load_u64(&self, offset: usize, order: Ordering) -> u64 {
-        assert!(offset.is_multiple_of(8) && offset + 8 <= self.map.len());
-        // SAFETY: 8-aligned (asserted, page-aligned base) and in bounds; the writer stores
-        // index slots only atomically.
-        let cell = unsafe { AtomicU64::from_ptr(self.map.as_ptr().add(offset) as *mut u64) };
-        cell.load(order)
+    pub fn load_u64(&self, offset: usize) -> u64 {
+        assert!(offset.is_multiple_of(8) && in_bounds(offset, 8, self.map.len()));
+        // SAFETY: as in `word`: aligned, in bounds, a relaxed load of read-only memory; the
+        // writer stores index slots atomically.
+        let cell = unsafe { &*(self.map.as_ptr().add(offset) as *const AtomicU64) };
+        let v = cell.load(Ordering::Relaxed);
+        std::sync::atomic::fence(Ordering::Acquire);
+        v
     }
 
-    /// Bytes `[offset, offset + len)`. Callers only ask for bytes that are immutable: a
-    /// record whose commit bit they observed, or a closed segment.
+    /// Bytes `[offset, offset + len)`. Callers ask for bytes of a record whose commit bit they
+    /// observed (immutable from then on), or of a segment no writer is appending to (verify,
+    /// recovery); see the crate docs for the one exception (a stale index hint).
     #[inline]
     pub fn bytes(&self, offset: usize, len: usize) -> &[u8] {
-        debug_assert!(offset + len <= self.map.len());
-        // SAFETY: in bounds (asserted; callers check); the range is published and never
-        // written again, so no mutable access aliases this shared slice.
+        assert!(
+            in_bounds(offset, len, self.map.len()),
+            "read past the end of the segment"
+        );
+        // SAFETY: in bounds (asserted); published bytes are never written again, so no
+        // mutable access aliases this shared slice.
         unsafe { std::slice::from_raw_parts(self.map.as_ptr().add(offset), len) }
     }
+}
+
+/// `offset + len <= total` without overflow.
+#[inline]
+fn in_bounds(offset: usize, len: usize, total: usize) -> bool {
+    offset.checked_add(len).is_some_and(|end| end <= total)
 }
 
 /// The writer's mapping of a segment file.
@@ -171,7 +185,10 @@ impl WriteMap {
     /// Mutable view of `[offset, offset + len)`: an unpublished slot owned by the writer.
     #[inline]
     pub fn slot(&mut self, offset: usize, len: usize) -> &mut [u8] {
-        assert!(offset + len <= self.len, "slot past the end of the segment");
+        assert!(
+            in_bounds(offset, len, self.len),
+            "slot past the end of the segment"
+        );
         // SAFETY: in bounds (asserted); the range is not published yet, so no reader reads
         // it, and `&mut self` makes it the only reference in this process.
         unsafe { std::slice::from_raw_parts_mut(self.base.add(offset), len) }
@@ -180,7 +197,10 @@ impl WriteMap {
     /// Read `[offset, offset + len)` (the writer's own bytes).
     #[inline]
     pub fn bytes(&self, offset: usize, len: usize) -> &[u8] {
-        assert!(offset + len <= self.len, "read past the end of the segment");
+        assert!(
+            in_bounds(offset, len, self.len),
+            "read past the end of the segment"
+        );
         // SAFETY: in bounds; only this writer mutates the mapping and it needs `&mut self` to
         // do so, which cannot coexist with this borrow.
         unsafe { std::slice::from_raw_parts(self.base.add(offset), len) }
@@ -189,17 +209,27 @@ impl WriteMap {
     /// Publish a record by release-storing its length word (see [`crate::commit`]).
     #[inline]
     pub fn publish(&mut self, offset: usize, length: u32) {
-        assert!(offset.is_multiple_of(4) && offset + 4 <= self.len);
-        // SAFETY: aligned and in bounds (asserted; the base is page-aligned); readers only
-        // access this word atomically.
+        assert!(offset.is_multiple_of(4) && in_bounds(offset, 4, self.len));
+        // SAFETY: aligned and in bounds (asserted; the base is page-aligned) in a writable
+        // mapping that lives as long as `self`. Readers access this word atomically; recovery
+        // (holding the lock, before any append) zeroes a cut tail starting with this word.
         let word = unsafe { AtomicU32::from_ptr(self.base.add(offset) as *mut u32) };
         commit::publish(word, length);
+    }
+
+    /// Store 0 into the length word at `offset` (recovery, before zeroing a cut tail).
+    #[inline]
+    pub fn publish_zero(&mut self, offset: usize) {
+        assert!(offset.is_multiple_of(4) && in_bounds(offset, 4, self.len));
+        // SAFETY: as in `publish`.
+        let word = unsafe { AtomicU32::from_ptr(self.base.add(offset) as *mut u32) };
+        word.store(0, Ordering::Release);
     }
 
     /// Claim the slot at `offset` for a record of `length` bytes (see [`crate::commit`]).
     #[inline]
     pub fn claim(&mut self, offset: usize, length: u32) {
-        assert!(offset.is_multiple_of(4) && offset + 4 <= self.len);
+        assert!(offset.is_multiple_of(4) && in_bounds(offset, 4, self.len));
         // SAFETY: as in `publish`.
         let word = unsafe { AtomicU32::from_ptr(self.base.add(offset) as *mut u32) };
         commit::claim(word, length);
@@ -208,7 +238,7 @@ impl WriteMap {
     /// Store a u64 atomically (sparse-index slots, read by other processes as hints).
     #[inline]
     pub fn store_u64(&mut self, offset: usize, value: u64, order: Ordering) {
-        assert!(offset.is_multiple_of(8) && offset + 8 <= self.len);
+        assert!(offset.is_multiple_of(8) && in_bounds(offset, 8, self.len));
         // SAFETY: 8-aligned (asserted, page-aligned base) and in bounds; readers access index
         // slots only atomically.
         let cell = unsafe { AtomicU64::from_ptr(self.base.add(offset) as *mut u64) };
@@ -218,7 +248,7 @@ impl WriteMap {
     /// Acquire-load the length word at `offset` (used by recovery).
     #[inline]
     pub fn word(&self, offset: usize) -> Word {
-        assert!(offset.is_multiple_of(4) && offset + 4 <= self.len);
+        assert!(offset.is_multiple_of(4) && in_bounds(offset, 4, self.len));
         // SAFETY: as in `publish`.
         let word = unsafe { AtomicU32::from_ptr(self.base.add(offset) as *mut u32) };
         commit::observe(word)

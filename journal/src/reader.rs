@@ -149,13 +149,19 @@ impl JournalReader {
     /// match a valid record is ignored.
     pub fn seek(&mut self, sequence: u64) -> Result<()> {
         let segments = list_segments(&self.dir)?;
-        // Last segment whose first record's sequence is <= target.
+        if segments.is_empty() {
+            return Err(JournalError::Empty {
+                path: self.dir.clone(),
+            });
+        }
+        // Last segment whose first record's sequence is below the target (sequences may
+        // repeat, so equal ones can end the segment before).
         let (mut lo, mut hi) = (0usize, segments.len());
         while hi - lo > 1 {
             let mid = (lo + hi) / 2;
             let s = ReadSegment::open(&self.dir, segments[mid])?;
             match check_at(&s.map, s.header.records_offset as usize) {
-                Slot::Record(h) if h.sequence <= sequence => lo = mid,
+                Slot::Record(h) if h.sequence < sequence => lo = mid,
                 _ => hi = mid,
             }
         }
@@ -179,7 +185,8 @@ impl JournalReader {
         }
         if let Some((seq, off)) = best {
             let off = off as usize;
-            if off.is_multiple_of(8) && off < self.seg.map.len() {
+            let ro = self.seg.header.records_offset as usize;
+            if off.is_multiple_of(8) && off >= ro && off < self.seg.map.len() {
                 if let Slot::Record(h) = check_at(&self.seg.map, off) {
                     if h.sequence == seq {
                         self.pos = off;

@@ -1,8 +1,6 @@
 //! Reading and checking one record in a mapped segment: shared by readers, recovery and
 //! `verify`, so that all three apply the same rules.
 
-use std::sync::atomic::Ordering;
-
 use crate::commit::Word;
 use crate::format::{
     align_up, kind, le_u32, le_u64, record_crc, RecordHeader, CRC_AT, CRC_FROM, INDEX_SLOT_BYTES,
@@ -33,7 +31,7 @@ impl SegmentBytes for ReadMap {
         self.bytes(offset, len)
     }
     fn u64_at(&self, offset: usize) -> u64 {
-        self.load_u64(offset, Ordering::Acquire)
+        self.load_u64(offset)
     }
 }
 
@@ -106,6 +104,9 @@ pub fn check_at<M: SegmentBytes + ?Sized>(m: &M, offset: usize) -> Slot {
     if h[10..16] != [0u8; 6] {
         return Slot::Bad("reserved header bytes are not zero".into());
     }
+    if kind_v != kind::END_OF_SEGMENT && offset + span + RECORD_HEADER_BYTES > seg_len {
+        return Slot::Bad("record leaves no room for the end-of-segment marker".into());
+    }
     if rec[length as usize..].iter().any(|&b| b != 0) {
         return Slot::Bad("padding bytes after the payload are not zero".into());
     }
@@ -150,7 +151,9 @@ pub fn end_of_nonzero<M: SegmentBytes + ?Sized>(m: &M, from: usize, to: usize) -
 /// to tell a torn tail (nothing valid after it) from corruption in the middle.
 pub fn find_valid_after<M: SegmentBytes + ?Sized>(m: &M, from: usize, to: usize) -> Option<usize> {
     let mut at = align_up(from);
-    while at + RECORD_HEADER_BYTES <= to {
+    // `check_at` bounds itself against the segment; a valid record may end in zeros, so its
+    // start is the only thing that must lie before `to`.
+    while at < to {
         if let Slot::Record(h) = check_at(m, at) {
             if h.kind != kind::INVALID {
                 return Some(at);

@@ -222,7 +222,9 @@ fn cut_tail(seg: &mut WriteSegment, from: usize, problem: &Option<String>) -> Re
     let len = seg.map.len();
     let data_end = end_of_nonzero(&seg.map, from, len);
     if data_end > from {
-        if let Some(valid) = find_valid_after(&seg.map, from + 8, data_end) {
+        // From `from` itself: a CRC-valid record whose sequence went backwards is kept
+        // (open fails) rather than cut.
+        if let Some(valid) = find_valid_after(&seg.map, from, data_end) {
             return Err(JournalError::CorruptMiddle {
                 path: seg.path.clone(),
                 offset: from as u64,
@@ -256,6 +258,8 @@ fn cut_tail(seg: &mut WriteSegment, from: usize, problem: &Option<String>) -> Re
     if data_end == from {
         return Ok(None);
     }
+    // The length word first, atomically: a concurrent reader then sees "nothing yet".
+    seg.map.publish_zero(from);
     let zeros = vec![0u8; 64 * 1024];
     let mut at = from;
     while at < data_end {

@@ -153,7 +153,8 @@ impl WriteSegment {
     }
 
     /// Create segment `index`: write `NAME.seg.tmp`, reserve its blocks, write the header,
-    /// map and pre-touch it, then rename it into place. Runs on the preallocation thread.
+    /// map and pre-touch it, then rename it into place and make the name durable. Runs on the
+    /// preallocation thread. On failure the temporary file is removed.
     pub fn create(
         dir: &Path,
         index: u64,
@@ -162,25 +163,51 @@ impl WriteSegment {
     ) -> Result<Self> {
         let path = segment_path(dir, index);
         let tmp = path.with_extension("seg.tmp");
+        let made = Self::create_at(dir, &path, &tmp, index, segment_bytes, index_stride_bytes);
+        if made.is_err() {
+            // Leave nothing half-made behind, or every later attempt would hit EEXIST.
+            let _ = std::fs::remove_file(&tmp);
+        }
+        made
+    }
+
+    fn create_at(
+        dir: &Path,
+        path: &Path,
+        tmp: &Path,
+        index: u64,
+        segment_bytes: u64,
+        index_stride_bytes: u32,
+    ) -> Result<Self> {
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .create_new(true)
-            .open(&tmp)
-            .map_err(|e| JournalError::io(&tmp, "create", e))?;
-        preallocate(&file, &tmp, segment_bytes)?;
+            .open(tmp)
+            .map_err(|e| JournalError::io(tmp, "create", e))?;
+        preallocate(&file, tmp, segment_bytes)?;
         let header = SegmentHeader::new(index, segment_bytes, index_stride_bytes);
-        let mut map = WriteMap::open(&file, &tmp)?;
+        let mut map = WriteMap::open(&file, tmp)?;
         map.write(0, &header.encode());
         map.pre_touch(SEGMENT_HEADER_BYTES);
         map.sync_range(0, SEGMENT_HEADER_BYTES)
-            .map_err(|e| JournalError::io(&tmp, "msync header", e))?;
-        std::fs::rename(&tmp, &path).map_err(|e| JournalError::io(&path, "rename", e))?;
+            .map_err(|e| JournalError::io(tmp, "msync header", e))?;
+        std::fs::rename(tmp, path).map_err(|e| JournalError::io(path, "rename", e))?;
+        // Make the new name durable: records msynced into this segment must not vanish with
+        // its directory entry on power loss.
+        sync_dir(dir)?;
         Ok(Self {
             index,
-            path,
+            path: path.to_path_buf(),
             header,
             map,
         })
     }
+}
+
+/// `fsync` a directory, making the names created in it durable.
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| JournalError::io(dir, "fsync directory", e))
 }

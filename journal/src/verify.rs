@@ -56,6 +56,9 @@ impl VerifyReport {
 }
 
 /// Check the whole journal in `dir`. Errors only when it cannot be read at all.
+///
+/// Meant for a journal no writer is appending to: it also inspects the bytes after the
+/// last record (a live writer would be writing them).
 pub fn verify(dir: &Path) -> Result<VerifyReport> {
     let segments = list_segments(dir)?;
     if segments.is_empty() {

@@ -55,6 +55,9 @@ pub struct JournalWriter {
     synced_pos: usize,
     /// The next record at or past this offset opens a new index bucket.
     next_index_at: usize,
+    /// Largest payload that fits an empty segment of both the active geometry and the
+    /// configured one (with room for the marker).
+    max_payload: usize,
     last_sequence: Option<u64>,
     last_timestamp_ns: i64,
     since_sync: u32,
@@ -84,6 +87,9 @@ impl JournalWriter {
                 });
             }
             std::fs::create_dir_all(dir).map_err(|e| JournalError::io(dir, "create_dir_all", e))?;
+            if let Some(parent) = dir.parent() {
+                crate::segment::sync_dir(parent)?;
+            }
         }
         let lock = WriterLock::acquire(dir)?;
         let removed = remove_temporaries(dir)?;
@@ -110,15 +116,19 @@ impl JournalWriter {
         } else {
             (recover(dir, &segments)?, false)
         };
-        let mut report = resume.report;
+        let mut resume = resume;
+        let mut report = std::mem::take(&mut resume.report);
         let next_index_at = next_index_at(&resume.segment, resume.last_bucket);
         report.removed_temporaries = removed;
+        // Start-up, not the hot path: fault in the rest of the active segment now.
+        resume.segment.map.pre_touch(resume.write_pos);
         let mut w = Self {
             dir: dir.to_path_buf(),
             seg: resume.segment,
             write_pos: resume.write_pos,
             synced_pos: resume.write_pos,
             next_index_at,
+            max_payload: 0,
             last_sequence: resume.last_sequence,
             last_timestamp_ns: resume.last_timestamp_ns,
             since_sync: 0,
@@ -130,6 +140,7 @@ impl JournalWriter {
             opts,
             _lock: lock,
         };
+        w.max_payload = w.max_payload_for_active();
         if fresh || w.last_sequence.is_none() {
             w.append_raw(kind::MANIFEST, 0, 0, &manifest.encode())?;
             w.sync_now()?;
@@ -168,6 +179,10 @@ impl JournalWriter {
 
     /// Append a record with `payload`. `kind` must be at least [`FIRST_USER_KIND`];
     /// sequences must not decrease.
+    ///
+    /// Under `Durability::Sync`, an error from the `msync` that follows every N-th record is
+    /// returned *after* that record was committed: it is in the journal (readers see it,
+    /// recovery keeps it) but not known to be durable, and the writer is poisoned.
     #[inline]
     pub fn append(
         &mut self,
@@ -239,19 +254,17 @@ impl JournalWriter {
                 });
             }
         }
-        let span = record_span(len);
-        let capacity =
-            self.seg.header.segment_bytes as usize - self.seg.header.records_offset as usize;
-        if span + RECORD_HEADER_BYTES > capacity
-            || RECORD_HEADER_BYTES + len > MAX_RECORD_BYTES as usize
-        {
-            return Err(JournalError::TooLarge {
-                payload_bytes: len,
-                segment_bytes: self.opts.segment_bytes,
-            });
+        // Checked before any arithmetic on `len`, so nothing below can overflow.
+        if len > self.max_payload {
+            return Err(self.too_large(len));
         }
+        let span = record_span(len);
         if self.write_pos + span + RECORD_HEADER_BYTES > self.seg.map.len() {
             self.roll(timestamp_ns)?;
+            // The new segment may be smaller than the old one (another geometry on disk).
+            if self.write_pos + span + RECORD_HEADER_BYTES > self.seg.map.len() {
+                return Err(self.too_large(len));
+            }
         }
         let off = self.write_pos;
         let length = (RECORD_HEADER_BYTES + len) as u32;
@@ -293,10 +306,8 @@ impl JournalWriter {
         self.write_pos = off + span;
         self.last_sequence = Some(sequence);
         self.last_timestamp_ns = timestamp_ns;
-        if kind != crate::format::kind::END_OF_SEGMENT {
-            self.stats.records += 1;
-            self.stats.payload_bytes += len as u64;
-        }
+        self.stats.records += 1;
+        self.stats.payload_bytes += len as u64;
         self.after_append()?;
         Ok(Position {
             segment: self.seg.index,
@@ -409,7 +420,15 @@ impl JournalWriter {
         };
         let seq = self.last_sequence.unwrap_or(0);
         let marker_at = self.write_pos;
-        debug_assert!(marker_at + RECORD_HEADER_BYTES <= self.seg.map.len());
+        if marker_at + RECORD_HEADER_BYTES > self.seg.map.len() {
+            // Every record is checked to leave room for the marker (appends here, and
+            // `check_at` for recovered ones), so this is a broken invariant, not bad input.
+            return Err(JournalError::Corrupt {
+                path: self.seg.path.clone(),
+                offset: marker_at as u64,
+                reason: "no room left for the end-of-segment marker".into(),
+            });
+        }
         let length = RECORD_HEADER_BYTES as u32;
         self.seg.map.claim(marker_at, length);
         let slot = self.seg.map.slot(marker_at, RECORD_HEADER_BYTES);
@@ -429,6 +448,7 @@ impl JournalWriter {
         self.write_pos = self.seg.header.records_offset as usize;
         self.synced_pos = self.write_pos;
         self.next_index_at = self.seg.header.records_offset as usize;
+        self.max_payload = self.max_payload_for_active();
         self.stats.rolls += 1;
         if waited {
             self.stats.roll_waits += 1;
@@ -441,14 +461,35 @@ impl JournalWriter {
         Ok(())
     }
 
+    /// See `max_payload`.
+    fn max_payload_for_active(&self) -> usize {
+        let empty = |segment_bytes: u64, stride: u32| {
+            let h = crate::format::SegmentHeader::new(0, segment_bytes, stride);
+            (segment_bytes - h.records_offset) as usize
+        };
+        let room = empty(
+            self.seg.header.segment_bytes,
+            self.seg.header.index_stride_bytes,
+        )
+        .min(empty(self.opts.segment_bytes, self.opts.index_stride_bytes));
+        // A record plus the marker must fit: align_up(32 + len) + 32 <= room.
+        let by_segment = (room - 2 * RECORD_HEADER_BYTES) & !(crate::format::RECORD_ALIGN - 1);
+        by_segment.min(MAX_RECORD_BYTES as usize - RECORD_HEADER_BYTES)
+    }
+
+    fn too_large(&self, len: usize) -> JournalError {
+        JournalError::TooLarge {
+            payload_bytes: len,
+            segment_bytes: self.seg.header.segment_bytes,
+        }
+    }
+
     /// Keep `prepared_segments` segments requested ahead of the active one (skipping
     /// segments that already exist on disk, prepared by an earlier run).
     fn request_ahead(&mut self) {
         let Some(p) = &mut self.prealloc else { return };
         for next in self.seg.index + 1..=self.seg.index + self.opts.prepared_segments as u64 {
-            if !crate::segment::segment_path(&self.dir, next).exists() {
-                p.request(next);
-            }
+            p.request(next);
         }
     }
 
