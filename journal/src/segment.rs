@@ -58,7 +58,8 @@ pub fn remove_temporaries(dir: &Path) -> Result<usize> {
     Ok(n)
 }
 
-fn read_header(file: &File, path: &Path) -> Result<SegmentHeader> {
+/// Read and validate the header of segment file `path`, which must be segment `index`.
+fn read_header(file: &File, path: &Path, index: u64) -> Result<SegmentHeader> {
     use std::os::unix::fs::FileExt;
     let len = file
         .metadata()
@@ -75,10 +76,20 @@ fn read_header(file: &File, path: &Path) -> Result<SegmentHeader> {
     let mut b = [0u8; SEGMENT_HEADER_BYTES];
     file.read_exact_at(&mut b, 0)
         .map_err(|e| JournalError::io(path, "read header", e))?;
-    SegmentHeader::decode(&b, len).map_err(|p| JournalError::BadSegment {
+    let header = SegmentHeader::decode(&b, len).map_err(|p| JournalError::BadSegment {
         path: path.to_path_buf(),
         reason: p.to_string(),
-    })
+    })?;
+    if header.segment_index != index {
+        return Err(JournalError::BadSegment {
+            path: path.to_path_buf(),
+            reason: format!(
+                "header says segment {}, file name says {index}",
+                header.segment_index
+            ),
+        });
+    }
+    Ok(header)
 }
 
 /// A segment mapped for reading.
@@ -95,16 +106,7 @@ impl ReadSegment {
     pub fn open(dir: &Path, index: u64) -> Result<Self> {
         let path = segment_path(dir, index);
         let file = File::open(&path).map_err(|e| JournalError::io(&path, "open", e))?;
-        let header = read_header(&file, &path)?;
-        if header.segment_index != index {
-            return Err(JournalError::BadSegment {
-                path,
-                reason: format!(
-                    "header says segment {}, file name says {index}",
-                    header.segment_index
-                ),
-            });
-        }
+        let header = read_header(&file, &path, index)?;
         let map = ReadMap::open(&file, &path)?;
         Ok(Self {
             index,
@@ -133,16 +135,7 @@ impl WriteSegment {
             .write(true)
             .open(&path)
             .map_err(|e| JournalError::io(&path, "open", e))?;
-        let header = read_header(&file, &path)?;
-        if header.segment_index != index {
-            return Err(JournalError::BadSegment {
-                path,
-                reason: format!(
-                    "header says segment {}, file name says {index}",
-                    header.segment_index
-                ),
-            });
-        }
+        let header = read_header(&file, &path, index)?;
         let map = WriteMap::open(&file, &path)?;
         Ok(Self {
             index,
