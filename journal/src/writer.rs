@@ -575,3 +575,38 @@ fn check_user_kind(kind: u16) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// A failed background `msync` poisons the writer: the next append reports the failure
+    /// (naming the file), every later one is refused, and close fails too.
+    #[test]
+    fn a_failed_async_msync_poisons_the_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = JournalOptions {
+            segment_bytes: 1 << 20,
+            durability: Durability::Async { interval: Duration::from_secs(3600) },
+            ..Default::default()
+        };
+        let (mut w, _) = JournalWriter::open(dir.path(), opts, &Manifest::new("t", "c")).unwrap();
+        w.append(FIRST_USER_KIND, 1, 0, b"ok").unwrap();
+        // Inject what the syncer thread does when msync fails.
+        let shared = std::sync::Arc::clone(&w.syncer.as_ref().unwrap().shared);
+        *shared.failure.lock().unwrap() =
+            Some((dir.path().join("x.seg"), std::io::Error::other("injected EIO")));
+        shared.poisoned.store(true, Ordering::Release);
+        let err = w.append(FIRST_USER_KIND, 2, 0, b"no").unwrap_err();
+        assert!(matches!(err, JournalError::SyncFailed { .. }), "{err}");
+        assert!(err.to_string().contains("x.seg") && err.to_string().contains("injected EIO"));
+        assert!(matches!(w.append(FIRST_USER_KIND, 3, 0, b"no"), Err(JournalError::Poisoned)));
+        assert!(matches!(w.sync_now(), Err(JournalError::Poisoned)));
+        assert!(w.close().is_err());
+        // Nothing after the failure was written.
+        let mut r = crate::JournalReader::open(dir.path()).unwrap();
+        assert_eq!(r.next().unwrap().unwrap().sequence, 1);
+        assert!(r.next().unwrap().is_none());
+    }
+}
