@@ -69,6 +69,8 @@ pub struct SizeResult {
     pub floor_latency: Latency,
     pub ours_latency: Latency,
     pub floor_append: Throughput,
+    /// Floor copying the record's framed size (insight only, no target).
+    pub floor_framed_append: Throughput,
     pub ours_append: Throughput,
     /// The same append run with only the default two segments prepared ahead and no wait
     /// at start: segment preparation runs on the other core during the measurement.
@@ -292,6 +294,37 @@ pub fn run_size(cfg: &Config, root: &Path, size: usize) -> Result<SizeResult> {
         })
     })?;
 
+    // A second floor, for insight only (no target): copies of the record's framed size
+    // (payload + 32-byte header, padded to 8), i.e. the same bytes the journal writes, with
+    // none of its work. It separates the cost of the format's bytes from the cost of the
+    // journal's work (CRC, header, publication, index).
+    let framed = record_span(size);
+    let framed_bytes = usize::try_from((n * framed as u64).div_ceil(4096) * 4096)
+        .context("framed floor size does not fit in memory")?;
+    let framed_payload = vec![0x5Au8; framed];
+    let floor_framed_append = {
+        let mut f = Floor::create(&root.join(format!("floor-framed-{size}.bin")), framed_bytes)?;
+        let t = isolated(|| {
+            pin_current(pin)?;
+            floor_loop(
+                &mut f,
+                n.min(framed_bytes as u64 / framed as u64),
+                &framed_payload,
+            );
+            f.rewind();
+            let t0 = clock::now();
+            floor_loop(&mut f, n, &framed_payload);
+            let elapsed = clock::now().duration_since(t0);
+            Ok(Throughput {
+                events: n,
+                payload_bytes: n * size as u64,
+                elapsed,
+            })
+        })?;
+        drop(f);
+        t
+    };
+
     // Journal append throughput; this journal is then read back.
     let tput_dir = root.join(format!("throughput-{size}"));
     let (ours_append, append_stats) = isolated(|| {
@@ -374,6 +407,7 @@ pub fn run_size(cfg: &Config, root: &Path, size: usize) -> Result<SizeResult> {
         floor_latency,
         ours_latency,
         floor_append,
+        floor_framed_append,
         ours_append,
         ours_append_cold,
         ours_read,

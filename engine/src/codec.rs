@@ -4,11 +4,16 @@
 //!   header's `sequence` and its timestamp the header's `receive_ts_ns`.
 //! - The payload is exactly [`ARCHIVED_EVENT_BYTES`] bytes: events are fixed-size, so their
 //!   archives are too (no relative pointers, no out-of-line data).
-//! - [`append_event`] serialises in place, straight into the journal's mapped slot, with
-//!   rkyv's low-level API: no heap allocation and no intermediate buffer.
+//! - [`append_event`] archives the event with rkyv's low-level API into an aligned
+//!   96-byte stack buffer (rkyv resolves into a stack temporary anyway), then appends it:
+//!   one 96-byte copy into the mapping, no heap allocation, and the journal computes the CRC
+//!   from that buffer instead of reading the mapped bytes back.
 //! - [`access_event`] is the zero-copy read: a bytecheck-validated `&ArchivedEvent` borrowed
-//!   from the mapping, cross-checked against the record header. [`decode_event`] also
-//!   deserialises to an owned [`Event`] and checks its invariants ([`Event::validate`]).
+//!   from the mapping, cross-checked against the record header. Bytecheck proves the bytes
+//!   are a well-formed archive (valid enum tags, in-bounds); it does **not** check values
+//!   (a price ≤ 0, a scale > 18): [`decode_event`] deserialises to an owned [`Event`] and
+//!   checks its invariants ([`Event::validate`]). The CRC already guarantees the bytes are
+//!   what a writer wrote after validating them.
 //!
 //! Checks come in pairs: an event is validated before it is written and again after it is
 //! read, and the record header (kind, sequence, timestamp) must agree with the archive.
@@ -125,8 +130,8 @@ pub fn event_kind(journal_kind: u16) -> Option<EventKind> {
         .and_then(EventKind::from_code)
 }
 
-/// Append `event` to the journal, serialised in place into the record's slot. No heap
-/// allocation.
+/// Append `event` to the journal: archived into an aligned stack buffer, then copied into
+/// the record. No heap allocation.
 ///
 /// The record's sequence is `event.header.sequence` (the journal refuses a decreasing one)
 /// and its timestamp `event.header.receive_ts_ns`. The event is validated first.
@@ -134,23 +139,15 @@ pub fn event_kind(journal_kind: u16) -> Option<EventKind> {
 /// # Panics
 ///
 /// If rkyv does not write exactly [`ARCHIVED_EVENT_BYTES`] bytes, which the fixed layout
-/// rules out (and the tests check for every kind). The panic happens inside the journal's
-/// fill callback, before the record is published, so the half-written record is never
-/// visible to readers and recovery cuts it.
+/// rules out (and the tests check for every kind). The panic happens before anything is
+/// written to the journal.
 pub fn append_event(writer: &mut JournalWriter, event: &Event) -> Result<Position, CodecError> {
     event.validate()?;
     let h = &event.header;
     let kind = journal_kind(event.kind());
-    let position = writer.append_with(
-        kind,
-        h.sequence,
-        h.receive_ts_ns,
-        ARCHIVED_EVENT_BYTES,
-        |slot| {
-            serialize_into(event, slot);
-        },
-    )?;
-    Ok(position)
+    let mut buf = rkyv::util::Align([0u8; ARCHIVED_EVENT_BYTES]);
+    serialize_into(event, &mut buf.0);
+    Ok(writer.append(kind, h.sequence, h.receive_ts_ns, &buf.0)?)
 }
 
 /// Serialise `event` into `slot`, which must be exactly [`ARCHIVED_EVENT_BYTES`] long.

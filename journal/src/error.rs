@@ -17,6 +17,9 @@ pub enum JournalError {
     /// The journal directory does not exist (readers never create it).
     #[error("{path}: journal directory does not exist")]
     MissingDirectory { path: PathBuf },
+    /// The journal path exists but is not a directory.
+    #[error("{path}: not a directory (a journal is a directory of segment files)")]
+    NotADirectory { path: PathBuf },
     /// The directory holds no segment file.
     #[error("{path}: no journal segments in this directory")]
     Empty { path: PathBuf },

@@ -13,8 +13,14 @@ use crate::mapped::{preallocate, ReadMap, WriteMap};
 /// Sorted indices of the segment files in `dir`, checked to be contiguous.
 pub fn list_segments(dir: &Path) -> Result<Vec<u64>> {
     if !dir.is_dir() {
-        return Err(JournalError::MissingDirectory {
-            path: dir.to_path_buf(),
+        return Err(if dir.exists() {
+            JournalError::NotADirectory {
+                path: dir.to_path_buf(),
+            }
+        } else {
+            JournalError::MissingDirectory {
+                path: dir.to_path_buf(),
+            }
         });
     }
     let mut out = Vec::new();

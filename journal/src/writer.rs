@@ -81,15 +81,23 @@ impl JournalWriter {
     ) -> Result<(Self, RecoveryReport)> {
         opts.validate()?;
         if !dir.is_dir() {
+            if dir.exists() {
+                return Err(JournalError::NotADirectory {
+                    path: dir.to_path_buf(),
+                });
+            }
             if !opts.create_dir {
                 return Err(JournalError::MissingDirectory {
                     path: dir.to_path_buf(),
                 });
             }
             std::fs::create_dir_all(dir).map_err(|e| JournalError::io(dir, "create_dir_all", e))?;
-            if let Some(parent) = dir.parent() {
-                crate::segment::sync_dir(parent)?;
-            }
+            // A relative one-component path has the parent "" (the current directory).
+            let parent = dir
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            crate::segment::sync_dir(parent)?;
         }
         let lock = WriterLock::acquire(dir)?;
         let removed = remove_temporaries(dir)?;
@@ -514,6 +522,11 @@ impl JournalWriter {
         self.last_sequence
     }
 
+    /// Timestamp of the last record appended (or recovered); 0 for an empty journal.
+    pub fn last_timestamp_ns(&self) -> i64 {
+        self.last_timestamp_ns
+    }
+
     /// The journal's manifest.
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
@@ -588,20 +601,27 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let opts = JournalOptions {
             segment_bytes: 1 << 20,
-            durability: Durability::Async { interval: Duration::from_secs(3600) },
+            durability: Durability::Async {
+                interval: Duration::from_secs(3600),
+            },
             ..Default::default()
         };
         let (mut w, _) = JournalWriter::open(dir.path(), opts, &Manifest::new("t", "c")).unwrap();
         w.append(FIRST_USER_KIND, 1, 0, b"ok").unwrap();
         // Inject what the syncer thread does when msync fails.
         let shared = std::sync::Arc::clone(&w.syncer.as_ref().unwrap().shared);
-        *shared.failure.lock().unwrap() =
-            Some((dir.path().join("x.seg"), std::io::Error::other("injected EIO")));
+        *shared.failure.lock().unwrap() = Some((
+            dir.path().join("x.seg"),
+            std::io::Error::other("injected EIO"),
+        ));
         shared.poisoned.store(true, Ordering::Release);
         let err = w.append(FIRST_USER_KIND, 2, 0, b"no").unwrap_err();
         assert!(matches!(err, JournalError::SyncFailed { .. }), "{err}");
         assert!(err.to_string().contains("x.seg") && err.to_string().contains("injected EIO"));
-        assert!(matches!(w.append(FIRST_USER_KIND, 3, 0, b"no"), Err(JournalError::Poisoned)));
+        assert!(matches!(
+            w.append(FIRST_USER_KIND, 3, 0, b"no"),
+            Err(JournalError::Poisoned)
+        ));
         assert!(matches!(w.sync_now(), Err(JournalError::Poisoned)));
         assert!(w.close().is_err());
         // Nothing after the failure was written.

@@ -62,16 +62,18 @@ pub fn run(
         }
         std::fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))?;
     }
+    let segment_bytes = segment_mib
+        .checked_mul(1024 * 1024)
+        .with_context(|| format!("--segment-mib {segment_mib} is too large"))?;
     let opts = JournalOptions {
-        segment_bytes: segment_mib * 1024 * 1024,
+        segment_bytes,
         durability,
         ..Default::default()
     };
     let manifest = Manifest::new(env!("CARGO_PKG_VERSION"), &format!("demo-seed-{seed}"))
         .with("layout", "demo (single thread, no stages)");
-    let (mut w, report) = JournalWriter::open(dir, opts, &manifest)
-        .with_context(|| format!("opening journal {}", dir.display()))?;
-    println!(
+    let (mut w, report) = JournalWriter::open(dir, opts, &manifest).context("opening journal")?;
+    outln!(
         "journal demo: writing {events} synthetic events to {} ({report})",
         dir.display()
     );
@@ -79,8 +81,10 @@ pub fn run(
     let mut rng = Rng(seed);
     let mut mid = [10_000i64; INSTRUMENTS as usize]; // in cents
     let mut seq = w.last_sequence().unwrap_or(0);
-    let mut ts = START_NS;
-    let mut order_id = 0u64;
+    // Continuing an existing demo journal continues its clock: record timestamps (receive
+    // times) never go backwards.
+    let mut last_recv = w.last_timestamp_ns().max(START_NS);
+    let mut ts = last_recv;
     let started = crate::clock::monotonic();
     let mut written = 0u64;
     while written < events {
@@ -93,7 +97,7 @@ pub fn run(
             sequence: seq,
             cause_sequence: seq,
             exchange_ts_ns: ts,
-            receive_ts_ns: ts + 15_000 + rng.below(5_000) as i64,
+            receive_ts_ns: (ts + 15_000 + rng.below(5_000) as i64).max(last_recv + 1),
             instrument: InstrumentId::new(inst + 1),
             price_scale: PRICE_SCALE,
             qty_scale: QTY_SCALE,
@@ -136,12 +140,13 @@ pub fn run(
                 }
             }
         };
+        last_recv = header.receive_ts_ns;
         append_event(&mut w, &Event::new(header, body))?;
         written += 1;
         if seq % 10_000 == 0 && written + 2 <= events {
             // An order request caused by this input, and the venue's acknowledgement.
-            order_id += 1;
             seq += 1;
+            let order_id = seq; // unique across demo runs into the same journal
             let new = EventBody::OrderNew {
                 side: Side::Buy,
                 tif: TimeInForce::Day,
@@ -169,40 +174,41 @@ pub fn run(
                 cum_qty: Qty::new(0),
             };
             append_event(&mut w, &Event::new(ack_h, ack))?;
+            (ts, last_recv) = (ack_h.exchange_ts_ns, ack_h.receive_ts_ns);
             written += 2;
         }
     }
     let write_s = started.elapsed().as_secs_f64();
     let stats = w.stats();
     w.close()?;
-    println!(
+    outln!(
         "wrote {written} events in {write_s:.3} s ({:.2} M events/s, {} rolls, durability {durability:?}); closed cleanly\n",
         written as f64 / write_s.max(1e-9) / 1e6,
         stats.rolls
     );
 
-    println!("$ tickrail journal verify {}", dir.display());
+    outln!("$ tickrail journal verify {}", dir.display());
     let code = crate::journal_cmd::run(crate::journal_cmd::JournalCmd::Verify {
         dir: dir.to_path_buf(),
     })?;
     if code != ExitCode::SUCCESS {
         bail!("the demo journal did not verify");
     }
-    println!("\n$ tickrail journal stats {}", dir.display());
+    outln!("\n$ tickrail journal stats {}", dir.display());
     crate::journal_cmd::run(crate::journal_cmd::JournalCmd::Stats {
         dir: dir.to_path_buf(),
     })?;
-    println!(
+    outln!(
         "\n$ tickrail journal inspect {} --internal -n 8",
         dir.display()
     );
     crate::journal_cmd::inspect_n(dir, 8, &[], true)?;
-    println!(
+    outln!(
         "\n$ tickrail journal inspect {} --kind order_new,exec_report -n 4",
         dir.display()
     );
     crate::journal_cmd::inspect_n(dir, 4, &["order_new".into(), "exec_report".into()], false)?;
-    println!(
+    outln!(
         "\nThis is the journal demo: the trading pipeline (`tickrail run`) arrives with issue 4.\n\
          Try: tickrail journal tail --follow {}   (in another terminal while a demo writes)",
         dir.display()

@@ -1,6 +1,7 @@
 //! `tickrail journal …`: inspect, tail, verify, stats, recover and demo.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -86,7 +87,7 @@ pub struct TailArgs {
     #[arg(long, short = 'f')]
     follow: bool,
     /// With --follow: exit after this many milliseconds without a new record.
-    #[arg(long)]
+    #[arg(long, requires = "follow")]
     idle_exit_ms: Option<u64>,
 }
 
@@ -238,15 +239,14 @@ fn hex(b: &[u8]) -> String {
     s
 }
 
-fn open_reader(dir: &Path, f: &Filter) -> Result<JournalReader> {
+fn open_reader(dir: &Path, f: &Filter, m: &Matcher) -> Result<JournalReader> {
+    let wants_internal = m
+        .kinds
+        .iter()
+        .any(|&k| k < tickrail_journal::FIRST_USER_KIND);
     let mut r = JournalReader::open(dir)
-        .with_context(|| format!("opening journal {}", dir.display()))?
-        .include_internal(
-            f.internal
-                || f.kinds
-                    .iter()
-                    .any(|k| k == "manifest" || k == "end_of_segment"),
-        );
+        .context("opening journal")?
+        .include_internal(f.internal || wants_internal);
     if let Some(from) = f.from {
         r.seek(from)
             .with_context(|| format!("seeking to sequence {from}"))?;
@@ -271,78 +271,79 @@ pub fn inspect_n(dir: &Path, n: u64, kinds: &[String], internal: bool) -> Result
 
 fn inspect(a: &InspectArgs) -> Result<ExitCode> {
     let m = Matcher::new(&a.filter)?;
-    let mut r = open_reader(&a.dir, &a.filter)?;
+    let mut r = open_reader(&a.dir, &a.filter, &m)?;
+    let limit = a.limit.unwrap_or(u64::MAX);
     let mut shown = 0u64;
-    use std::io::Write;
     let out = std::io::stdout();
     let mut out = std::io::BufWriter::new(out.lock());
-    while let Some(rec) = r.next()? {
+    while shown < limit {
+        let Some(rec) = r.next()? else { break };
         if rec.sequence > m.to && rec.kind >= EVENT_KIND_BASE {
             break;
         }
         if !m.matches(&rec) {
             continue;
         }
-        if writeln!(out, "{}", describe(&rec, m.raw)).is_err() {
-            return Ok(ExitCode::SUCCESS); // stdout closed (e.g. piped into head)
-        }
+        writeln!(out, "{}", describe(&rec, m.raw))?;
         shown += 1;
-        if a.limit.is_some_and(|l| shown >= l) {
-            break;
-        }
     }
-    let _ = out.flush();
+    out.flush()?;
     Ok(ExitCode::SUCCESS)
 }
 
 fn tail(a: &TailArgs) -> Result<ExitCode> {
     let m = Matcher::new(&a.filter)?;
-    let mut r = open_reader(&a.dir, &a.filter)?;
-    let mut last: VecDeque<String> = VecDeque::with_capacity(a.lines + 1);
+    // Two passes: count the matching records, then print the last `lines` of them; only
+    // those are formatted.
+    let mut r = open_reader(&a.dir, &a.filter, &m)?;
+    let mut matching = 0u64;
     while let Some(rec) = r.next()? {
         if m.matches(&rec) {
-            last.push_back(describe(&rec, m.raw));
-            if last.len() > a.lines {
-                last.pop_front();
-            }
+            matching += 1;
         }
     }
-    for l in &last {
-        println!("{l}");
+    let skip = matching.saturating_sub(a.lines as u64);
+    let mut r = open_reader(&a.dir, &a.filter, &m)?;
+    let mut seen = 0u64;
+    // Stop at the count of the first pass: records appended since are printed by --follow.
+    while seen < matching {
+        let Some(rec) = r.next()? else { break };
+        if m.matches(&rec) {
+            seen += 1;
+            if seen > skip {
+                outln!("{}", describe(&rec, m.raw));
+            }
+        }
     }
     if !a.follow {
         return Ok(ExitCode::SUCCESS);
     }
-    use std::io::Write;
-    let mut idle_ms = 0u64;
+    let mut last_seen = crate::clock::monotonic();
     loop {
         match r.next()? {
             Some(rec) => {
-                idle_ms = 0;
+                last_seen = crate::clock::monotonic();
                 if m.matches(&rec) {
-                    let mut out = std::io::stdout().lock();
-                    if writeln!(out, "{}", describe(&rec, m.raw))
-                        .and_then(|_| out.flush())
-                        .is_err()
-                    {
-                        return Ok(ExitCode::SUCCESS);
-                    }
+                    outln!("{}", describe(&rec, m.raw));
+                    std::io::stdout().flush()?;
                 }
             }
             None => {
-                if a.idle_exit_ms.is_some_and(|limit| idle_ms >= limit) {
+                let idle = last_seen.elapsed();
+                if a.idle_exit_ms
+                    .is_some_and(|ms| idle >= Duration::from_millis(ms))
+                {
                     return Ok(ExitCode::SUCCESS);
                 }
                 std::thread::sleep(Duration::from_millis(1));
-                idle_ms += 1;
             }
         }
     }
 }
 
 fn verify_cmd(dir: &Path) -> Result<ExitCode> {
-    let rep = verify(dir).with_context(|| format!("verifying journal {}", dir.display()))?;
-    println!(
+    let rep = verify(dir).context("verifying journal")?;
+    outln!(
         "{}: {} segment(s), {} record(s) + {} internal, {} payload bytes, sequences {}..{}",
         dir.display(),
         rep.segments,
@@ -353,7 +354,7 @@ fn verify_cmd(dir: &Path) -> Result<ExitCode> {
         rep.last_sequence.map_or("-".into(), |s| s.to_string()),
     );
     if let Some(m) = &rep.manifest {
-        println!(
+        outln!(
             "manifest: {}",
             m.entries()
                 .map(|(k, v)| format!("{k}={v}"))
@@ -362,19 +363,19 @@ fn verify_cmd(dir: &Path) -> Result<ExitCode> {
         );
     }
     for p in &rep.problems {
-        println!("PROBLEM {p}");
+        outln!("PROBLEM {p}");
     }
     if let Some(t) = &rep.torn_tail {
-        println!("TORN TAIL {t} (run `tickrail journal recover` or open the writer to cut it)");
+        outln!("TORN TAIL {t} (run `tickrail journal recover` or open the writer to cut it)");
     }
     Ok(if !rep.problems.is_empty() {
-        println!("FAILED: {} problem(s)", rep.problems.len());
+        outln!("FAILED: {} problem(s)", rep.problems.len());
         ExitCode::from(1)
     } else if rep.torn_tail.is_some() {
-        println!("records intact; torn tail awaits recovery");
+        outln!("records intact; torn tail awaits recovery");
         ExitCode::from(2)
     } else {
-        println!("OK: every record intact");
+        outln!("OK: every record intact");
         ExitCode::SUCCESS
     })
 }
@@ -387,10 +388,12 @@ struct KindStats {
 
 fn stats(dir: &Path) -> Result<ExitCode> {
     let mut r = JournalReader::open(dir)
-        .with_context(|| format!("opening journal {}", dir.display()))?
+        .context("opening journal")?
         .include_internal(true);
     let mut per_kind: BTreeMap<u16, KindStats> = BTreeMap::new();
-    let (mut first_ts, mut last_ts) = (None::<i64>, None::<i64>);
+    // Min and max, not first and last: record timestamps are receive times and need not be
+    // monotonic.
+    let (mut min_ts, mut max_ts) = (i64::MAX, i64::MIN);
     let (mut first_seq, mut last_seq) = (None::<u64>, None::<u64>);
     let mut record_bytes = 0u64;
     let mut segments = std::collections::BTreeSet::new();
@@ -402,8 +405,8 @@ fn stats(dir: &Path) -> Result<ExitCode> {
         record_bytes += tickrail_journal::format::record_span(rec.payload.len()) as u64;
         segments.insert(rec.position.segment);
         if rec.kind >= tickrail_journal::FIRST_USER_KIND {
-            first_ts.get_or_insert(rec.timestamp_ns);
-            last_ts = Some(rec.timestamp_ns);
+            min_ts = min_ts.min(rec.timestamp_ns);
+            max_ts = max_ts.max(rec.timestamp_ns);
             first_seq.get_or_insert(rec.sequence);
             last_seq = Some(rec.sequence);
         }
@@ -419,34 +422,43 @@ fn stats(dir: &Path) -> Result<ExitCode> {
         .filter(|(k, _)| **k >= tickrail_journal::FIRST_USER_KIND)
         .map(|(_, s)| s.count)
         .sum();
-    println!("journal      {}", dir.display());
-    println!(
+    outln!("journal      {}", dir.display());
+    outln!(
         "segments     {} file(s), {} with records, {} bytes on disk",
         files.len(),
         segments.len(),
         file_bytes
     );
-    println!(
-        "records      {total} (+ internal), {record_bytes} bytes framed incl. headers and padding"
+    let internal: u64 = per_kind
+        .iter()
+        .filter(|(k, _)| **k < tickrail_journal::FIRST_USER_KIND)
+        .map(|(_, s)| s.count)
+        .sum();
+    outln!(
+        "records      {total} (+ {internal} internal), {record_bytes} bytes framed incl. headers and padding"
     );
     match (first_seq, last_seq) {
-        (Some(a), Some(b)) => println!("sequences    {a} .. {b}"),
-        _ => println!("sequences    -"),
+        (Some(a), Some(b)) => outln!("sequences    {a} .. {b}"),
+        _ => outln!("sequences    -"),
     }
-    if let (Some(a), Some(b)) = (first_ts, last_ts) {
-        let span_s = (b - a) as f64 / 1e9;
-        println!("time span    {a} .. {b} ns ({span_s:.6} s)");
+    if total > 0 {
+        let (a, b) = (min_ts, max_ts);
+        let span_s = (i128::from(b) - i128::from(a)) as f64 / 1e9;
+        outln!("time span    {a} .. {b} ns ({span_s:.6} s)");
         if span_s > 0.0 {
-            println!(
+            outln!(
                 "rate         {:.0} records/s, {:.3} MB/s (recorded time)",
                 total as f64 / span_s,
                 record_bytes as f64 / span_s / 1e6
             );
         }
     }
-    println!(
+    outln!(
         "\n{:<16} {:>12} {:>16} {:>10}",
-        "kind", "count", "payload bytes", "avg bytes"
+        "kind",
+        "count",
+        "payload bytes",
+        "avg bytes"
     );
     for (k, s) in &per_kind {
         let avg = if s.count > 0 {
@@ -454,7 +466,7 @@ fn stats(dir: &Path) -> Result<ExitCode> {
         } else {
             0.0
         };
-        println!(
+        outln!(
             "{:<16} {:>12} {:>16} {:>10.1}",
             kind_name(*k),
             s.count,
@@ -464,7 +476,7 @@ fn stats(dir: &Path) -> Result<ExitCode> {
     }
     let n: u64 = per_kind.values().map(|s| s.count).sum();
     if scan_s > 0.0 {
-        println!(
+        outln!(
             "\nscanned {n} records in {:.3} s ({:.1} M records/s, every CRC checked)",
             scan_s,
             n as f64 / scan_s / 1e6
@@ -474,19 +486,15 @@ fn stats(dir: &Path) -> Result<ExitCode> {
 }
 
 fn recover(dir: &Path) -> Result<ExitCode> {
-    if !dir.is_dir() {
-        bail!("{}: journal directory does not exist", dir.display());
-    }
-    let manifest = tickrail_journal::read_manifest(dir)
-        .with_context(|| format!("reading manifest of {}", dir.display()))?;
+    let manifest = tickrail_journal::read_manifest(dir).context("reading the manifest")?;
     let opts = tickrail_journal::JournalOptions {
         preallocate: false,
         create_dir: false,
         ..Default::default()
     };
-    let (w, report) = tickrail_journal::JournalWriter::open(dir, opts, &manifest)
-        .with_context(|| format!("recovering {}", dir.display()))?;
+    let (w, report) =
+        tickrail_journal::JournalWriter::open(dir, opts, &manifest).context("recovering")?;
     w.close()?;
-    println!("{report}");
+    outln!("{report}");
     Ok(ExitCode::SUCCESS)
 }

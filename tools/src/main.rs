@@ -3,6 +3,15 @@
 //! Today it carries the journal tools (`tickrail journal …`). `run`, `replay`, `backtest`,
 //! `venue`, `feed`, `bench` and `config check` arrive with the issues that build them.
 
+/// `println!` for commands: a write error (stdout closed, disk full) is returned with `?`
+/// instead of panicking; `main` exits quietly on a closed pipe.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)?
+    }};
+}
+
 mod clock;
 mod demo;
 mod journal_cmd;
@@ -38,9 +47,18 @@ fn main() -> std::process::ExitCode {
     };
     match result {
         Ok(code) => code,
+        // `tickrail journal inspect … | head`: the reader went away; not an error.
+        Err(e) if is_broken_pipe(&e) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             std::process::ExitCode::from(1)
         }
     }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

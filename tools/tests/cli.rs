@@ -291,3 +291,90 @@ fn every_command_has_help() {
         );
     }
 }
+
+#[test]
+fn edge_cases_of_the_command_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("j");
+    demo(&dir, 3000);
+    let d = dir.to_str().unwrap();
+
+    // -n 0 prints nothing; a numeric internal kind finds the manifest.
+    let o = tickrail(&["journal", "inspect", d, "-n", "0"]);
+    assert!(o.status.success() && o.stdout.is_empty(), "{}", text(&o));
+    let o = tickrail(&["journal", "inspect", d, "--kind", "1"]);
+    assert!(
+        text(&o).contains("manifest") && text(&o).contains("config_hash="),
+        "{}",
+        text(&o)
+    );
+    // A huge -n does not allocate it up front.
+    let o = tickrail(&[
+        "journal",
+        "tail",
+        d,
+        "-n",
+        "18446744073709551615",
+        "--kind",
+        "order_new",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    // A reader that goes away (| head -1) is not an error and not a panic.
+    for args in [
+        vec!["journal", "tail", d, "-n", "3000"],
+        vec!["journal", "inspect", d],
+        vec!["journal", "stats", d],
+        vec!["journal", "verify", d],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tickrail"))
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take()); // close the pipe at once
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+    }
+    // A file where a journal directory should be.
+    let file = tmp.path().join("afile");
+    std::fs::write(&file, b"x").unwrap();
+    let o = tickrail(&["journal", "stats", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("not a directory"), "{}", text(&o));
+    // --idle-exit-ms needs --follow.
+    let o = tickrail(&["journal", "tail", d, "--idle-exit-ms", "5"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    // A one-word relative path for a new journal.
+    let o = Command::new(env!("CARGO_BIN_EXE_tickrail"))
+        .args([
+            "journal",
+            "demo",
+            "--dir",
+            "rel",
+            "--events",
+            "10",
+            "--segment-mib",
+            "1",
+        ])
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    // An absurd segment size is an error, not an overflow.
+    let o = tickrail(&[
+        "journal",
+        "demo",
+        "--dir",
+        d,
+        "--segment-mib",
+        "17592186044416",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("too large"), "{}", text(&o));
+}

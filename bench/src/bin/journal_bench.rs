@@ -81,6 +81,16 @@ fn rows(r: &SizeResult) -> Vec<Row> {
         },
         Row {
             size: r.size,
+            what: "floor append, framed",
+            latency: None,
+            throughput: Some(r.floor_framed_append),
+            ratio: format!(
+                "ours/framed {:.2}× (copies of the record's size; no target)",
+                ratio(r.ours_append.mev_per_s(), r.floor_framed_append.mev_per_s())
+            ),
+        },
+        Row {
+            size: r.size,
             what: "ours read",
             latency: None,
             throughput: Some(r.ours_read),
@@ -183,13 +193,15 @@ fn main() -> Result<()> {
     for runs in &reps {
         for (k, r) in runs.iter().enumerate() {
             println!(
-                "repetition {} {} B: append {:.1} vs floor {:.1} Mev/s = {:.2}×; p99.99 {} vs {} ns \
-                 = {:.2}×; read {:.1} Mev/s",
+                "repetition {} {} B: append {:.1} vs floor {:.1} Mev/s = {:.2}× (framed floor {:.1}, \
+                 {:.2}×); p99.99 {} vs {} ns = {:.2}×; read {:.1} Mev/s",
                 k + 1,
                 r.size,
                 r.ours_append.mev_per_s(),
                 r.floor_append.mev_per_s(),
                 tput_ratio(r),
+                r.floor_framed_append.mev_per_s(),
+                ratio(r.ours_append.mev_per_s(), r.floor_framed_append.mev_per_s()),
                 r.ours_latency.p9999,
                 r.floor_latency.p9999,
                 tail_ratio(r),
