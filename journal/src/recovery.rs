@@ -2,6 +2,7 @@
 //! a torn tail and report exactly what was cut.
 //!
 //! Rules (docs/JOURNAL.md, "Recovery"):
+//! 0. Every segment header is valid (magic, version, CRC, size).
 //! 1. The active segment is the last one whose first record is valid (or segment 0).
 //! 2. Records are read from its start until the first position that is not a valid
 //!    committed record. An end-of-segment marker moves on to the next segment.
@@ -86,6 +87,11 @@ pub fn recover(dir: &Path, segments: &[u64]) -> Result<Resume> {
         segments: segments.len() as u64,
         ..Default::default()
     };
+    // Rule 0: every segment's header, not only the tail's: a damaged or truncated file
+    // anywhere is reported at open, not when a reader reaches it.
+    for &idx in segments {
+        crate::segment::check_segment(dir, idx)?;
+    }
     // Rule 1: the active segment.
     let mut active_pos = 0;
     for (i, &idx) in segments.iter().enumerate().rev() {

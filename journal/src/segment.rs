@@ -98,6 +98,13 @@ fn read_header(file: &File, path: &Path, index: u64) -> Result<SegmentHeader> {
     Ok(header)
 }
 
+/// Check the header of segment `index` without mapping it (recovery checks every segment).
+pub fn check_segment(dir: &Path, index: u64) -> Result<SegmentHeader> {
+    let path = segment_path(dir, index);
+    let file = File::open(&path).map_err(|e| JournalError::io(&path, "open", e))?;
+    read_header(&file, &path, index)
+}
+
 /// A segment mapped for reading.
 #[derive(Debug)]
 pub struct ReadSegment {
