@@ -109,8 +109,13 @@ pub fn recover(dir: &Path, segments: &[u64]) -> Result<Resume> {
     let mut pos = active_pos;
     loop {
         let mut seg = WriteSegment::open(dir, segments[pos])?;
-        let (end, records, last_bucket, ended, problem) =
-            scan(&seg, &mut last_sequence, &mut last_ts);
+        let Scan {
+            end,
+            records,
+            last_bucket,
+            ended,
+            problem,
+        } = scan(&seg, &mut last_sequence, &mut last_ts);
         if ended {
             // Rule 2: a marker; the writer had moved on.
             if pos + 1 < segments.len() {
@@ -168,56 +173,62 @@ pub fn recover(dir: &Path, segments: &[u64]) -> Result<Resume> {
     }
 }
 
-/// Walk the valid records of a segment. Returns (end offset, records, last index bucket,
-/// ended by a marker, why the walk stopped).
-fn scan(
-    seg: &WriteSegment,
-    last_sequence: &mut Option<u64>,
-    last_ts: &mut i64,
-) -> (usize, u64, Option<u64>, bool, Option<String>) {
+/// Where a walk over a segment's valid records stopped.
+struct Scan {
+    /// Offset just past the last valid record (at the marker if `ended`).
+    end: usize,
+    /// Valid records walked (the marker included).
+    records: u64,
+    /// Index bucket of the last valid record.
+    last_bucket: Option<u64>,
+    /// The walk stopped at an end-of-segment marker.
+    ended: bool,
+    /// Why the walk stopped, if not at a clean end.
+    problem: Option<String>,
+}
+
+/// Walk the valid records of a segment.
+fn scan(seg: &WriteSegment, last_sequence: &mut Option<u64>, last_ts: &mut i64) -> Scan {
     let ro = seg.header.records_offset as usize;
     let stride = seg.header.index_stride_bytes as usize;
-    let mut off = ro;
-    let mut records = 0;
-    let mut last_bucket = None;
+    let mut s = Scan {
+        end: ro,
+        records: 0,
+        last_bucket: None,
+        ended: false,
+        problem: None,
+    };
     loop {
-        match check_at(&seg.map, off) {
+        match check_at(&seg.map, s.end) {
             Slot::Record(h) => {
-                if last_sequence.is_some_and(|s| h.sequence < s) {
-                    return (
-                        off,
-                        records,
-                        last_bucket,
-                        false,
-                        Some(format!(
-                            "sequence {} goes backwards (previous {})",
-                            h.sequence,
-                            last_sequence.unwrap_or_default()
-                        )),
-                    );
+                if let Some(prev) = last_sequence.filter(|&p| h.sequence < p) {
+                    s.problem = Some(format!(
+                        "sequence {} goes backwards (previous {prev})",
+                        h.sequence
+                    ));
+                    return s;
                 }
                 *last_sequence = Some(h.sequence);
                 *last_ts = h.timestamp_ns;
-                records += 1;
-                last_bucket = Some(((off - ro) / stride) as u64);
+                s.records += 1;
+                s.last_bucket = Some(((s.end - ro) / stride) as u64);
                 if h.kind == kind::END_OF_SEGMENT {
-                    return (off, records, last_bucket, true, None);
+                    s.ended = true;
+                    return s;
                 }
-                off += record_span(h.payload_len());
+                s.end += record_span(h.payload_len());
             }
-            Slot::Empty => return (off, records, last_bucket, false, None),
+            Slot::Empty => return s,
             Slot::Claimed(len) => {
-                return (
-                    off,
-                    records,
-                    last_bucket,
-                    false,
-                    Some(format!(
-                        "record of {len} bytes claimed but never committed (torn write)"
-                    )),
-                )
+                s.problem = Some(format!(
+                    "record of {len} bytes claimed but never committed (torn write)"
+                ));
+                return s;
             }
-            Slot::Bad(reason) => return (off, records, last_bucket, false, Some(reason)),
+            Slot::Bad(reason) => {
+                s.problem = Some(reason);
+                return s;
+            }
         }
     }
 }

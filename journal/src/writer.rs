@@ -200,14 +200,7 @@ impl JournalWriter {
         payload: &[u8],
     ) -> Result<Position> {
         check_user_kind(kind)?;
-        self.append_inner(
-            kind,
-            sequence,
-            timestamp_ns,
-            payload.len(),
-            Some(payload),
-            |slot| slot.copy_from_slice(payload),
-        )
+        self.append_raw(kind, sequence, timestamp_ns, payload)
     }
 
     /// Append a record of `len` payload bytes written in place by `fill` (zero-copy
@@ -225,6 +218,8 @@ impl JournalWriter {
         self.append_inner(kind, sequence, timestamp_ns, len, None, fill)
     }
 
+    /// `append` without the user-kind check (the manifest).
+    #[inline]
     fn append_raw(
         &mut self,
         kind: u16,
