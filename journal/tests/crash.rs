@@ -37,7 +37,7 @@ fn child_writer() {
     let mut seq = report.last_sequence.unwrap_or(0) + 1;
     writeln!(out, "ready {} cuts={}", seq - 1, report.cuts.len()).unwrap();
     out.flush().unwrap();
-    // Progress goes to a side file with one pwrite every 16 records, so that the child spends
+    // Progress goes to a side file with one pwrite every 128 records, so that the child spends
     // its time appending (where kills should land), not in a syscall per record.
     let progress = std::fs::OpenOptions::new()
         .write(true)
@@ -55,7 +55,7 @@ fn child_writer() {
         }
         w.append(KIND, seq, seq as i64, &buf).unwrap();
         // Reported only after `append` returned: committed.
-        if seq % 16 == 0 {
+        if seq % 128 == 0 {
             progress.write_all_at(&seq.to_le_bytes(), 0).unwrap();
         }
         seq += 1;
