@@ -119,20 +119,6 @@ pub fn check_at<M: SegmentBytes + ?Sized>(m: &M, offset: usize) -> Slot {
     })
 }
 
-/// Offset of the first byte in `[from, to)` that is not zero, if any.
-pub fn first_nonzero<M: SegmentBytes + ?Sized>(m: &M, from: usize, to: usize) -> Option<usize> {
-    const CHUNK: usize = 64 * 1024;
-    let mut at = from;
-    while at < to {
-        let n = CHUNK.min(to - at);
-        if let Some(i) = m.bytes_at(at, n).iter().position(|&b| b != 0) {
-            return Some(at + i);
-        }
-        at += n;
-    }
-    None
-}
-
 /// Offset just past the last byte in `[from, to)` that is not zero (`from` if none).
 pub fn end_of_nonzero<M: SegmentBytes + ?Sized>(m: &M, from: usize, to: usize) -> usize {
     const CHUNK: usize = 64 * 1024;

@@ -73,6 +73,8 @@ pub fn run(
     let manifest = Manifest::new(env!("CARGO_PKG_VERSION"), &format!("demo-seed-{seed}"))
         .with("layout", "demo (single thread, no stages)");
     let (mut w, report) = JournalWriter::open(dir, opts, &manifest).context("opening journal")?;
+    // As an engine does before going live: the next segments are ready and pre-touched.
+    w.wait_prepared();
     outln!(
         "journal demo: writing {events} synthetic events to {} ({report})",
         dir.display()
