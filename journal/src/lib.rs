@@ -11,7 +11,8 @@
 //! - [`verify()`]: a full integrity check.
 //!
 //! Module map: `format` (layout and constants), `commit` (the publication protocol),
-//! `mapped` (all `unsafe`: the memory maps), `record` (checking one record), `segment`
+//! `mapped` (the memory maps) and `crc` (SSE4.2 CRC32C) — the only modules with `unsafe` —,
+//! `record` (checking one record), `segment`
 //! (segment files), `writer`, `reader`, `recovery`, `verify`, `background` (preallocation and
 //! async msync threads), `lock`, `manifest`, `options`, `error`.
 
