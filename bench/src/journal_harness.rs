@@ -327,39 +327,12 @@ pub fn run_size(cfg: &Config, root: &Path, size: usize) -> Result<SizeResult> {
 
     // Journal append throughput; this journal is then read back.
     let tput_dir = root.join(format!("throughput-{size}"));
-    let (ours_append, append_stats) = isolated(|| {
-        let mut w = open_writer(&tput_dir, seg, prepared, true)?;
-        pin_current(pin)?;
-        let t0 = clock::now();
-        append_loop(&mut w, 0, n, payload)?;
-        let elapsed = clock::now().duration_since(t0);
-        let stats = w.stats();
-        w.close()?;
-        Ok((
-            Throughput {
-                events: n,
-                payload_bytes: n * size as u64,
-                elapsed,
-            },
-            stats,
-        ))
-    })?;
+    let (ours_append, append_stats) =
+        append_throughput(&tput_dir, seg, prepared, true, pin, n, payload)?;
 
     // The same append run, cold: default preparation (two ahead), no wait at start.
     let cold_dir = root.join(format!("cold-{size}"));
-    let ours_append_cold = isolated(|| {
-        let mut w = open_writer(&cold_dir, seg, 2, false)?;
-        pin_current(pin)?;
-        let t0 = clock::now();
-        append_loop(&mut w, 0, n, payload)?;
-        let elapsed = clock::now().duration_since(t0);
-        w.close()?;
-        Ok(Throughput {
-            events: n,
-            payload_bytes: n * size as u64,
-            elapsed,
-        })
-    })?;
+    let (ours_append_cold, _) = append_throughput(&cold_dir, seg, 2, false, pin, n, payload)?;
     remove_dir(&cold_dir)?;
 
     // Journal sequential read: one untimed pass, then a timed pass with a fresh reader.
@@ -414,6 +387,36 @@ pub fn run_size(cfg: &Config, root: &Path, size: usize) -> Result<SizeResult> {
         floor_read,
         latency_stats,
         append_stats,
+    })
+}
+
+/// Time `n` appends of `payload` into a fresh journal in `dir` on an isolated thread.
+fn append_throughput(
+    dir: &Path,
+    segment_bytes: u64,
+    prepared: usize,
+    wait: bool,
+    pin: bool,
+    n: u64,
+    payload: &[u8],
+) -> Result<(Throughput, WriterStats)> {
+    isolated(|| {
+        let mut w = open_writer(dir, segment_bytes, prepared, wait)?;
+        pin_current(pin)?;
+        let t0 = clock::now();
+        append_loop(&mut w, 0, n, payload)?;
+        let elapsed = clock::now().duration_since(t0);
+        let stats = w.stats();
+        w.close()?;
+        let events = n;
+        Ok((
+            Throughput {
+                events,
+                payload_bytes: n * payload.len() as u64,
+                elapsed,
+            },
+            stats,
+        ))
     })
 }
 
