@@ -10,12 +10,14 @@
 //!   for each input (market data L1/L2/L3, execution reports, timers, operator commands) and
 //!   output (signals, order requests, risk rejects) — with stable [`EventKind`] and
 //!   [`RiskCode`] numbers.
+//! - [`book`]: order books in integer ticks (so far the bounded-depth L2 book).
 //! - [`codec`]: events in the journal as rkyv archives, written in place without allocating
 //!   and read back zero-copy with validation.
 //!
 //! See `DESIGN.md` §1 and §3 for why the sequenced input log is the truth and what that asks
 //! of these types.
 
+pub mod book;
 pub mod codec;
 pub mod event;
 pub mod instrument;

@@ -143,3 +143,28 @@ fn append_event_does_not_allocate() {
         "reading allocated {count} times in {EVENTS} reads"
     );
 }
+
+#[test]
+fn l2_book_updates_do_not_allocate() {
+    use tickrail_engine::book::L2Book;
+    use tickrail_engine::{LevelAction, Side};
+    let mut book = Box::new(L2Book::<64>::new());
+    let (allocs, ()) = allocations_in(|| {
+        for i in 0..100_000i64 {
+            let side = if i % 2 == 0 { Side::Buy } else { Side::Sell };
+            let px = if i % 2 == 0 {
+                1_000 - i % 50
+            } else {
+                1_001 + i % 50
+            };
+            let action = if i % 7 == 0 {
+                LevelAction::Delete
+            } else {
+                LevelAction::Upsert
+            };
+            let _ = book.apply(side, action, px, 1 + i % 9);
+        }
+    });
+    assert_eq!(allocs, 0);
+    assert!(book.check_invariants().is_ok());
+}
