@@ -142,7 +142,7 @@ impl<const DEPTH: usize> L2Book<DEPTH> {
         Self {
             bids: Ladder::new(true),
             asks: Ladder::new(false),
-            anomalies: zero_counts(),
+            anomalies: AnomalyCounts::new(),
         }
     }
 
@@ -227,15 +227,6 @@ impl<const DEPTH: usize> L2Book<DEPTH> {
             return Err("crossed".into());
         }
         Ok(())
-    }
-}
-
-const fn zero_counts() -> AnomalyCounts {
-    AnomalyCounts {
-        crossed: 0,
-        unknown_level: 0,
-        invalid_value: 0,
-        depth_truncated: 0,
     }
 }
 
