@@ -10,7 +10,8 @@
 //!   for each input (market data L1/L2/L3, execution reports, timers, operator commands) and
 //!   output (signals, order requests, risk rejects) — with stable [`EventKind`] and
 //!   [`RiskCode`] numbers.
-//! - [`book`]: order books in integer ticks (so far the bounded-depth L2 book).
+//! - [`book`]: order books in integer ticks: bounded-depth L2, per-order L3, `BookView`.
+//! - [`stage`]: the deterministic [`stage::Stage`] interface and the fused chain.
 //! - [`codec`]: events in the journal as rkyv archives, written in place without allocating
 //!   and read back zero-copy with validation.
 //!
@@ -21,6 +22,7 @@ pub mod book;
 pub mod codec;
 pub mod event;
 pub mod instrument;
+pub mod stage;
 pub mod value;
 
 pub use codec::{
