@@ -21,6 +21,7 @@
 pub mod book;
 pub mod codec;
 pub mod event;
+pub mod features;
 pub mod instrument;
 pub mod stage;
 pub mod value;

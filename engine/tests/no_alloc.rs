@@ -168,3 +168,38 @@ fn l2_book_updates_do_not_allocate() {
     assert_eq!(allocs, 0);
     assert!(book.check_invariants().is_ok());
 }
+
+#[test]
+fn feature_updates_do_not_allocate() {
+    use tickrail_engine::book::L2Book;
+    use tickrail_engine::features::{FeatureConfig, FeatureEngine};
+    use tickrail_engine::{Aggressor, LevelAction, Side};
+    let mut book = Box::new(L2Book::<64>::new());
+    let mut features = FeatureEngine::new(FeatureConfig {
+        imbalance_levels: 64,
+        vwap_half_life_ns: Some(1e9),
+        ..Default::default()
+    })
+    .unwrap();
+    let (allocs, ()) = allocations_in(|| {
+        for i in 0..100_000i64 {
+            let ts = i * 1_000 - (i % 5) * 3_000; // sometimes backwards
+            if i % 3 == 0 {
+                let aggressor = if i % 2 == 0 {
+                    Aggressor::Buy
+                } else {
+                    Aggressor::Sell
+                };
+                features.on_trade(ts, 1_000 + i % 10, i % 4, aggressor, 2, 0);
+            } else {
+                let side = if i % 2 == 0 { Side::Buy } else { Side::Sell };
+                let px = 995 + i % 11; // crosses now and then
+                let _ = book.apply(side, LevelAction::Upsert, px, i % 9);
+                features.on_book(ts, &*book, 2);
+            }
+        }
+        features.on_time(i64::MAX);
+    });
+    assert_eq!(allocs, 0);
+    assert!(features.anomalies().time_backwards > 0 && features.anomalies().crossed_book > 0);
+}
