@@ -23,6 +23,8 @@ pub mod codec;
 pub mod event;
 pub mod features;
 pub mod instrument;
+pub mod model;
+pub mod risk;
 pub mod stage;
 pub mod value;
 
