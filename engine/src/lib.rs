@@ -24,6 +24,7 @@ pub mod event;
 pub mod features;
 pub mod instrument;
 pub mod model;
+pub mod oms;
 pub mod risk;
 pub mod stage;
 pub mod value;

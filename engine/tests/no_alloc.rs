@@ -13,7 +13,6 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use tickrail_engine::event::sample_events;
 use tickrail_engine::{access_event, append_event, Event, EventKind};
@@ -21,16 +20,17 @@ use tickrail_journal::{JournalOptions, JournalReader, JournalWriter, Manifest};
 
 struct Counting;
 
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
+// Per thread, flag and count both: tests run in parallel threads, and one of them allocates
+// on purpose (to show the counter counts); a shared counter would charge that to another.
 thread_local! {
     static COUNTING: Cell<bool> = const { Cell::new(false) };
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
 }
 
 fn note_allocation() {
     // `try_with`: the thread-local may already be gone while a thread shuts down.
     if COUNTING.try_with(Cell::get).unwrap_or(false) {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
     }
 }
 
@@ -66,11 +66,11 @@ static GLOBAL: Counting = Counting;
 
 /// Allocations made on this thread while running `f`.
 fn allocations_in<R>(f: impl FnOnce() -> R) -> (u64, R) {
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let before = ALLOCATIONS.with(Cell::get);
     COUNTING.with(|c| c.set(true));
     let result = f();
     COUNTING.with(|c| c.set(false));
-    (ALLOCATIONS.load(Ordering::Relaxed) - before, result)
+    (ALLOCATIONS.with(Cell::get) - before, result)
 }
 
 const EVENTS: u64 = 10_000;

@@ -1,0 +1,462 @@
+//! [`Oms`]: the order table, the id index, positions and anomaly counters.
+
+use super::position::{Fees, Pnl, Position};
+use super::state::{transition, AnomalyKind, OrderEvent, OrderState, Transition};
+use crate::event::{Event, EventBody, ExecKind, Side};
+use crate::instrument::InstrumentId;
+
+/// Id-index entries per order slot: the order's own id plus cancel and amend request ids.
+pub const IDS_PER_ORDER: usize = 4;
+
+/// One order's record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Order {
+    /// The id the order was submitted with (its key).
+    pub client_order_id: u64,
+    /// The id of the latest applied amend (equal to `client_order_id` until one applies).
+    pub live_client_order_id: u64,
+    /// The venue's id, from the first report that carries one (0 before).
+    pub venue_order_id: u64,
+    /// The instrument.
+    pub instrument: InstrumentId,
+    /// Buy or sell.
+    pub side: Side,
+    /// Limit price (raw); an applied amend changes it.
+    pub price: i64,
+    /// Order quantity (raw); an applied amend changes it. Never below `cum_qty`.
+    pub qty: i64,
+    /// Filled quantity (raw), `0 ..= qty`.
+    pub cum_qty: i64,
+    /// Where the order is.
+    pub state: OrderState,
+    /// The amend in flight (price, qty, new id) while `PendingReplace`.
+    pub pending_amend: Option<(i64, i64, u64)>,
+    /// Submission counter: orders are numbered in the order they were submitted.
+    pub submit_no: u64,
+}
+
+impl Order {
+    /// Quantity still working: `qty − cum_qty` for a live order, 0 for a terminal one.
+    pub const fn leaves_qty(&self) -> i64 {
+        if self.state.is_terminal() {
+            0
+        } else {
+            self.qty - self.cum_qty
+        }
+    }
+}
+
+/// What one execution report did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExecOutcome {
+    /// Signed quantity applied to the position (buy positive), 0 if none.
+    pub fill_qty: i64,
+    /// The last anomaly counted for this report, if any.
+    pub anomaly: Option<AnomalyKind>,
+}
+
+/// The order-management system. See the [module docs](super).
+#[derive(Debug)]
+pub struct Oms {
+    orders: Vec<Order>,
+    max_orders: usize,
+    /// `(client_order_id, slot)`, sorted by id; capacity `IDS_PER_ORDER × max_orders`.
+    index: Vec<(u64, u32)>,
+    index_cap: usize,
+    positions: Vec<Position>,
+    fees: Vec<Fees>,
+    anomalies: [u64; AnomalyKind::COUNT],
+    submitted: u64,
+}
+
+impl Oms {
+    /// An OMS for up to `max_orders` remembered orders and instruments `0 .. n_instruments`.
+    /// Everything is allocated here; nothing allocates afterwards.
+    pub fn new(max_orders: usize, n_instruments: usize) -> Self {
+        Self {
+            orders: Vec::with_capacity(max_orders),
+            max_orders,
+            index: Vec::with_capacity(max_orders.saturating_mul(IDS_PER_ORDER)),
+            index_cap: max_orders.saturating_mul(IDS_PER_ORDER),
+            positions: vec![Position::default(); n_instruments],
+            fees: vec![Fees::default(); n_instruments],
+            anomalies: [0; AnomalyKind::COUNT],
+            submitted: 0,
+        }
+    }
+
+    /// Sets an instrument's fees; an unknown instrument is an anomaly.
+    pub fn set_fees(&mut self, instrument: InstrumentId, fees: Fees) {
+        match self.inst(instrument) {
+            Some(i) => self.fees[i] = fees,
+            None => self.count(AnomalyKind::UnknownInstrument),
+        }
+    }
+
+    /// A new mark price for unrealised PnL. Non-positive prices and unknown instruments are
+    /// anomalies.
+    pub fn on_mark(&mut self, instrument: InstrumentId, price_raw: i64) {
+        match self.inst(instrument) {
+            None => self.count(AnomalyKind::UnknownInstrument),
+            Some(_) if price_raw <= 0 => self.count(AnomalyKind::InvalidValue),
+            Some(i) => self.positions[i].mark = Some(price_raw),
+        }
+    }
+
+    /// Routes an event to the handler for its kind; other kinds are ignored.
+    pub fn on_event(&mut self, event: &Event) -> ExecOutcome {
+        match event.body {
+            EventBody::OrderNew { .. } => self.on_order_new(event),
+            EventBody::OrderCancel { .. } => self.on_cancel_request(event),
+            EventBody::OrderAmend { .. } => self.on_amend_request(event),
+            EventBody::ExecReport { .. } => return self.on_exec_report(event),
+            _ => {}
+        }
+        ExecOutcome::default()
+    }
+
+    /// Our `OrderNew` output: records the order as `PendingNew`. Other bodies are ignored.
+    pub fn on_order_new(&mut self, event: &Event) {
+        let EventBody::OrderNew {
+            side,
+            client_order_id,
+            price,
+            qty,
+            ..
+        } = event.body
+        else {
+            return;
+        };
+        if self.inst(event.header.instrument).is_none() {
+            return self.count(AnomalyKind::UnknownInstrument);
+        }
+        if qty.raw() <= 0 {
+            return self.count(AnomalyKind::InvalidValue);
+        }
+        if let Some(slot) = self.find(client_order_id) {
+            if let Transition::Anomaly(kind) =
+                transition(self.orders[slot].state, OrderEvent::Submit)
+            {
+                self.count(kind);
+            }
+            return;
+        }
+        let Some(slot) = self.free_slot() else {
+            return self.count(AnomalyKind::Capacity);
+        };
+        let order = Order {
+            client_order_id,
+            live_client_order_id: client_order_id,
+            venue_order_id: 0,
+            instrument: event.header.instrument,
+            side,
+            price: price.raw(),
+            qty: qty.raw(),
+            cum_qty: 0,
+            state: OrderState::PendingNew,
+            pending_amend: None,
+            submit_no: self.submitted,
+        };
+        self.submitted += 1;
+        if slot == self.orders.len() {
+            self.orders.push(order);
+        } else {
+            self.orders[slot] = order;
+        }
+        if !self.add_id(client_order_id, slot) {
+            // `free_slot` cleared the evicted order's ids, so this is unreachable with
+            // `IDS_PER_ORDER >= 1`; counted rather than asserted.
+            self.count(AnomalyKind::Capacity);
+        }
+    }
+
+    /// Our `OrderCancel` output. The cancel's own id becomes an alias of the order (reports
+    /// may carry either).
+    pub fn on_cancel_request(&mut self, event: &Event) {
+        let EventBody::OrderCancel {
+            client_order_id,
+            orig_client_order_id,
+        } = event.body
+        else {
+            return;
+        };
+        let Some(slot) = self.find(orig_client_order_id) else {
+            return self.count(AnomalyKind::UnknownOrder);
+        };
+        if self.step(slot, OrderEvent::CancelRequest).is_ok() {
+            self.alias(client_order_id, slot);
+        }
+    }
+
+    /// Our `OrderAmend` output: an amend in place (see the module docs). The new id becomes
+    /// an alias of the order.
+    pub fn on_amend_request(&mut self, event: &Event) {
+        let EventBody::OrderAmend {
+            client_order_id,
+            orig_client_order_id,
+            price,
+            qty,
+        } = event.body
+        else {
+            return;
+        };
+        let Some(slot) = self.find(orig_client_order_id) else {
+            return self.count(AnomalyKind::UnknownOrder);
+        };
+        if qty.raw() <= 0 {
+            return self.count(AnomalyKind::InvalidValue);
+        }
+        if self.step(slot, OrderEvent::ReplaceRequest).is_ok() {
+            self.orders[slot].pending_amend = Some((price.raw(), qty.raw(), client_order_id));
+            self.alias(client_order_id, slot);
+        }
+    }
+
+    /// An execution report (input). Other bodies are ignored.
+    pub fn on_exec_report(&mut self, event: &Event) -> ExecOutcome {
+        let EventBody::ExecReport {
+            exec,
+            side,
+            client_order_id,
+            venue_order_id,
+            price,
+            qty,
+            ..
+        } = event.body
+        else {
+            return ExecOutcome::default();
+        };
+        let mut out = ExecOutcome::default();
+        let is_fill = matches!(exec, ExecKind::PartialFill | ExecKind::Fill);
+        if is_fill && (qty.raw() <= 0 || price.raw() <= 0) {
+            self.note(&mut out, AnomalyKind::InvalidValue);
+            return out;
+        }
+        let Some(slot) = self.find(client_order_id) else {
+            self.note(&mut out, AnomalyKind::UnknownOrder);
+            // It happened at the venue: an unknown order's fill still moves the position.
+            if is_fill {
+                match self.inst(event.header.instrument) {
+                    Some(i) => {
+                        let rate = self.fees[i].taker_per_qty;
+                        out.fill_qty =
+                            self.fill_position(&mut out, i, side, qty.raw(), price.raw(), rate);
+                    }
+                    None => self.note(&mut out, AnomalyKind::UnknownInstrument),
+                }
+            }
+            return out;
+        };
+        if self.orders[slot].venue_order_id == 0 {
+            self.orders[slot].venue_order_id = venue_order_id;
+        }
+        if !is_fill {
+            let event = match exec {
+                ExecKind::Ack => OrderEvent::Ack,
+                ExecKind::Canceled => OrderEvent::Canceled,
+                ExecKind::Replaced => OrderEvent::Replaced,
+                ExecKind::Rejected => OrderEvent::Rejected,
+                _ => OrderEvent::CancelRejected,
+            };
+            out.anomaly = self.step(slot, event).err();
+            return out;
+        }
+        // A fill: apply what is physically meaningful, at most the unfilled quantity.
+        let order = self.orders[slot];
+        let room = order.qty - order.cum_qty;
+        let applied = qty.raw().min(room);
+        if qty.raw() > room {
+            self.note(&mut out, AnomalyKind::Overfill);
+        }
+        let Some(i) = self.inst(order.instrument) else {
+            self.note(&mut out, AnomalyKind::UnknownInstrument);
+            return out;
+        };
+        if applied > 0 {
+            let fees = self.fees[i];
+            let rate = if order.state == OrderState::PendingNew || order.state.is_terminal() {
+                fees.taker_per_qty
+            } else {
+                fees.maker_per_qty
+            };
+            out.fill_qty = self.fill_position(&mut out, i, order.side, applied, price.raw(), rate);
+            if out.fill_qty != 0 {
+                self.orders[slot].cum_qty += applied;
+            }
+        }
+        let o = self.orders[slot];
+        let complete = o.cum_qty == o.qty;
+        let event = if exec == ExecKind::Fill || complete {
+            OrderEvent::Fill
+        } else {
+            OrderEvent::PartialFill
+        };
+        if !o.state.is_terminal() && (exec == ExecKind::Fill) != complete {
+            self.note(&mut out, AnomalyKind::QtyMismatch);
+        }
+        if let Err(kind) = self.step(slot, event) {
+            out.anomaly = Some(kind);
+        }
+        out
+    }
+
+    /// The order with this id (its own id or a cancel/amend alias).
+    pub fn order(&self, client_order_id: u64) -> Option<&Order> {
+        self.find(client_order_id).map(|s| &self.orders[s])
+    }
+
+    /// Live (non-terminal) orders in client-order-id order.
+    pub fn open_orders(&self) -> impl Iterator<Item = &Order> + '_ {
+        self.orders_by_id().filter(|o| !o.state.is_terminal())
+    }
+
+    /// Every remembered order in client-order-id order.
+    pub fn orders_by_id(&self) -> impl Iterator<Item = &Order> + '_ {
+        self.index.iter().filter_map(|&(id, slot)| {
+            let o = &self.orders[slot as usize];
+            (o.client_order_id == id).then_some(o)
+        })
+    }
+
+    /// An instrument's position, if the instrument is known.
+    pub fn position(&self, instrument: InstrumentId) -> Option<&Position> {
+        self.inst(instrument).map(|i| &self.positions[i])
+    }
+
+    /// An instrument's PnL at its last mark, if the instrument is known.
+    pub fn pnl(&self, instrument: InstrumentId) -> Option<Pnl> {
+        self.position(instrument).map(Position::pnl)
+    }
+
+    /// How many anomalies of this kind were counted.
+    pub fn anomalies(&self, kind: AnomalyKind) -> u64 {
+        self.anomalies[kind.index()]
+    }
+
+    /// All anomalies counted.
+    pub fn anomaly_total(&self) -> u64 {
+        self.anomalies.iter().fold(0, |a, &n| a.saturating_add(n))
+    }
+
+    fn inst(&self, instrument: InstrumentId) -> Option<usize> {
+        usize::try_from(instrument.get())
+            .ok()
+            .filter(|&i| i < self.positions.len())
+    }
+
+    fn count(&mut self, kind: AnomalyKind) {
+        let n = &mut self.anomalies[kind.index()];
+        *n = n.saturating_add(1);
+    }
+
+    fn note(&mut self, out: &mut ExecOutcome, kind: AnomalyKind) {
+        self.count(kind);
+        out.anomaly = Some(kind);
+    }
+
+    /// Moves the position; returns the signed quantity applied (0 if it would overflow).
+    fn fill_position(
+        &mut self,
+        out: &mut ExecOutcome,
+        i: usize,
+        side: Side,
+        qty: i64,
+        price: i64,
+        rate: i64,
+    ) -> i64 {
+        let signed = match side {
+            Side::Buy => qty,
+            Side::Sell => -qty,
+        };
+        if self.positions[i].apply_fill(signed, price, rate) {
+            signed
+        } else {
+            self.note(out, AnomalyKind::InvalidValue);
+            0
+        }
+    }
+
+    /// Applies `event` to the order in `slot` through the table; an illegal event is counted
+    /// and returned.
+    fn step(&mut self, slot: usize, event: OrderEvent) -> Result<(), AnomalyKind> {
+        let order = &mut self.orders[slot];
+        match transition(order.state, event) {
+            Transition::Anomaly(kind) => {
+                self.count(kind);
+                return Err(kind);
+            }
+            Transition::Stay => {}
+            Transition::To(state) => order.state = state,
+            Transition::Working => {
+                if event == OrderEvent::Replaced {
+                    if let Some((price, qty, id)) = order.pending_amend {
+                        order.price = price;
+                        order.qty = qty.max(order.cum_qty);
+                        order.live_client_order_id = id;
+                    }
+                }
+                order.state = if order.cum_qty == 0 {
+                    OrderState::New
+                } else if order.cum_qty < order.qty {
+                    OrderState::PartiallyFilled
+                } else {
+                    OrderState::Filled
+                };
+            }
+        }
+        if order.state != OrderState::PendingReplace {
+            order.pending_amend = None;
+        }
+        Ok(())
+    }
+
+    fn find(&self, id: u64) -> Option<usize> {
+        self.index
+            .binary_search_by_key(&id, |&(k, _)| k)
+            .ok()
+            .map(|p| self.index[p].1 as usize)
+    }
+
+    /// Registers `id` for `slot`; `false` if the index is full.
+    fn add_id(&mut self, id: u64, slot: usize) -> bool {
+        match self.index.binary_search_by_key(&id, |&(k, _)| k) {
+            Ok(_) => true,
+            Err(_) if self.index.len() >= self.index_cap => false,
+            Err(p) => {
+                // Slots are below `max_orders`, which fits `u32` when it was allocated.
+                self.index.insert(p, (id, slot as u32));
+                true
+            }
+        }
+    }
+
+    /// A request id aliasing an order; an id already in use or a full index is counted.
+    fn alias(&mut self, id: u64, slot: usize) {
+        match self.find(id) {
+            Some(s) if s == slot => {}
+            Some(_) => self.count(AnomalyKind::DuplicateOrderId),
+            None => {
+                if !self.add_id(id, slot) {
+                    self.count(AnomalyKind::Capacity);
+                }
+            }
+        }
+    }
+
+    /// A slot for a new order: a never-used one, else the terminal order submitted first
+    /// (evicted: its ids are forgotten). `None` if every order is live.
+    fn free_slot(&mut self) -> Option<usize> {
+        if self.orders.len() < self.max_orders && self.orders.len() <= u32::MAX as usize {
+            return Some(self.orders.len());
+        }
+        let slot = self
+            .orders
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| o.state.is_terminal())
+            .min_by_key(|(_, o)| o.submit_no)
+            .map(|(s, _)| s)?;
+        self.index.retain(|&(_, s)| s as usize != slot);
+        Some(slot)
+    }
+}
