@@ -203,3 +203,33 @@ fn feature_updates_do_not_allocate() {
     assert_eq!(allocs, 0);
     assert!(features.anomalies().time_backwards > 0 && features.anomalies().crossed_book > 0);
 }
+
+#[test]
+fn onnx_model_predict_allocation_count() {
+    use tickrail_engine::model::{Model, OnnxModel};
+    // What the module docs of `engine/src/model/onnx.rs` say: a call on the example MLP
+    // allocates 33 times on the VM it was measured on; tract builds a run state and every
+    // intermediate tensor per call. The bound leaves room for another CPU's kernel choice.
+    const MEASURED_PER_CALL: u64 = 33;
+    const MAX_PER_CALL: u64 = 40;
+    const CALLS: u64 = 10_000;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/models");
+    let model = OnnxModel::load(dir.join("mlp.onnx"), 4).unwrap();
+    let row = |i: u64| [i as f64 * 1e-3, 0.5, -0.25, 1.0];
+    // Warm-up: lazily initialised state in tract (kernel choice, …) is not a per-call cost.
+    let warm: f64 = (0..100).map(|i| model.predict(&row(i))).sum();
+    assert!(warm.is_finite());
+    let (count, sum) = allocations_in(|| (0..CALLS).map(|i| model.predict(&row(i))).sum::<f64>());
+    assert!(sum.is_finite());
+    assert_eq!(model.run_errors(), 0);
+    let per_call = count as f64 / CALLS as f64;
+    println!(
+        "OnnxModel::predict: {count} allocations in {CALLS} calls, {per_call} per call \
+         (documented: {MEASURED_PER_CALL} here, at most {MAX_PER_CALL})"
+    );
+    assert!(
+        (CALLS..=MAX_PER_CALL * CALLS).contains(&count),
+        "OnnxModel::predict allocated {per_call} times per call; the module docs say \
+         {MEASURED_PER_CALL} (between 1 and {MAX_PER_CALL}): update them"
+    );
+}

@@ -1,53 +1,62 @@
 //! # Inference
 //!
 //! The [`Model`] trait maps a feature vector to one number (a predicted return, a
-//! probability, …) that the strategy acts on. Two kinds exist so far:
+//! probability, …) that the strategy acts on. Three kinds exist:
 //!
 //! - [`LinearModel`]: `link(bias + Σ wᵢ·xᵢ)` with an identity or logistic [`Link`]; weights
 //!   come from config.
 //! - [`GbtModel`]: gradient-boosted trees loaded from an **XGBoost JSON model** (the file
 //!   `Booster.save_model("m.json")` writes), objectives `reg:squarederror` and
 //!   `binary:logistic`.
-//!
-//! ONNX models run with `tract-onnx` are **not** here yet: they are the third kind asked for
-//! by issue 3 and arrive in a later change.
+//! - [`OnnxModel`]: an **ONNX model** run with `tract-onnx`: one `f32 [1, n_features]` input,
+//!   one value out, typed and optimised at load. Unlike the other two it **allocates** on
+//!   every call and costs microseconds, not nanoseconds (see [`OnnxModel`] for the
+//!   measured numbers).
 //!
 //! ## Contract
 //!
 //! - **Feature order** is fixed by the caller: `features[i]` is the i-th feature the model
 //!   was trained on. A model config lists feature names in order; [`resolve_features`] maps
 //!   them to [`FeatureKind`]s once, at load, so the hot path only indexes.
-//! - **Deterministic and allocation-free**: [`Model::predict`] is a pure function of the
-//!   loaded model and `features`; it reads owned, flat arrays built at load and allocates
-//!   nothing per call.
+//! - **Deterministic**: [`Model::predict`] is a pure function of the loaded model and
+//!   `features`. Linear and tree models read owned, flat arrays built at load and
+//!   **allocate nothing per call**; an ONNX model allocates (tract's run state and
+//!   intermediate tensors: 33 allocations per call for the example MLP).
 //! - **Never panics**: a slice shorter than [`Model::n_features`] is read as if the absent
-//!   entries were missing (NaN for trees, 0 for linear models); extra entries are ignored.
-//!   NaN is XGBoost's "missing" for trees (the node's `default_left` branch); a linear model
-//!   propagates NaN. For finite input the output is finite (a linear model with identity
-//!   link can still overflow to ±∞ for astronomically large inputs).
-//! - **Bad model files** give a [`ModelError`] naming the file and the JSON path of the
-//!   problem, never a panic.
+//!   entries were missing (NaN for trees, 0 for linear and ONNX models); extra entries are
+//!   ignored. NaN is XGBoost's "missing" for trees (the node's `default_left` branch); a
+//!   linear model propagates NaN; an ONNX model gets the NaN as it is (the example MLP
+//!   propagates it). For finite input the output of a linear or tree model is finite (a
+//!   linear model with identity link can still overflow to ±∞ for astronomically large
+//!   inputs). An ONNX model returns NaN if tract fails a run, and counts it
+//!   ([`OnnxModel::run_errors`]).
+//! - **Bad model files** give a [`ModelError`] naming the file and the problem (the JSON path
+//!   for XGBoost files, the reason for ONNX files), never a panic.
 //!
-//! The example models, the Python script that made them and the predictions it printed live
-//! in `config/models/`; the tests here reproduce those predictions within 1e-6.
+//! The example models, the Python scripts that made them and the predictions the reference
+//! implementations computed live in `config/models/`; the tests here reproduce those
+//! predictions, within 1e-6 for XGBoost and within 1e-5 for onnxruntime.
 
 mod gbt;
 mod linear;
+mod onnx;
 
 pub use gbt::{GbtModel, MAX_TREE_DEPTH};
 pub use linear::{LinearModel, Link};
+pub use onnx::OnnxModel;
 
 use crate::features::FeatureKind;
 
 /// A loaded model: features in, one prediction out.
 ///
-/// Implementations are deterministic and do not allocate in [`Model::predict`].
+/// Implementations are deterministic; [`LinearModel`] and [`GbtModel`] do not allocate in
+/// [`Model::predict`], [`OnnxModel`] does.
 pub trait Model {
     /// How many features the model reads, in the caller's fixed order.
     fn n_features(&self) -> usize;
 
     /// The prediction for `features` (see the [module docs](self) for missing values, short
-    /// slices and NaN). Deterministic, allocation-free, never panics.
+    /// slices and NaN). Deterministic, never panics; allocation-free except for ONNX models.
     fn predict(&self, features: &[f64]) -> f64;
 }
 
@@ -123,6 +132,14 @@ pub enum ModelError {
         file: String,
         path: String,
         what: String,
+    },
+    #[error("{file}: ONNX: {reason}")]
+    Onnx { file: String, reason: String },
+    #[error("{file}: ONNX: the input is {found} features wide, expected {expected}")]
+    OnnxInputWidth {
+        file: String,
+        expected: usize,
+        found: usize,
     },
 }
 
