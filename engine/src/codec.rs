@@ -150,6 +150,14 @@ pub fn append_event(writer: &mut JournalWriter, event: &Event) -> Result<Positio
     Ok(writer.append(kind, h.sequence, h.receive_ts_ns, &buf.0)?)
 }
 
+/// The archived bytes of `event`, exactly as [`append_event`] journals them (the event is
+/// not validated). For comparing event streams byte for byte.
+pub fn archive_event(event: &Event) -> [u8; ARCHIVED_EVENT_BYTES] {
+    let mut buf = rkyv::util::Align([0u8; ARCHIVED_EVENT_BYTES]);
+    serialize_into(event, &mut buf.0);
+    buf.0
+}
+
 /// Serialise `event` into `slot`, which must be exactly [`ARCHIVED_EVENT_BYTES`] long.
 ///
 /// # Panics

@@ -20,17 +20,22 @@
 
 pub mod book;
 pub mod codec;
+pub mod config;
 pub mod event;
 pub mod features;
 pub mod instrument;
 pub mod model;
 pub mod oms;
+pub mod pipeline;
 pub mod risk;
+pub mod router;
+pub mod sequencer;
 pub mod stage;
+pub mod strategy;
 pub mod value;
 
 pub use codec::{
-    access_event, append_event, decode_event, event_kind, journal_kind, CodecError,
+    access_event, append_event, archive_event, decode_event, event_kind, journal_kind, CodecError,
     ARCHIVED_EVENT_BYTES, EVENT_KIND_BASE,
 };
 pub use event::{
@@ -38,5 +43,5 @@ pub use event::{
     EventHeader, EventKind, ExecKind, LevelAction, OperatorCommand, RiskCode, Side, TimeInForce,
     TradingState, SIGNAL_SCALE,
 };
-pub use instrument::InstrumentId;
+pub use instrument::{InstrumentId, InstrumentSpec};
 pub use value::{FixedDisplay, Price, Qty, Scale, ValueError};

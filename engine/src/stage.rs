@@ -12,6 +12,7 @@
 //! chain's output counter, so a replay can compare outputs one by one.
 
 use crate::event::{Event, EventBody, EventHeader};
+use crate::instrument::InstrumentId;
 
 /// A deterministic processing stage.
 pub trait Stage {
@@ -49,6 +50,21 @@ impl Outbox {
     /// `cause`'s instrument, scales, source and timestamps. Returns the output's sequence, or
     /// `None` if the outbox was full (counted).
     pub fn push(&mut self, cause: &Event, body: EventBody) -> Option<u64> {
+        let h = cause.header;
+        self.push_as(cause, h.instrument, h.price_scale, h.qty_scale, body)
+    }
+
+    /// Like [`Outbox::push`], for an output about another instrument than its cause's (e.g.
+    /// the cancels a kill-switch command causes): the header takes `instrument` and its
+    /// scales instead of the cause's.
+    pub fn push_as(
+        &mut self,
+        cause: &Event,
+        instrument: InstrumentId,
+        price_scale: u8,
+        qty_scale: u8,
+        body: EventBody,
+    ) -> Option<u64> {
         let input_sequence = if cause.kind().is_input() {
             cause.header.sequence
         } else {
@@ -57,6 +73,9 @@ impl Outbox {
         let header = EventHeader {
             sequence: self.next_sequence,
             cause_sequence: input_sequence,
+            instrument,
+            price_scale,
+            qty_scale,
             ..cause.header
         };
         self.push_with(Event::new(header, body))

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 
 use super::{Anomaly, AnomalyCounts, BookView, Level};
-use crate::event::Side;
+use crate::event::{Event, EventBody, Side};
 
 const NIL: u32 = u32::MAX;
 
@@ -318,6 +318,36 @@ impl L3Book {
         self.remove_slot(slot);
         self.insert(new, side, px, qty);
         self.after()
+    }
+
+    /// Applies one L3 market data event (`OrderAdd`, `OrderModify`, `OrderDelete`,
+    /// `OrderExecute`, `OrderReplace`) and returns the anomaly it raised, if any. Any other
+    /// kind of event leaves the book alone and returns `None`.
+    pub fn apply_event(&mut self, event: &Event) -> Option<Anomaly> {
+        match event.body {
+            EventBody::OrderAdd {
+                side,
+                order_id,
+                price,
+                qty,
+            } => self.add(order_id, side, price.raw(), qty.raw()),
+            EventBody::OrderModify {
+                order_id,
+                price,
+                qty,
+            } => self.modify(order_id, price.raw(), qty.raw()),
+            EventBody::OrderDelete { order_id } => self.delete(order_id),
+            EventBody::OrderExecute { order_id, qty, .. } => {
+                self.execute(order_id, qty.raw()).err()
+            }
+            EventBody::OrderReplace {
+                old_order_id,
+                new_order_id,
+                price,
+                qty,
+            } => self.replace(old_order_id, new_order_id, price.raw(), qty.raw()),
+            _ => None,
+        }
     }
 
     /// The order `id`, if live.

@@ -10,8 +10,10 @@
 
 pub mod l2;
 pub mod l3;
+pub mod market;
 
 pub use l2::{L2Book, Level};
+pub use market::MarketBook;
 
 use crate::event::Side;
 

@@ -33,6 +33,8 @@ pub struct Order {
     pub pending_amend: Option<(i64, i64, u64)>,
     /// Submission counter: orders are numbered in the order they were submitted.
     pub submit_no: u64,
+    /// The venue the order was sent to (`OrderNew::venue`).
+    pub venue: u16,
 }
 
 impl Order {
@@ -65,6 +67,8 @@ pub struct Oms {
     index_cap: usize,
     positions: Vec<Position>,
     fees: Vec<Fees>,
+    /// Per-venue fee tables `(venue, fees by instrument)`, overriding `fees`.
+    venue_fees: Vec<(u16, Vec<Fees>)>,
     anomalies: [u64; AnomalyKind::COUNT],
     submitted: u64,
 }
@@ -80,6 +84,7 @@ impl Oms {
             index_cap: max_orders.saturating_mul(IDS_PER_ORDER),
             positions: vec![Position::default(); n_instruments],
             fees: vec![Fees::default(); n_instruments],
+            venue_fees: Vec::new(),
             anomalies: [0; AnomalyKind::COUNT],
             submitted: 0,
         }
@@ -91,6 +96,34 @@ impl Oms {
             Some(i) => self.fees[i] = fees,
             None => self.count(AnomalyKind::UnknownInstrument),
         }
+    }
+
+    /// Sets an instrument's fees on one venue (orders sent there, and fills of unknown
+    /// orders reported by it, pay these); an unknown instrument is an anomaly. Call at
+    /// start-up: the first call per venue allocates its table.
+    pub fn set_venue_fees(&mut self, venue: u16, instrument: InstrumentId, fees: Fees) {
+        let Some(i) = self.inst(instrument) else {
+            return self.count(AnomalyKind::UnknownInstrument);
+        };
+        let n = self.positions.len();
+        let table = match self.venue_fees.iter().position(|(v, _)| *v == venue) {
+            Some(t) => t,
+            None => {
+                self.venue_fees.push((venue, self.fees.clone()));
+                self.venue_fees.len() - 1
+            }
+        };
+        debug_assert_eq!(self.venue_fees[table].1.len(), n);
+        self.venue_fees[table].1[i] = fees;
+    }
+
+    /// The fees an order on `venue` pays for instrument index `i`.
+    fn fees_for(&self, venue: u16, i: usize) -> Fees {
+        self.venue_fees
+            .iter()
+            .find(|(v, _)| *v == venue)
+            .and_then(|(_, t)| t.get(i).copied())
+            .unwrap_or(self.fees[i])
     }
 
     /// A new mark price for unrealised PnL. Non-positive prices and unknown instruments are
@@ -122,6 +155,7 @@ impl Oms {
             client_order_id,
             price,
             qty,
+            venue,
             ..
         } = event.body
         else {
@@ -156,6 +190,7 @@ impl Oms {
             state: OrderState::PendingNew,
             pending_amend: None,
             submit_no: self.submitted,
+            venue,
         };
         self.submitted += 1;
         if slot == self.orders.len() {
@@ -238,7 +273,7 @@ impl Oms {
             if is_fill {
                 match self.inst(event.header.instrument) {
                     Some(i) => {
-                        let rate = self.fees[i].taker_per_qty;
+                        let rate = self.fees_for(event.header.source, i).taker_per_qty;
                         out.fill_qty =
                             self.fill_position(&mut out, i, side, qty.raw(), price.raw(), rate);
                     }
@@ -273,7 +308,7 @@ impl Oms {
             return out;
         };
         if applied > 0 {
-            let fees = self.fees[i];
+            let fees = self.fees_for(order.venue, i);
             let rate = if order.state == OrderState::PendingNew || order.state.is_terminal() {
                 fees.taker_per_qty
             } else {

@@ -595,3 +595,42 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn fees_follow_the_venue_the_order_went_to() {
+    let mut o = oms();
+    o.set_fees(
+        I0,
+        Fees {
+            maker_per_qty: 1,
+            taker_per_qty: 3,
+        },
+    );
+    o.set_venue_fees(
+        2,
+        I0,
+        Fees {
+            maker_per_qty: -2,
+            taker_per_qty: 5,
+        },
+    );
+    // Order 1 on venue 0 (default fees), order 2 on venue 2; both fill before the ack.
+    o.on_order_new(&new_order(I0, 1, Side::Buy, 100, 10));
+    let mut second = new_order(I0, 2, Side::Buy, 100, 10);
+    if let EventBody::OrderNew { venue, .. } = &mut second.body {
+        *venue = 2;
+    }
+    o.on_order_new(&second);
+    assert_eq!(o.order(2).map(|x| x.venue), Some(2));
+    o.on_exec_report(&report(I0, ExecKind::Fill, 1, Side::Buy, 100, 10));
+    o.on_exec_report(&report(I0, ExecKind::Fill, 2, Side::Buy, 100, 10));
+    assert_eq!(o.position(I0).unwrap().fees, 10 * 3 + 10 * 5);
+    // An unknown order's fill pays the taker rate of the venue that reported it.
+    let mut unknown = report(I0, ExecKind::Fill, 99, Side::Sell, 100, 4);
+    unknown.header.source = 2;
+    o.on_exec_report(&unknown);
+    assert_eq!(o.position(I0).unwrap().fees, 80 + 4 * 5);
+    // A fee table for an unknown instrument is an anomaly, not a panic.
+    o.set_venue_fees(2, InstrumentId::new(9), Fees::default());
+    assert_eq!(o.anomalies(AnomalyKind::UnknownInstrument), 1);
+}

@@ -1,0 +1,659 @@
+//! Config tests: the default file, one test per error class (each pinning the exact
+//! `file: key: reason (line, column)` text), conversions, and never-panic properties.
+
+use std::path::Path;
+
+use proptest::prelude::*;
+
+use super::locate::guess_key;
+use super::*;
+use crate::features::FeatureSet;
+use crate::instrument::InstrumentId;
+use crate::router::RouteRule;
+
+/// A small valid config; tests edit it with [`edit`]. Line numbers matter to the tests.
+const BASE: &str = r#"[[instruments]]
+symbol = "AAA"
+price_scale = 2
+qty_scale = 0
+tick_size = "0.01"
+lot_size = "1"
+initial_mid = "100.00"
+
+[[instruments]]
+symbol = "BBB"
+price_scale = 2
+qty_scale = 0
+tick_size = "0.05"
+lot_size = 10
+initial_mid = "20.00"
+max_order_qty = "200"
+
+[features]
+enabled = ["mid", "top_imbalance", "ret_ewma"]
+imbalance_levels = 3
+return_half_life_ns = 1_000_000_000
+vol_half_life_ns = 60_000_000_000
+trade_flow_half_life_ns = 5e9
+
+[model]
+kind = "linear"
+model_id = 7
+features = ["top_imbalance", "ret_ewma"]
+weights = [1.5, 5000]
+bias = -0.25
+
+[strategy]
+signal_offset = 0.0
+signal_to_bps = 1.0
+order_lots = 5
+max_position_lots = 20
+min_interval_ns = 0
+
+[strategy.take]
+threshold_bps = 2.0
+max_slippage_ticks = 1
+
+[risk]
+max_order_qty = "100"
+max_notional = "10000.00"
+price_band_bps = 300
+max_position = "1000"
+max_gross_position = "3000"
+max_open_orders = 16
+throttle_rate_per_s = 100
+throttle_burst = 10
+max_daily_loss = "500.50"
+
+[[venues]]
+id = 3
+name = "X"
+entry_latency_ns = 10_000
+ack_latency_ns = 12_000
+feed_latency_ns = 9_000
+maker_fee = "-0.01"
+taker_fee = "0.02"
+
+[router]
+rule = "best_price_then_fee"
+split_by_displayed = false
+
+[feed]
+kind = "synthetic"
+seed = 7
+duration_ns = 1_000_000_000
+participant_rate_per_s = 100
+depth_levels = 5
+
+[[feed.regimes]]
+vol_bps_per_sqrt_s = 2.0
+mean_duration_s = 1.5
+"#;
+
+/// `BASE` with the first `from` replaced by `to` (which must be found).
+fn edit(from: &str, to: &str) -> String {
+    assert!(BASE.contains(from), "{from:?} not in BASE");
+    BASE.replacen(from, to, 1)
+}
+
+fn load(text: &str) -> Result<EngineConfig, ConfigError> {
+    EngineConfig::from_toml_str(text, "x.toml")
+}
+
+/// The error `text` gives; its Display must be `x.toml: KEY: REASON…`.
+fn error(text: &str) -> ConfigError {
+    let err = load(text).unwrap_err();
+    assert!(err.to_string().starts_with("x.toml: "), "{err}");
+    err
+}
+
+#[track_caller]
+fn assert_error(text: &str, kind: ConfigErrorKind, expected: &str) {
+    let err = error(text);
+    assert_eq!(err.to_string(), expected);
+    assert_eq!(err.kind, kind, "{err}");
+}
+
+fn default_path() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/default.toml")
+}
+
+#[test]
+fn base_loads_with_converted_values() {
+    let c = load(BASE).unwrap();
+    assert_eq!(c.file, "x.toml");
+    assert_eq!(c.instruments.len(), 2);
+    let bbb = &c.instruments[1];
+    assert_eq!(bbb.id, InstrumentId::new(1));
+    assert_eq!(
+        (bbb.symbol.as_str(), bbb.tick_size, bbb.lot_size),
+        ("BBB", 5, 10)
+    );
+    assert!(c.features.enabled.contains(FeatureKind::Mid));
+    assert!(!c.features.enabled.contains(FeatureKind::Spread));
+    assert_eq!(c.features.imbalance_levels, 3);
+    assert_eq!(c.features.trade_flow_half_life_ns, 5e9);
+    assert_eq!(c.features.vwap_half_life_ns, None);
+    assert_eq!(c.model.model_id, 7);
+    assert_eq!(
+        c.model.features,
+        vec![FeatureKind::TopImbalance, FeatureKind::RetEwma]
+    );
+    assert_eq!(
+        c.model.spec,
+        ModelSpec::Linear {
+            weights: vec![1.5, 5000.0],
+            bias: -0.25,
+            link: Link::Identity
+        }
+    );
+    assert!(c.strategy.quote.is_none());
+    assert_eq!(c.strategy.take.map(|t| t.threshold_bps), Some(2.0));
+    // Risk: defaults converted per instrument, BBB's override applied.
+    assert_eq!(c.risk.instruments.len(), 2);
+    assert_eq!(c.risk.instruments[0].max_order_qty, 100);
+    assert_eq!(c.risk.instruments[1].max_order_qty, 200);
+    assert_eq!(c.risk.instruments[0].max_notional, 1_000_000);
+    assert_eq!(c.risk.limits.instrument, c.risk.instruments[0]);
+    assert_eq!(c.risk.limits.max_daily_loss, 50_050);
+    assert_eq!(c.risk.limits.max_gross_position, 3000);
+    // Fees: -0.01 and 0.02 per share at price_scale 2 → -1 and 2 raw per share.
+    let fees = Fees {
+        maker_per_qty: -1,
+        taker_per_qty: 2,
+    };
+    assert_eq!(c.venues[0].fees, vec![fees, fees]);
+    assert_eq!(c.router.venues[0].venue, 3);
+    assert_eq!(c.router.venues[0].fees, vec![fees, fees]);
+    assert_eq!(c.router.rule, RouteRule::BestPriceThenFee);
+    assert_eq!(c.oms.max_orders, DEFAULT_OMS_MAX_ORDERS);
+    let FeedSpec::Synthetic(feed) = &c.feed;
+    assert_eq!(
+        feed.initial_mid,
+        vec![Price::new(10_000), Price::new(2_000)]
+    );
+    assert_eq!(feed.regimes[0].name, "regime0");
+    assert_eq!(feed.participant_rate_per_s, 100.0);
+    assert_eq!(c.config_hash(), config_hash(BASE.as_bytes()));
+}
+
+#[test]
+fn default_toml_loads() {
+    let c = EngineConfig::load(default_path()).unwrap();
+    let symbols: Vec<_> = c.instruments.iter().map(|i| i.symbol.as_str()).collect();
+    assert_eq!(symbols, ["AAA", "BBB", "CCC"]);
+    assert!(c.instruments.iter().all(|i| (
+        i.price_scale.get(),
+        i.qty_scale.get(),
+        i.tick_size,
+        i.lot_size
+    ) == (4, 0, 100, 1)));
+    assert_eq!(c.features.enabled, FeatureSet::ALL);
+    assert_eq!(c.model.model_id, 1);
+    assert!(matches!(c.model.spec, ModelSpec::Linear { ref weights, .. } if weights.len() == 4));
+    assert_eq!(c.strategy.quote.map(|q| q.half_spread_ticks), Some(1));
+    assert!(c.strategy.take.is_some());
+    let ids: Vec<_> = c.venues.iter().map(|v| v.id).collect();
+    assert_eq!(ids, [1, 2]);
+    // "-0.0020" and "0.0030" per share at price_scale 4, qty_scale 0.
+    assert_eq!(
+        c.venues[0].fees[0],
+        Fees {
+            maker_per_qty: -20,
+            taker_per_qty: 30
+        }
+    );
+    assert!(c.router.split_by_displayed);
+    let FeedSpec::Synthetic(feed) = &c.feed;
+    assert_eq!((feed.seed, feed.duration_ns), (42, 10_000_000_000));
+    assert_eq!(feed.regimes.len(), 2);
+}
+
+// ---- one test per error class ------------------------------------------------------------
+
+#[test]
+fn syntax_error_names_line_and_key() {
+    assert_error(
+        &edit("throttle_burst = 10", "throttle_burst = 10 10"),
+        ConfigErrorKind::Syntax,
+        "x.toml: risk.throttle_burst: invalid TOML: expected newline, `#` (line 51, column 21)",
+    );
+    assert_error(
+        &edit("tick_size = \"0.05\"", "tick_size = \"0.05"),
+        ConfigErrorKind::Syntax,
+        "x.toml: instruments[1].tick_size: invalid TOML: invalid basic string \
+         (line 13, column 18)",
+    );
+}
+
+#[test]
+fn duplicate_key_is_a_syntax_error() {
+    let err = error(&edit("seed = 7", "seed = 7\nseed = 8"));
+    assert_eq!(err.kind, ConfigErrorKind::Syntax);
+    assert_eq!(err.key, "feed.seed");
+    assert_eq!(err.location.map(|l| l.line), Some(70));
+}
+
+#[test]
+fn unknown_key_is_named_with_its_path() {
+    assert_error(
+        &edit(
+            "throttle_burst = 10",
+            "throttle_burst = 10\nthrotle_rate = 5",
+        ),
+        ConfigErrorKind::UnknownKey,
+        "x.toml: risk.throtle_rate: unknown key, expected one of `max_order_qty`, \
+         `max_notional`, `price_band_bps`, `max_position`, `max_gross_position`, \
+         `max_open_orders`, `throttle_rate_per_s`, `throttle_burst`, `max_daily_loss` \
+         (line 52, column 1)",
+    );
+    let err = error(&edit(
+        "initial_mid = \"20.00\"",
+        "initial_mid = \"20.00\"\ncolour = 1",
+    ));
+    assert_eq!(err.key, "instruments[1].colour");
+    assert_eq!(err.kind, ConfigErrorKind::UnknownKey);
+    let err = error(&format!("{BASE}\n[journal]\npath = \"j\"\n"));
+    assert_eq!(err.key, "journal");
+    assert!(
+        err.reason
+            .starts_with("unknown key, expected one of `instruments`"),
+        "{err}"
+    );
+    let err = error(&edit(
+        "mean_duration_s = 1.5",
+        "mean_duration_s = 1.5\nmean = 2",
+    ));
+    assert_eq!(err.key, "feed.regimes[0].mean");
+}
+
+#[test]
+fn missing_key_is_named() {
+    assert_error(
+        &edit("max_open_orders = 16\n", ""),
+        ConfigErrorKind::MissingKey,
+        "x.toml: risk.max_open_orders: missing required key (line 43, column 1)",
+    );
+    let err = error(&edit("symbol = \"BBB\"\n", ""));
+    assert_eq!(err.key, "instruments[1].symbol");
+    assert_eq!(err.kind, ConfigErrorKind::MissingKey);
+    let cut = BASE.find("[router]").unwrap();
+    let end = BASE.find("[feed]").unwrap();
+    let err = error(&format!("{}{}", &BASE[..cut], &BASE[end..]));
+    assert_eq!(err.key, "router");
+    assert_eq!(err.reason, "missing required key");
+    // Kind-dependent keys are required (or refused) per kind.
+    assert_error(
+        &edit("bias = -0.25\n", ""),
+        ConfigErrorKind::MissingKey,
+        "x.toml: model.bias: required for kind = \"linear\"",
+    );
+}
+
+#[test]
+fn wrong_type_names_the_key() {
+    assert_error(
+        &edit(
+            "price_scale = 2\nqty_scale = 0\ntick_size = \"0.05\"",
+            "price_scale = \"2\"\nqty_scale = 0\ntick_size = \"0.05\"",
+        ),
+        ConfigErrorKind::WrongType,
+        "x.toml: instruments[1].price_scale: invalid type: string \"2\", expected u8 \
+         (line 11, column 15)",
+    );
+    // A float where exact decimal text belongs.
+    assert_error(
+        &edit("max_notional = \"10000.00\"", "max_notional = 10000.5"),
+        ConfigErrorKind::WrongType,
+        "x.toml: risk.max_notional: invalid type: floating point `10000.5`, expected decimal \
+         text in quotes, e.g. \"0.01\" (a TOML float is not exact) (line 45, column 16)",
+    );
+    let err = error(&edit("[1.5, 5000]", "[1.5, \"w\"]"));
+    assert_eq!(err.key, "model.weights[1]");
+    assert_eq!(err.kind, ConfigErrorKind::WrongType);
+}
+
+#[test]
+fn out_of_range_values_are_named() {
+    assert_error(
+        &edit("max_order_qty = \"100\"", "max_order_qty = \"0\""),
+        ConfigErrorKind::InvalidValue,
+        "x.toml: risk.max_order_qty: must be positive, got 0 (line 44, column 17)",
+    );
+    assert_error(
+        &edit("model_id = 7", "model_id = 70000"),
+        ConfigErrorKind::InvalidValue,
+        "x.toml: model.model_id: invalid value: integer `70000`, expected u16 \
+         (line 27, column 12)",
+    );
+    assert_error(
+        &edit("tick_size = \"0.05\"", "tick_size = \"0.003\""),
+        ConfigErrorKind::InvalidValue,
+        "x.toml: instruments[1].tick_size: \"0.003\" is not representable at price_scale 2 \
+         (line 13, column 13)",
+    );
+    assert_error(
+        &edit("max_open_orders = 16", "max_open_orders = 70000"),
+        ConfigErrorKind::InvalidValue,
+        "x.toml: risk.max_open_orders: must be at most 65536, got 70000 (line 49, column 19)",
+    );
+    assert_error(
+        &edit("imbalance_levels = 3", "imbalance_levels = 0"),
+        ConfigErrorKind::InvalidValue,
+        "x.toml: features.imbalance_levels: must be in 1..=64, got 0 (line 20, column 20)",
+    );
+    assert_error(
+        &edit("ack_latency_ns = 12_000", "ack_latency_ns = -1"),
+        ConfigErrorKind::InvalidValue,
+        "x.toml: venues[0].ack_latency_ns: must not be negative, got -1 (line 58, column 18)",
+    );
+    let err = error(&edit("mean_duration_s = 1.5", "mean_duration_s = 0"));
+    assert_eq!(err.key, "feed.regimes[0].mean_duration_s");
+    let err = error(&edit("max_order_qty = \"100\"", "max_order_qty = \"0.5\""));
+    assert_eq!(
+        err.reason,
+        "\"0.5\" is not representable at qty_scale 0 of instruments[0] (\"AAA\")"
+    );
+    let err = error(&edit("max_order_qty = \"200\"", "max_order_qty = \"-5\""));
+    assert_eq!(err.key, "instruments[1].max_order_qty");
+    assert_eq!(err.reason, "must be positive, got -5");
+}
+
+#[test]
+fn strategy_errors_map_to_keys() {
+    let err = error(&edit("max_slippage_ticks = 1\n", "max_slippage_ticks = 1\n\n[strategy.quote]\nhalf_spread_ticks = 0\ninventory_skew_ticks = 0.5\nrequote_ticks = 1\n"));
+    assert_eq!(err.key, "strategy.quote.half_spread_ticks");
+    assert_eq!(err.reason, "must be at least 1");
+    assert!(err.location.is_some(), "{err}");
+    let err = error(&edit(
+        "[strategy.take]\nthreshold_bps = 2.0\nmax_slippage_ticks = 1\n",
+        "",
+    ));
+    assert_eq!(
+        err.to_string(),
+        "x.toml: strategy.quote: neither [strategy.quote] nor [strategy.take] is configured"
+    );
+    // 5 lots of BBB (lot 10) is 50 ≤ 200; 11 lots of AAA is 11 ≤ 100; 30 lots of BBB is 300.
+    let err = error(&edit("order_lots = 5", "order_lots = 30"));
+    assert_eq!(err.key, "strategy.order_lots");
+    assert_eq!(
+        err.reason,
+        "30 lots of instruments[1] (\"BBB\") is 300, above its max_order_qty 200"
+    );
+}
+
+#[test]
+fn unknown_feature_name_names_the_index() {
+    assert_error(
+        &edit("\"mid\", \"top_imbalance\"", "\"mid\", \"top_imbalanse\""),
+        ConfigErrorKind::InvalidValue,
+        "x.toml: features.enabled[1]: unknown feature \"top_imbalanse\" (known: mid, spread, \
+         microprice, top_imbalance, depth_imbalance, trade_flow_imbalance, ret_ewma, \
+         vol_ewma, vwap, ns_since_last_trade) (line 19, column 19)",
+    );
+    let err = error(&edit(
+        "[\"top_imbalance\", \"ret_ewma\"]",
+        "[\"top_imbalance\", \"nope\"]",
+    ));
+    assert_eq!(err.key, "model.features[1]");
+    let err = error(&edit(
+        "[\"top_imbalance\", \"ret_ewma\"]",
+        "[\"top_imbalance\", \"vwap\"]",
+    ));
+    assert_eq!(
+        err.to_string(),
+        "x.toml: model.features[1]: \"vwap\" is not in features.enabled (line 28, column 30)"
+    );
+}
+
+#[test]
+fn weights_must_match_features() {
+    assert_error(
+        &edit("weights = [1.5, 5000]", "weights = [1.5]"),
+        ConfigErrorKind::InvalidValue,
+        "x.toml: model.weights: has 1 entries but model.features has 2 (line 29, column 11)",
+    );
+    let err = error(&edit("weights = [1.5, 5000]", "weights = [1.5, nan]"));
+    assert_eq!(err.key, "model.weights[1]");
+    assert_eq!(err.reason, "must be a finite number, got NaN");
+}
+
+#[test]
+fn duplicate_symbol_is_an_error() {
+    assert_error(
+        &edit("symbol = \"BBB\"", "symbol = \"AAA\""),
+        ConfigErrorKind::InvalidValue,
+        "x.toml: instruments[1].symbol: duplicate symbol \"AAA\", also instruments[0] \
+         (line 10, column 10)",
+    );
+}
+
+#[test]
+fn duplicate_venue_id_is_an_error() {
+    let second = "\n[[venues]]\nid = 3\nname = \"Y\"\nentry_latency_ns = 0\nack_latency_ns = 0\n\
+                  feed_latency_ns = 0\nmaker_fee = \"0\"\ntaker_fee = \"0\"\n";
+    assert_error(
+        &edit(
+            "taker_fee = \"0.02\"\n",
+            &format!("taker_fee = \"0.02\"\n{second}"),
+        ),
+        ConfigErrorKind::InvalidValue,
+        "x.toml: venues[1].id: duplicate venue id 3, also venues[0] (line 64, column 6)",
+    );
+}
+
+#[test]
+fn fee_must_be_exact_per_raw_unit() {
+    assert_error(
+        &edit("maker_fee = \"-0.01\"", "maker_fee = \"-0.005\""),
+        ConfigErrorKind::InvalidValue,
+        "x.toml: venues[0].maker_fee: \"-0.005\" per unit of quantity is not a whole number of \
+         raw price units per raw quantity unit of instruments[0] (\"AAA\") (price_scale 2, \
+         qty_scale 0) (line 60, column 13)",
+    );
+    // Exact per whole unit but not per raw unit when quantities have decimals.
+    let text = BASE
+        .replace("qty_scale = 0", "qty_scale = 1")
+        .replace("lot_size = 10", "lot_size = \"1.0\"");
+    let err = error(&text);
+    assert_eq!(err.key, "venues[0].maker_fee");
+    assert!(err.reason.contains("(price_scale 2, qty_scale 1)"), "{err}");
+    // …and fine once it is: 0.10 per unit = 0.01 per 0.1 unit = raw 1.
+    let text = text
+        .replace("maker_fee = \"-0.01\"", "maker_fee = \"-0.10\"")
+        .replace("taker_fee = \"0.02\"", "taker_fee = \"0.20\"");
+    let c = load(&text).unwrap();
+    assert_eq!(
+        c.venues[0].fees[1],
+        Fees {
+            maker_per_qty: -1,
+            taker_per_qty: 2
+        }
+    );
+    assert_eq!(c.risk.instruments[0].max_notional, 10_000_000);
+}
+
+#[test]
+fn model_path_must_exist() {
+    let text = edit(
+        "weights = [1.5, 5000]\nbias = -0.25\n",
+        "path = \"models/nope.json\"\n",
+    )
+    .replace("kind = \"linear\"", "kind = \"xgboost\"");
+    let err = EngineConfig::from_toml_str(&text, "conf/x.toml").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "conf/x.toml: model.path: no such file: \"models/nope.json\" (resolved to \
+         \"conf/models/nope.json\") (line 29, column 8)"
+    );
+    assert_eq!(err.kind, ConfigErrorKind::MissingFile);
+    // Linear keys are refused for file models, and the other way round.
+    let err = error(&edit("kind = \"linear\"", "kind = \"onnx\""));
+    assert_eq!(
+        (err.key.as_str(), err.kind),
+        ("model.weights", ConfigErrorKind::UnknownKey)
+    );
+    assert_eq!(err.reason, "not used by kind = \"onnx\"");
+    let err = error(&edit("bias = -0.25", "bias = -0.25\npath = \"m.json\""));
+    assert_eq!(err.key, "model.path");
+}
+
+#[test]
+fn risk_totals_need_shared_scales() {
+    let text = edit(
+        "qty_scale = 0\ntick_size = \"0.05\"\nlot_size = 10",
+        "qty_scale = 1\ntick_size = \"0.05\"\nlot_size = 10",
+    );
+    assert_error(
+        &text,
+        ConfigErrorKind::InvalidValue,
+        "x.toml: risk.max_gross_position: sums raw quantities across instruments, so they \
+         must share one qty_scale, but instruments[0] (\"AAA\") has 0 and instruments[1] \
+         (\"BBB\") has 1 (line 48, column 22)",
+    );
+    let err = error(&edit(
+        "price_scale = 2\nqty_scale = 0\ntick_size = \"0.05\"",
+        "price_scale = 3\nqty_scale = 0\ntick_size = \"0.05\"",
+    ));
+    assert_eq!(err.key, "risk.max_daily_loss");
+}
+
+#[test]
+fn feed_needs_mids_and_regimes() {
+    assert_error(
+        &edit("initial_mid = \"20.00\"\n", ""),
+        ConfigErrorKind::MissingKey,
+        "x.toml: instruments[1].initial_mid: required by the synthetic feed ([feed] kind = \
+         \"synthetic\")",
+    );
+    let cut = BASE.find("\n[[feed.regimes]]").unwrap();
+    let err = error(&format!("{}\nregimes = []\n", &BASE[..cut]));
+    assert_eq!(err.key, "feed.regimes");
+    let err = error(&edit("kind = \"synthetic\"", "kind = \"itch\""));
+    assert_eq!(err.key, "feed.kind");
+    assert_eq!(err.reason, "unknown variant `itch`, expected `synthetic`");
+}
+
+#[test]
+fn oms_bounds() {
+    let err = error(&format!("{BASE}\n[oms]\nmax_orders = 8\n"));
+    assert_eq!(
+        err.to_string(),
+        "x.toml: oms.max_orders: must be at least risk.max_open_orders (16), got 8 \
+         (line 79, column 14)"
+    );
+}
+
+// ---- helpers ---------------------------------------------------------------------------
+
+#[test]
+fn hash_is_fnv1a_64() {
+    assert_eq!(config_hash(b""), 0xcbf2_9ce4_8422_2325);
+    assert_eq!(config_hash(b"a"), 0xaf63_dc4c_8601_ec8c);
+    assert_eq!(config_hash(b"foobar"), 0x8594_4171_f739_67e8);
+    let c = load(BASE).unwrap();
+    assert_eq!(
+        c.config_hash_hex(),
+        format!("{:016x}", config_hash(BASE.as_bytes()))
+    );
+    assert_ne!(
+        c.config_hash(),
+        load(&format!("{BASE}#\n")).unwrap().config_hash()
+    );
+}
+
+#[test]
+fn locations_count_characters() {
+    let text = "a = 1\nbé = \"x\"\n";
+    assert_eq!(
+        Location::of_offset(text, 0),
+        Location { line: 1, column: 1 }
+    );
+    assert_eq!(
+        Location::of_offset(text, 6),
+        Location { line: 2, column: 1 }
+    );
+    // Byte 9 is after "bé " (4 bytes, 3 characters).
+    assert_eq!(
+        Location::of_offset(text, 10),
+        Location { line: 2, column: 4 }
+    );
+    assert_eq!(Location::of_offset(text, 999).line, 3);
+}
+
+#[test]
+fn guessed_keys() {
+    let text = "[[a]]\nx = 1\n[[a]]\ny = 2\n[b.c]\nz = 3\n";
+    assert_eq!(guess_key(text, 2), "a[0].x");
+    assert_eq!(guess_key(text, 4), "a[1].y");
+    assert_eq!(guess_key(text, 6), "b.c.z");
+    assert_eq!(guess_key(text, 5), "b.c");
+    assert_eq!(guess_key(text, 3), "a[1]");
+    assert_eq!(guess_key("[x]\n[y\n", 2), "x");
+    assert_eq!(guess_key("= 1", 1), "(top level)");
+    assert_eq!(guess_key("", 9), "(top level)");
+}
+
+#[test]
+fn missing_file_is_an_io_error() {
+    let err = EngineConfig::load("/nonexistent/tickrail.toml").unwrap_err();
+    assert_eq!(err.kind, ConfigErrorKind::Io);
+    assert!(
+        err.to_string()
+            .starts_with("/nonexistent/tickrail.toml: (file): cannot read: "),
+        "{err}"
+    );
+}
+
+// ---- never panics ------------------------------------------------------------------------
+
+/// Display an outcome (exercises the error formatting too).
+fn outcome(text: &str) -> String {
+    match load(text) {
+        Ok(c) => format!("ok {}", c.instruments.len()),
+        Err(e) => {
+            assert!(!e.key.is_empty() && !e.reason.is_empty(), "{e:?}");
+            e.to_string()
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_tomlish_text_never_panics(text in "([a-z_\\[\\].=\"0-9 #{},-]{0,12}\n){0,12}") {
+        let _ = outcome(&text);
+    }
+
+    #[test]
+    fn random_text_never_panics(text in "\\PC{0,200}") {
+        let _ = outcome(&text);
+    }
+
+    #[test]
+    fn mutated_base_never_panics(
+        at in 0..BASE.len(),
+        cut in 0usize..40,
+        insert in "[a-z0-9_=\\[\\]\". \n-]{0,8}",
+    ) {
+        let start = (0..=at).rev().find(|&i| BASE.is_char_boundary(i)).unwrap_or(0);
+        let end = (start + cut).min(BASE.len());
+        let end = (end..=BASE.len()).find(|&i| BASE.is_char_boundary(i)).unwrap_or(BASE.len());
+        let text = format!("{}{insert}{}", &BASE[..start], &BASE[end..]);
+        let _ = outcome(&text);
+    }
+
+    #[test]
+    fn dropped_or_doubled_lines_never_panic(line in 0usize..90, double in any::<bool>()) {
+        let default = std::fs::read_to_string(default_path()).unwrap();
+        let mut lines: Vec<&str> = default.lines().collect();
+        let i = line % lines.len();
+        if double {
+            lines.insert(i, lines[i]);
+        } else {
+            lines.remove(i);
+        }
+        let _ = outcome(&lines.join("\n"));
+    }
+}

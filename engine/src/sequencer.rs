@@ -1,0 +1,274 @@
+//! The Sequencer's checks and stamping (DESIGN.md §1): the single writer of the input stream.
+//!
+//! [`Sequencer::stamp`] takes an input from a source (feed, venue, timer, operator), refuses
+//! what must never reach a stage — counted by [`InputReject`] — and gives the rest the next
+//! sequence number (its own `cause_sequence` too). Checks, in order:
+//!
+//! 1. [`InputReject::NotAnInput`]: an output kind (signals, orders, rejects) offered as input.
+//! 2. [`InputReject::UnknownInstrument`]: market data or an execution report for an
+//!    instrument outside `0 .. n_instruments` (timers and commands may name any).
+//! 3. [`InputReject::BadQty`]: market data with a zero quantity where an order or a trade
+//!    needs one. (Zero and negative prices, and negative quantities, cannot be built: the
+//!    [`Price`](crate::Price) and [`Qty`](crate::Qty) constructors refuse them, so a feed
+//!    decoder meets them as parse errors and counts them there.)
+//! 4. [`InputReject::Invalid`]: [`Event::validate`] fails (scale out of range, any other
+//!    value out of its range).
+//! 5. [`InputReject::TimeBackwards`]: market data whose exchange timestamp is earlier than
+//!    the last accepted one from the same source for the same instrument.
+//!
+//! Nothing here allocates after [`Sequencer::new`] except the first time a new feed source
+//! is seen (a start-up event in practice).
+
+use crate::event::{Event, EventBody, EventKind};
+
+/// Why the Sequencer refused an input. Counted per kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum InputReject {
+    /// An output kind offered as an input.
+    #[error("{0} is not an input kind")]
+    NotAnInput(EventKind),
+    /// The event does not validate.
+    #[error("invalid {0} event")]
+    Invalid(EventKind),
+    /// Unknown instrument.
+    #[error("{kind} for unknown instrument {instrument}")]
+    UnknownInstrument {
+        /// The kind.
+        kind: EventKind,
+        /// The instrument id.
+        instrument: u32,
+    },
+    /// A zero quantity where one is needed.
+    #[error("{0} with a bad quantity")]
+    BadQty(EventKind),
+    /// Exchange time went backwards for this source and instrument.
+    #[error("{kind} exchange time {ts_ns} is before the last one ({last_ns}) of its source")]
+    TimeBackwards {
+        /// The kind.
+        kind: EventKind,
+        /// The event's exchange time.
+        ts_ns: i64,
+        /// The last accepted one.
+        last_ns: i64,
+    },
+}
+
+impl InputReject {
+    /// A dense index per reject kind, for counters.
+    pub const fn index(&self) -> usize {
+        match self {
+            Self::NotAnInput(_) => 0,
+            Self::Invalid(_) => 1,
+            Self::UnknownInstrument { .. } => 2,
+            Self::BadQty(_) => 3,
+            Self::TimeBackwards { .. } => 4,
+        }
+    }
+
+    /// Reject kind names, by [`InputReject::index`].
+    pub const NAMES: [&'static str; 5] = [
+        "not_an_input",
+        "invalid",
+        "unknown_instrument",
+        "bad_qty",
+        "time_backwards",
+    ];
+}
+
+/// Stamps sequence numbers on inputs after checking them; see the [module docs](self).
+#[derive(Debug, Clone)]
+pub struct Sequencer {
+    next_sequence: u64,
+    n_instruments: usize,
+    /// Per feed source: the last accepted exchange time per instrument.
+    last_exchange_ns: Vec<(u16, Vec<i64>)>,
+    accepted: u64,
+    rejects: [u64; 5],
+}
+
+impl Sequencer {
+    /// A sequencer numbering from `first_sequence`, for instruments `0 .. n_instruments`.
+    pub fn new(first_sequence: u64, n_instruments: usize) -> Self {
+        Self {
+            next_sequence: first_sequence,
+            n_instruments,
+            last_exchange_ns: Vec::with_capacity(8),
+            accepted: 0,
+            rejects: [0; 5],
+        }
+    }
+
+    /// The sequence the next accepted input gets.
+    pub fn next_sequence(&self) -> u64 {
+        self.next_sequence
+    }
+
+    /// Inputs accepted so far.
+    pub fn accepted(&self) -> u64 {
+        self.accepted
+    }
+
+    /// Rejects so far, by [`InputReject::index`] (names in [`InputReject::NAMES`]).
+    pub fn rejects(&self) -> [u64; 5] {
+        self.rejects
+    }
+
+    /// Checks `event` and, if it may enter, stamps the next sequence on it.
+    pub fn stamp(&mut self, mut event: Event) -> Result<Event, InputReject> {
+        match self.check(&mut event) {
+            Ok(()) => {
+                self.accepted += 1;
+                Ok(event)
+            }
+            Err(r) => {
+                self.rejects[r.index()] += 1;
+                Err(r)
+            }
+        }
+    }
+
+    fn check(&mut self, event: &mut Event) -> Result<(), InputReject> {
+        let kind = event.kind();
+        if !kind.is_input() {
+            return Err(InputReject::NotAnInput(kind));
+        }
+        let seq = self.next_sequence;
+        event.header.sequence = seq;
+        event.header.cause_sequence = seq;
+        let market_data = !matches!(
+            event.body,
+            EventBody::ExecReport { .. } | EventBody::Timer { .. } | EventBody::Command { .. }
+        );
+        let instrument = event.header.instrument.get();
+        let known = usize::try_from(instrument).is_ok_and(|i| i < self.n_instruments);
+        if !known && (market_data || kind == EventKind::ExecReport) {
+            return Err(InputReject::UnknownInstrument { kind, instrument });
+        }
+        if market_data {
+            check_values(event)?;
+        }
+        event.validate().map_err(|_| InputReject::Invalid(kind))?;
+        if market_data {
+            let i = instrument as usize;
+            let source = event.header.source;
+            let n = self.n_instruments;
+            let slot = match self.last_exchange_ns.iter().position(|(s, _)| *s == source) {
+                Some(k) => k,
+                None => {
+                    self.last_exchange_ns.push((source, vec![i64::MIN; n]));
+                    self.last_exchange_ns.len() - 1
+                }
+            };
+            let last = &mut self.last_exchange_ns[slot].1[i];
+            let ts = event.header.exchange_ts_ns;
+            if ts < *last {
+                return Err(InputReject::TimeBackwards {
+                    kind,
+                    ts_ns: ts,
+                    last_ns: *last,
+                });
+            }
+            *last = ts;
+        }
+        self.next_sequence += 1;
+        Ok(())
+    }
+}
+
+/// Market data quantity checks (see the module docs).
+fn check_values(event: &Event) -> Result<(), InputReject> {
+    let needs_qty = match event.body {
+        EventBody::Trade { qty, .. }
+        | EventBody::OrderAdd { qty, .. }
+        | EventBody::OrderExecute { qty, .. }
+        | EventBody::OrderReplace { qty, .. } => Some(qty),
+        _ => None,
+    };
+    match needs_qty {
+        Some(q) if q.raw() <= 0 => Err(InputReject::BadQty(event.kind())),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Aggressor, EventHeader, OperatorCommand};
+    use crate::instrument::InstrumentId;
+    use crate::value::{Price, Qty};
+
+    fn trade(instrument: u32, source: u16, ts: i64, px: i64, qty: i64) -> Event {
+        Event::new(
+            EventHeader {
+                sequence: 0,
+                cause_sequence: 0,
+                exchange_ts_ns: ts,
+                receive_ts_ns: ts + 5,
+                instrument: InstrumentId::new(instrument),
+                price_scale: 2,
+                qty_scale: 0,
+                source,
+            },
+            EventBody::Trade {
+                aggressor: Aggressor::Buy,
+                price: Price::new(px),
+                qty: Qty::new(qty),
+                trade_id: 1,
+            },
+        )
+    }
+
+    #[test]
+    fn stamps_in_order_and_refuses_bad_inputs_by_name() {
+        let mut s = Sequencer::new(10, 2);
+        let a = s.stamp(trade(0, 1, 100, 5, 1)).unwrap();
+        assert_eq!((a.header.sequence, a.header.cause_sequence), (10, 10));
+        assert_eq!(
+            s.stamp(trade(2, 1, 100, 5, 1)),
+            Err(InputReject::UnknownInstrument {
+                kind: EventKind::Trade,
+                instrument: 2
+            })
+        );
+        assert_eq!(
+            s.stamp(trade(0, 1, 101, 5, 0)),
+            Err(InputReject::BadQty(EventKind::Trade))
+        );
+        assert!(matches!(
+            s.stamp(trade(0, 1, 99, 5, 1)),
+            Err(InputReject::TimeBackwards {
+                ts_ns: 99,
+                last_ns: 100,
+                ..
+            })
+        ));
+        // Another source, or another instrument, has its own clock.
+        assert!(s.stamp(trade(0, 2, 50, 5, 1)).is_ok());
+        assert!(s.stamp(trade(1, 1, 50, 5, 1)).is_ok());
+        let mut bad_scale = trade(0, 1, 200, 5, 1);
+        bad_scale.header.price_scale = 200;
+        assert_eq!(
+            s.stamp(bad_scale),
+            Err(InputReject::Invalid(EventKind::Trade))
+        );
+        // Commands may name any instrument; outputs are refused.
+        let mut cmd = trade(7, 0, 0, 1, 1);
+        cmd.body = EventBody::Command {
+            command: OperatorCommand::KillSwitch,
+            arg: 0,
+        };
+        assert_eq!(s.stamp(cmd).map(|e| e.header.sequence), Ok(13));
+        let mut sig = trade(0, 0, 0, 1, 1);
+        sig.body = EventBody::Signal {
+            model_id: 1,
+            value: 0,
+        };
+        assert_eq!(
+            s.stamp(sig),
+            Err(InputReject::NotAnInput(EventKind::Signal))
+        );
+        assert_eq!(s.accepted(), 4);
+        assert_eq!(s.rejects(), [1, 1, 1, 1, 1]);
+        assert_eq!(s.next_sequence(), 14);
+    }
+}
