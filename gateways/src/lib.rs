@@ -5,11 +5,24 @@
 //!
 //! - [`venue`]: the **simulated venue** — a deterministic price-time [`venue::MatchingEngine`]
 //!   per instrument (partial fills, IOC/FOK/post-only, cancels and amends, stable
-//!   [`venue::reject`] codes) behind [`venue::SimVenue`], which applies order-entry and
-//!   acknowledgement latency in event time and emits execution reports and trade prints as
-//!   [`tickrail_engine::Event`]s.
+//!   [`venue::reject`] codes) behind [`venue::SimVenue`], which applies order-entry,
+//!   acknowledgement and feed latency in event time, emits execution reports of our orders,
+//!   accepts other participants' orders ([`venue::SimVenue::submit_participant`], client ids
+//!   with [`venue::PARTICIPANT_ID_BIT`] set, reports not delivered) and publishes every book
+//!   change as public L3 market data (`OrderAdd`/`OrderExecute`/`OrderDelete`/`OrderModify`
+//!   by venue order id, plus `Trade` prints) that reproduces its book exactly.
+//! - [`synthetic`]: the **synthetic market** ("synthetic feed") — seeded participant flow on
+//!   one or more simulated venues for several instruments: a log random-walk fair value per
+//!   instrument with Markov-switching volatility regimes, limit orders around it that keep
+//!   the book several levels deep, cancels that keep it bounded and marketable orders that
+//!   make prices follow it. [`synthetic::SyntheticMarket::next_event`] hands the engine its
+//!   inputs (public market data and our execution reports) in delivery-time order; orders
+//!   go in through [`synthetic::SyntheticMarket::submit`] and get real fills against the
+//!   participants. Event time only, seeded randomness only: the same seed and the same
+//!   orders give the same stream.
 //!
-//! Still to come: the synthetic feed (issue 3), the file adapters — ITCH/MoldUDP64, DBN,
-//! Binance captures, CSV — (issue 5), and FIX order entry and UDP receivers (issue 6).
+//! Still to come: the file adapters — ITCH/MoldUDP64, DBN, Binance captures, CSV — (issue 5),
+//! and FIX order entry and UDP receivers (issue 6).
 
+pub mod synthetic;
 pub mod venue;

@@ -18,6 +18,35 @@
 //! For a new order: `Rejected`, or `Ack` then, per match, the aggressor's fill report, the
 //! resting order's fill report and the `Trade` print; then an IOC remainder's `Canceled`.
 //! For an amend that loses priority: `Replaced`, then matches as for a new order.
+//!
+//! ## Public market data (L3), when enabled
+//!
+//! With [`MatchingEngine::set_publish`] on, the engine also emits, interleaved with the
+//! reports, every change of its book as L3 market data keyed by **venue order id**, so that a
+//! consumer applying them in order to a per-order book (ITCH semantics, like the engine's
+//! `L3Book`) holds exactly this book after each request:
+//!
+//! - an order that rests (after any matching): `OrderAdd` with its remaining quantity;
+//! - per match: `OrderExecute` of the resting order (quantity, price, `match_id` = trade id),
+//!   right before the match's `Trade` print;
+//! - a resting order canceled (by request, or by an amend to at most its filled quantity):
+//!   `OrderDelete`;
+//! - an amend that keeps priority (same price, quantity not raised): `OrderModify` with the
+//!   new remaining quantity (a lower quantity keeps priority in the L3 book too);
+//! - an amend that loses priority and does not cross: `OrderModify` to the new price and
+//!   remaining quantity (a price change or a raised quantity loses priority in the L3 book
+//!   too, so both books move the order to the back of its level);
+//! - an amend that loses priority and crosses: `OrderDelete`, the matches as above, then
+//!   `OrderAdd` of what rests, under the same venue order id.
+//!
+//! Orders that never rest (IOC/FOK, or filled on arrival) publish only their matches.
+//!
+//! ## Transient client ids
+//!
+//! [`MatchingEngine::set_transient_ids`] names a bit mask: orders whose client id has one of
+//! those bits set are forgotten once finished, and their ids are checked for duplicates only
+//! against live orders. The simulated venue uses it for other participants' orders, so that
+//! memory stays bounded however long the synthetic market runs.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -199,8 +228,9 @@ fn rejected(
 /// A price-time priority matching engine for one instrument. See the module docs.
 ///
 /// Memory grows with the run: every client id ever used is remembered (to reject duplicates)
-/// and finished orders are kept (to tell "too late" from "unknown"). That is fine for a
-/// simulated venue replaying a session; it is not a production design.
+/// and finished orders are kept (to tell "too late" from "unknown") — except transient ids
+/// (see the module docs). That is fine for a simulated venue replaying a session; it is not a
+/// production design.
 #[derive(Debug, Default)]
 pub struct MatchingEngine {
     /// Live (resting) orders by current client id.
@@ -214,12 +244,63 @@ pub struct MatchingEngine {
     next_venue_order_id: u64,
     next_trade_id: u64,
     stats: EngineStats,
+    /// Emit L3 market data along with the reports.
+    publish: bool,
+    /// Client ids with one of these bits set are transient (not remembered once finished).
+    transient_mask: u64,
 }
 
 impl MatchingEngine {
     /// An empty book.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Turns the emission of public L3 market data (see the module docs) on or off. Off by
+    /// default: the engine then emits reports and trade prints only.
+    pub fn set_publish(&mut self, on: bool) {
+        self.publish = on;
+    }
+
+    /// Whether L3 market data is emitted.
+    pub fn publishes(&self) -> bool {
+        self.publish
+    }
+
+    /// Client ids with one of the bits of `mask` set are transient: their orders are
+    /// forgotten once finished (so [`Self::order`] no longer finds them and a late cancel gets
+    /// [`reject::UNKNOWN_ORDER`]) and their ids are checked for duplicates against live
+    /// orders only. 0 (the default) makes every id permanent.
+    pub fn set_transient_ids(&mut self, mask: u64) {
+        self.transient_mask = mask;
+    }
+
+    fn is_transient(&self, client_order_id: u64) -> bool {
+        client_order_id & self.transient_mask != 0
+    }
+
+    /// Records `id` as used; `false` if it was already used (a duplicate).
+    fn use_id(&mut self, id: u64) -> bool {
+        if self.is_transient(id) {
+            !self.live.contains_key(&id)
+        } else {
+            self.used_ids.insert(id)
+        }
+    }
+
+    fn id_used(&self, id: u64) -> bool {
+        if self.is_transient(id) {
+            self.live.contains_key(&id)
+        } else {
+            self.used_ids.contains(&id)
+        }
+    }
+
+    /// Remembers a finished order under `id` (unless transient).
+    fn remember_done(&mut self, id: u64, order: Order) {
+        if !self.is_transient(id) {
+            self.done.insert(id, order);
+        }
     }
 
     /// Handles an `OrderNew`, `OrderCancel` or `OrderAmend` body; returns `false` (and emits
@@ -273,7 +354,7 @@ impl MatchingEngine {
                 order_qty,
             ));
         };
-        if !self.used_ids.insert(client_order_id) {
+        if !self.use_id(client_order_id) {
             return reject(self, reject::DUPLICATE_CLIENT_ID);
         }
         if order_qty.raw() <= 0 {
@@ -318,9 +399,10 @@ impl MatchingEngine {
         if let Some(code) = self.check_request(client_order_id, orig_client_order_id) {
             return self.cancel_reject(client_order_id, orig_client_order_id, code, out);
         }
-        self.used_ids.insert(client_order_id);
+        self.use_id(client_order_id);
         if let Some(order) = self.unlink(orig_client_order_id) {
             self.finish_canceled(order, out);
+            self.publish_delete(&order, out);
         }
     }
 
@@ -366,10 +448,11 @@ impl MatchingEngine {
                 out,
             );
         }
-        self.used_ids.insert(client_order_id);
+        self.use_id(client_order_id);
         if new_qty.raw() <= current.cum {
             if let Some(order) = self.unlink(orig_client_order_id) {
                 self.finish_canceled(order, out);
+                self.publish_delete(&order, out);
             }
             return;
         }
@@ -387,7 +470,7 @@ impl MatchingEngine {
                 *slot = client_order_id;
             }
             self.live.insert(client_order_id, order);
-            self.done.insert(
+            self.remember_done(
                 orig_client_order_id,
                 Order {
                     qty: order.cum,
@@ -395,11 +478,12 @@ impl MatchingEngine {
                 },
             );
             out(order.report(ExecKind::Replaced, order.price, order.qty));
+            self.publish_modify(&order, out);
         } else {
             let Some(mut order) = self.unlink(orig_client_order_id) else {
                 return;
             };
-            self.done.insert(
+            self.remember_done(
                 orig_client_order_id,
                 Order {
                     qty: order.cum,
@@ -410,8 +494,41 @@ impl MatchingEngine {
             order.price = price;
             order.qty = new_qty.raw();
             out(order.report(ExecKind::Replaced, order.price, order.qty));
-            self.match_and_rest(&mut order, out);
+            if !self.crosses(order.side, order.price) {
+                // Rests at once: one modify moves it in the public book as it moved here.
+                self.rest(&order);
+                self.publish_modify(&order, out);
+            } else {
+                self.publish_delete(&order, out);
+                self.match_and_rest(&mut order, out);
+            }
         }
+    }
+
+    /// The best bid price and the best ask price, without summing quantities (cheaper than
+    /// [`Self::best_bid`] and [`Self::best_ask`]).
+    pub fn best_prices(&self) -> (Option<Price>, Option<Price>) {
+        (
+            self.bids.keys().next_back().map(|&p| Price::new(p)),
+            self.asks.keys().next().map(|&p| Price::new(p)),
+        )
+    }
+
+    /// Number of price levels on `side`.
+    pub fn level_count(&self, side: Side) -> usize {
+        self.levels(side).len()
+    }
+
+    /// The price levels of `side`, best first: price and total remaining quantity.
+    pub fn depth(&self, side: Side) -> impl Iterator<Item = (Price, Qty)> + '_ {
+        let (asks, bids) = match side {
+            Side::Buy => (None, Some(self.bids.values().rev())),
+            Side::Sell => (Some(self.asks.values()), None),
+        };
+        asks.into_iter()
+            .flatten()
+            .chain(bids.into_iter().flatten())
+            .filter_map(|q| self.level_summary(q))
     }
 
     /// The best bid: price and total quantity at that level.
@@ -444,6 +561,12 @@ impl MatchingEngine {
             .get(&client_order_id)
             .or_else(|| self.done.get(&client_order_id))
             .map(Order::view)
+    }
+
+    /// The resting order currently named `client_order_id`, if any (one lookup; finished
+    /// orders are not returned).
+    pub fn live_order(&self, client_order_id: u64) -> Option<OrderView> {
+        self.live.get(&client_order_id).map(Order::view)
     }
 
     /// Whether `client_order_id` names a resting order.
@@ -562,7 +685,7 @@ impl MatchingEngine {
     }
 
     fn check_request(&self, client_order_id: u64, orig: u64) -> Option<u16> {
-        if self.used_ids.contains(&client_order_id) {
+        if self.id_used(client_order_id) {
             Some(reject::DUPLICATE_CLIENT_ID)
         } else if self.live.contains_key(&orig) {
             None
@@ -582,7 +705,7 @@ impl MatchingEngine {
     ) {
         // A duplicate id stays owned by whoever used it first; any other refused request id
         // is consumed so that it cannot be reused either.
-        self.used_ids.insert(client_order_id);
+        self.use_id(client_order_id);
         self.stats.rejects += 1;
         let known = self.live.get(&orig).or_else(|| self.done.get(&orig));
         let (side, venue_order_id, price, order_qty, leaves, cum) = match known {
@@ -622,7 +745,32 @@ impl MatchingEngine {
         let order_qty = order.qty;
         order.qty = order.cum;
         out(order.report(ExecKind::Canceled, order.price, order_qty));
-        self.done.insert(order.client_order_id, order);
+        self.remember_done(order.client_order_id, order);
+    }
+
+    /// Puts `order` at the back of its level and into `live`.
+    fn rest(&mut self, order: &Order) {
+        let (side, px, id) = (order.side, order.price.raw(), order.client_order_id);
+        self.levels_mut(side).entry(px).or_default().push_back(id);
+        self.live.insert(id, *order);
+    }
+
+    fn publish_delete(&self, order: &Order, out: &mut impl FnMut(EventBody)) {
+        if self.publish {
+            out(EventBody::OrderDelete {
+                order_id: order.venue_order_id,
+            });
+        }
+    }
+
+    fn publish_modify(&self, order: &Order, out: &mut impl FnMut(EventBody)) {
+        if self.publish {
+            out(EventBody::OrderModify {
+                order_id: order.venue_order_id,
+                price: order.price,
+                qty: qty(order.leaves()),
+            });
+        }
     }
 
     /// Matches `taker` against the opposite side, then rests what is left (Day, Gtc,
@@ -663,12 +811,20 @@ impl MatchingEngine {
                     levels.remove(&level_px);
                 }
                 self.live.remove(&maker_id);
-                self.done.insert(maker_id, maker_copy);
+                self.remember_done(maker_id, maker_copy);
             }
             self.next_trade_id += 1;
             self.stats.trades += 1;
             out(taker.fill_report(fill_px, fill));
             out(maker_copy.fill_report(fill_px, fill));
+            if self.publish {
+                out(EventBody::OrderExecute {
+                    order_id: maker_copy.venue_order_id,
+                    qty: qty(fill),
+                    price: fill_px,
+                    match_id: self.next_trade_id,
+                });
+            }
             out(EventBody::Trade {
                 aggressor: match taker.side {
                     Side::Buy => Aggressor::Buy,
@@ -680,15 +836,21 @@ impl MatchingEngine {
             });
         }
         if taker.leaves() == 0 {
-            self.done.insert(taker.client_order_id, *taker);
+            self.remember_done(taker.client_order_id, *taker);
             return;
         }
         match taker.tif {
             TimeInForce::Ioc | TimeInForce::Fok => self.finish_canceled(*taker, out),
             TimeInForce::Day | TimeInForce::Gtc | TimeInForce::PostOnly => {
-                let (side, px, id) = (taker.side, taker.price.raw(), taker.client_order_id);
-                self.levels_mut(side).entry(px).or_default().push_back(id);
-                self.live.insert(id, *taker);
+                self.rest(taker);
+                if self.publish {
+                    out(EventBody::OrderAdd {
+                        side: taker.side,
+                        order_id: taker.venue_order_id,
+                        price: taker.price,
+                        qty: qty(taker.leaves()),
+                    });
+                }
             }
         }
     }

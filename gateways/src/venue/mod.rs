@@ -1,4 +1,5 @@
-//! The simulated venue: price-time matching engines behind order-entry and ack latency.
+//! The simulated venue: price-time matching engines behind order-entry and ack latency,
+//! publishing L3 market data.
 //!
 //! - [`MatchingEngine`] ([`matching`]): one instrument's book. Limit orders rest in
 //!   price-time priority; an incoming order trades against the opposite side best price
@@ -6,27 +7,58 @@
 //!   the rest, `Fok` fills completely or is rejected without trading, `PostOnly` is rejected
 //!   if it would cross, `Day` and `Gtc` rest (there is no session end yet: both behave
 //!   alike). Cancels and amends (cancel/replace) by client id.
-//! - [`SimVenue`]: an engine per registered instrument, fed through a time-ordered queue in
-//!   **event time**. A request submitted at `t` is processed at `t + entry_latency_ns`; its
-//!   reports and trade prints carry `exchange_ts_ns` = processing time and are delivered
-//!   (with `receive_ts_ns`) at processing time `+ ack_latency_ns`. Ties are broken by
-//!   submission order, so the output is a pure function of the submitted stream.
+//! - [`SimVenue`]: an engine per registered instrument, fed in **event time**. Our request
+//!   submitted at `t` ([`SimVenue::submit`]) is processed at `t + entry_latency_ns`; its
+//!   execution reports carry `exchange_ts_ns` = processing time and are delivered (with
+//!   `receive_ts_ns`) at processing time `+ ack_latency_ns`. Ties are broken by submission
+//!   order, so the output is a pure function of the submitted stream.
 //!
-//! Outputs are [`EventBody::ExecReport`]s (ack, partial fill, fill, canceled, replaced,
-//! rejected, cancel-rejected) with `leaves_qty`/`cum_qty`, and [`EventBody::Trade`] prints.
-//! Venue order ids and trade ids come from per-instrument counters starting at 1. Output
-//! headers carry a venue-local `sequence` (the Sequencer re-stamps inputs), the request's
-//! sequence as `cause_sequence`, the venue id as `source` and the listing's scales.
+//! Reports are [`EventBody::ExecReport`]s (ack, partial fill, fill, canceled, replaced,
+//! rejected, cancel-rejected) with `leaves_qty`/`cum_qty`. Venue order ids and trade ids come
+//! from per-instrument counters starting at 1. Output headers carry a venue-local `sequence`
+//! (the Sequencer re-stamps inputs), the request's sequence as `cause_sequence`, the venue id
+//! as `source` and the listing's scales.
 //!
-//! **Liquidity**: for now a book holds only orders submitted to the venue. Reports are
-//! produced for *every* order, whoever sent it: a test (or a backtest) plays "other
-//! participants" by submitting orders from a client id range of its own and filtering the
-//! reports by id. Injecting the market data feed as resting liquidity comes later.
+//! ## Public market data
+//!
+//! With [`VenueConfig::publish_market_data`] on, every change of a venue book is published as
+//! L3 market data keyed by **venue order id**, for every order — other participants' and ours
+//! alike, as a real L3 feed does: `OrderAdd` when an order rests, `OrderExecute` per fill of
+//! a resting order, `OrderDelete` when a resting order is canceled, `OrderModify` (or
+//! `OrderDelete` + `OrderAdd`) for an amend, following the engine's priority rules (see
+//! [`matching`] for the exact mapping), plus one [`EventBody::Trade`] print per match (the
+//! tape). A consumer takes **trades from `Trade`** events and **the book from `OrderExecute`**
+//! (and the other L3 events): counting both would count each trade twice. Applied in order to
+//! the engine's `L3Book`, the feed reproduces the venue's book exactly.
+//!
+//! Market data is delivered at processing time `+ feed_latency_ns` (`exchange_ts_ns` =
+//! processing time, `receive_ts_ns` = delivery time), in the order the engine produced it.
+//! With publishing off, the trade prints are delivered with the reports (at the ack latency)
+//! and nothing else is public.
+//!
+//! ## Liquidity: other participants
+//!
+//! Other market participants' order requests enter through [`SimVenue::submit_participant`]:
+//! processed at exactly the given time (no entry latency), with client order ids in the
+//! reserved range — ids with [`PARTICIPANT_ID_BIT`] (the top bit) set. Their execution reports
+//! are **not delivered**: only the public market data shows their activity, and the venue
+//! forgets their orders once finished (memory stays bounded). Our requests must use ids
+//! without that bit: an order, cancel or amend of ours naming a reserved id (as its own id or
+//! as the order it targets) is refused with [`reject::RESERVED_CLIENT_ID`]. Our orders trade
+//! against theirs like any other. The synthetic market (`crate::synthetic`) drives this
+//! participant flow.
+//!
+//! ## Time
+//!
+//! Requests, reports and market data wait in three queues (requests ordered by due time,
+//! reports and market data FIFO) and are handled in `(due time, submission sequence)` order
+//! across them. The venue never processes in the past: a request submitted late (due before
+//! the last processing time) is processed at the last processing time.
 
 pub mod matching;
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 
 use tickrail_engine::{Event, EventBody, EventHeader, EventKind, InstrumentId, Scale};
 
@@ -51,6 +83,18 @@ pub mod reject {
     pub const ORDER_NOT_LIVE: u16 = 7;
     /// The request's instrument is not registered with the venue.
     pub const UNKNOWN_INSTRUMENT: u16 = 8;
+    /// One of our requests uses (or targets) a client id in the participants' reserved range
+    /// (see [`super::PARTICIPANT_ID_BIT`]).
+    pub const RESERVED_CLIENT_ID: u16 = 9;
+}
+
+/// The client order ids of other market participants (see the module docs) are those with
+/// this bit — the top bit — set; ours must not have it.
+pub const PARTICIPANT_ID_BIT: u64 = 1 << 63;
+
+/// Whether `client_order_id` is in the participants' reserved range.
+pub const fn is_participant_id(client_order_id: u64) -> bool {
+    client_order_id & PARTICIPANT_ID_BIT != 0
 }
 
 /// Why [`SimVenue`] refused a call (a bad *request* becomes a reject report instead).
@@ -70,32 +114,37 @@ pub enum VenueError {
         /// The kind submitted.
         kind: EventKind,
     },
+    /// A participant request whose client id (or target id) lacks [`PARTICIPANT_ID_BIT`].
+    #[error("participant client order id {client_order_id:#x} is outside the reserved range")]
+    NotAParticipantId {
+        /// The offending id.
+        client_order_id: u64,
+    },
 }
 
-/// Latencies and identity of a [`SimVenue`].
+/// Latencies, identity and publication of a [`SimVenue`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct VenueConfig {
     /// The `source` stamped on every output header.
     pub venue_id: u16,
     /// From submission to processing by the matching engine, in nanoseconds.
     pub entry_latency_ns: i64,
-    /// From processing to delivery of the reports and prints, in nanoseconds.
+    /// From processing to delivery of the reports (and, without publishing, the prints), in
+    /// nanoseconds.
     pub ack_latency_ns: i64,
+    /// From processing to delivery of the public market data, in nanoseconds.
+    pub feed_latency_ns: i64,
+    /// Publish every book change as L3 market data plus trade prints (see the module docs).
+    pub publish_market_data: bool,
 }
 
-#[derive(Debug)]
-enum Payload {
-    /// A request to process at `due_ns`.
-    Request(Event),
-    /// An output to deliver at `due_ns`.
-    Deliver(Event),
-}
-
+/// A request waiting for its processing time.
 #[derive(Debug)]
 struct Pending {
     due_ns: i64,
     seq: u64,
-    payload: Payload,
+    participant: bool,
+    request: Event,
 }
 
 impl PartialEq for Pending {
@@ -126,15 +175,127 @@ struct Listing {
     qty_scale: Scale,
 }
 
-/// A simulated venue: matching engines per instrument behind event-time latencies.
-/// See the module docs.
+/// An output waiting for its delivery time.
+#[derive(Debug, Clone, Copy)]
+struct Outgoing {
+    due_ns: i64,
+    seq: u64,
+    event: Event,
+}
+
+/// Counters of what a [`SimVenue`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct VenueStats {
+    /// Our requests processed.
+    pub requests: u64,
+    /// Participant requests processed.
+    pub participant_requests: u64,
+    /// Execution reports queued for delivery (ours only).
+    pub reports: u64,
+    /// Participant execution reports dropped (not delivered).
+    pub participant_reports_dropped: u64,
+    /// Market data events queued for delivery (L3 events and trade prints).
+    pub market_data: u64,
+}
+
+/// Where [`SimVenue::process`] sends what an engine emits: the delivery queues and counters.
+#[derive(Debug, Default)]
+struct Outbox {
+    acks: VecDeque<Outgoing>,
+    feed: VecDeque<Outgoing>,
+    next_seq: u64,
+    next_output_seq: u64,
+    stats: VenueStats,
+}
+
+impl Outbox {
+    fn push(queue: &mut VecDeque<Outgoing>, seq: &mut u64, due_ns: i64, event: Event) {
+        *seq += 1;
+        debug_assert!(queue.back().is_none_or(|o| o.due_ns <= due_ns));
+        queue.push_back(Outgoing {
+            due_ns,
+            seq: *seq,
+            event,
+        });
+    }
+
+    /// Queues `body` as an output of `request`: reports to the ack queue (ours only),
+    /// market data to the feed queue.
+    fn route(&mut self, body: EventBody, ctx: &OutputContext) {
+        let to_feed = match body {
+            EventBody::ExecReport {
+                client_order_id, ..
+            } => {
+                if is_participant_id(client_order_id) && !ctx.ours_rejected {
+                    self.stats.participant_reports_dropped += 1;
+                    return;
+                }
+                self.stats.reports += 1;
+                false
+            }
+            EventBody::Trade { .. } => ctx.publish,
+            _ => true,
+        };
+        let (queue, due_ns) = if to_feed {
+            self.stats.market_data += 1;
+            (&mut self.feed, ctx.feed_ns)
+        } else {
+            (&mut self.acks, ctx.ack_ns)
+        };
+        self.next_output_seq += 1;
+        let event = Event {
+            header: EventHeader {
+                sequence: self.next_output_seq,
+                cause_sequence: ctx.cause_sequence,
+                exchange_ts_ns: ctx.at_ns,
+                receive_ts_ns: due_ns,
+                instrument: ctx.instrument,
+                price_scale: ctx.price_scale,
+                qty_scale: ctx.qty_scale,
+                source: ctx.venue_id,
+            },
+            body,
+        };
+        Self::push(queue, &mut self.next_seq, due_ns, event);
+    }
+}
+
+/// What every output of one processed request shares.
+#[derive(Debug)]
+struct OutputContext {
+    at_ns: i64,
+    ack_ns: i64,
+    feed_ns: i64,
+    cause_sequence: u64,
+    instrument: InstrumentId,
+    price_scale: u8,
+    qty_scale: u8,
+    venue_id: u16,
+    publish: bool,
+    /// The request is ours but was refused for a reserved id: deliver its reject anyway.
+    ours_rejected: bool,
+}
+
+/// Which queue holds the next item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Next {
+    Request,
+    Ack,
+    Feed,
+}
+
+/// A simulated venue: matching engines per instrument behind event-time latencies, with
+/// participant order entry and public L3 market data. See the module docs.
 #[derive(Debug)]
 pub struct SimVenue {
     config: VenueConfig,
     listings: BTreeMap<InstrumentId, Listing>,
-    queue: BinaryHeap<Pending>,
-    next_seq: u64,
-    next_output_seq: u64,
+    requests: BinaryHeap<Pending>,
+    outbox: Outbox,
+    /// The last processing time: the venue never processes before it.
+    clock_ns: i64,
+    /// Reused by [`Self::process`] for what an engine emits.
+    scratch: Vec<EventBody>,
 }
 
 impl SimVenue {
@@ -143,6 +304,7 @@ impl SimVenue {
         for (field, value_ns) in [
             ("entry_latency_ns", config.entry_latency_ns),
             ("ack_latency_ns", config.ack_latency_ns),
+            ("feed_latency_ns", config.feed_latency_ns),
         ] {
             if value_ns < 0 {
                 return Err(VenueError::NegativeLatency { field, value_ns });
@@ -151,9 +313,10 @@ impl SimVenue {
         Ok(Self {
             config,
             listings: BTreeMap::new(),
-            queue: BinaryHeap::new(),
-            next_seq: 0,
-            next_output_seq: 0,
+            requests: BinaryHeap::new(),
+            outbox: Outbox::default(),
+            clock_ns: i64::MIN,
+            scratch: Vec::with_capacity(64),
         })
     }
 
@@ -170,16 +333,32 @@ impl SimVenue {
         price_scale: Scale,
         qty_scale: Scale,
     ) {
-        self.listings.entry(instrument).or_insert_with(|| Listing {
-            engine: MatchingEngine::new(),
-            price_scale,
-            qty_scale,
+        let publish = self.config.publish_market_data;
+        self.listings.entry(instrument).or_insert_with(|| {
+            let mut engine = MatchingEngine::new();
+            engine.set_publish(publish);
+            engine.set_transient_ids(PARTICIPANT_ID_BIT);
+            Listing {
+                engine,
+                price_scale,
+                qty_scale,
+            }
         });
     }
 
     /// The book of `instrument`, if listed.
     pub fn engine(&self, instrument: InstrumentId) -> Option<&MatchingEngine> {
         self.listings.get(&instrument).map(|l| &l.engine)
+    }
+
+    /// The listed instruments, in id order.
+    pub fn instruments(&self) -> impl Iterator<Item = InstrumentId> + '_ {
+        self.listings.keys().copied()
+    }
+
+    /// What the venue has done so far.
+    pub fn stats(&self) -> VenueStats {
+        self.outbox.stats
     }
 
     /// Submits an order request (`order_new`, `order_cancel` or `order_amend`, for the
@@ -196,81 +375,180 @@ impl SimVenue {
             }
         }
         let due_ns = now_ns.saturating_add(self.config.entry_latency_ns);
-        self.push(due_ns, Payload::Request(*request));
+        self.push_request(due_ns, false, request);
+        Ok(())
+    }
+
+    /// Submits another market participant's order request, processed at exactly `at_ns` (no
+    /// entry latency; after anything already due at or before `at_ns`). Its client id — and,
+    /// for a cancel or amend, the id it targets — must carry [`PARTICIPANT_ID_BIT`]. Its
+    /// execution reports are not delivered; with [`VenueConfig::publish_market_data`] its
+    /// effect on the book is.
+    pub fn submit_participant(&mut self, at_ns: i64, request: &Event) -> Result<(), VenueError> {
+        let (id, target) = match request.body {
+            EventBody::OrderNew {
+                client_order_id, ..
+            } => (client_order_id, client_order_id),
+            EventBody::OrderCancel {
+                client_order_id,
+                orig_client_order_id,
+            }
+            | EventBody::OrderAmend {
+                client_order_id,
+                orig_client_order_id,
+                ..
+            } => (client_order_id, orig_client_order_id),
+            other => {
+                return Err(VenueError::NotAnOrderRequest { kind: other.kind() });
+            }
+        };
+        for client_order_id in [id, target] {
+            if !is_participant_id(client_order_id) {
+                return Err(VenueError::NotAParticipantId { client_order_id });
+            }
+        }
+        self.push_request(at_ns, true, request);
         Ok(())
     }
 
     /// The time of the next queued processing or delivery, if any.
     pub fn next_due_ns(&self) -> Option<i64> {
-        self.queue.peek().map(|p| p.due_ns)
+        self.peek_next().map(|(due_ns, _)| due_ns)
     }
 
     /// Requests in flight plus outputs not yet delivered.
     pub fn pending(&self) -> usize {
-        self.queue.len()
+        self.requests.len() + self.outbox.acks.len() + self.outbox.feed.len()
     }
 
     /// Processes every request and delivers every output due at or before `now_ns`, in
     /// `(due time, submission sequence)` order. Outputs due by `now_ns` that were produced
-    /// during this call (zero ack latency) are delivered in the same call.
+    /// during this call (zero ack or feed latency) are delivered in the same call.
     pub fn advance_to(&mut self, now_ns: i64, out: &mut impl FnMut(Event)) {
-        while self.queue.peek().is_some_and(|p| p.due_ns <= now_ns) {
-            let Some(Pending {
-                due_ns, payload, ..
-            }) = self.queue.pop()
-            else {
+        while let Some((due_ns, next)) = self.peek_next() {
+            if due_ns > now_ns {
                 break;
-            };
-            match payload {
-                Payload::Deliver(event) => out(event),
-                Payload::Request(request) => self.process(due_ns, &request),
+            }
+            match next {
+                Next::Request => {
+                    if let Some(p) = self.requests.pop() {
+                        self.process(p.due_ns, p.participant, &p.request);
+                    }
+                }
+                Next::Ack => {
+                    if let Some(o) = self.outbox.acks.pop_front() {
+                        out(o.event);
+                    }
+                }
+                Next::Feed => {
+                    if let Some(o) = self.outbox.feed.pop_front() {
+                        out(o.event);
+                    }
+                }
             }
         }
     }
 
-    fn push(&mut self, due_ns: i64, payload: Payload) {
-        self.next_seq += 1;
-        self.queue.push(Pending {
+    /// The earliest `(due, seq)` among the three queues' heads.
+    fn peek_next(&self) -> Option<(i64, Next)> {
+        let mut best: Option<(i64, u64, Next)> = self
+            .requests
+            .peek()
+            .map(|p| (p.due_ns, p.seq, Next::Request));
+        for (queue, next) in [
+            (&self.outbox.acks, Next::Ack),
+            (&self.outbox.feed, Next::Feed),
+        ] {
+            if let Some(o) = queue.front() {
+                if best.is_none_or(|(due_ns, seq, _)| (o.due_ns, o.seq) < (due_ns, seq)) {
+                    best = Some((o.due_ns, o.seq, next));
+                }
+            }
+        }
+        best.map(|(due_ns, _, next)| (due_ns, next))
+    }
+
+    fn push_request(&mut self, due_ns: i64, participant: bool, request: &Event) {
+        self.outbox.next_seq += 1;
+        self.requests.push(Pending {
             due_ns,
-            seq: self.next_seq,
-            payload,
+            seq: self.outbox.next_seq,
+            participant,
+            request: *request,
         });
     }
 
-    /// Runs `request` through its book at `at_ns` and queues the outputs for delivery.
-    fn process(&mut self, at_ns: i64, request: &Event) {
-        let deliver_ns = at_ns.saturating_add(self.config.ack_latency_ns);
-        let instrument = request.header.instrument;
-        let mut bodies = Vec::new();
-        let (price_scale, qty_scale) = match self.listings.get_mut(&instrument) {
-            Some(listing) => {
-                listing
-                    .engine
-                    .handle(&request.body, &mut |b| bodies.push(b));
-                (listing.price_scale.get(), listing.qty_scale.get())
-            }
-            None => {
-                bodies.extend(matching::reject_request(
-                    &request.body,
-                    reject::UNKNOWN_INSTRUMENT,
-                ));
-                (request.header.price_scale, request.header.qty_scale)
-            }
-        };
-        for body in bodies {
-            self.next_output_seq += 1;
-            let header = EventHeader {
-                sequence: self.next_output_seq,
-                cause_sequence: request.header.sequence,
-                exchange_ts_ns: at_ns,
-                receive_ts_ns: deliver_ns,
-                instrument,
-                price_scale,
-                qty_scale,
-                source: self.config.venue_id,
-            };
-            self.push(deliver_ns, Payload::Deliver(Event { header, body }));
+    /// Runs `request` through its book at `due_ns` (or the venue's clock, if later) and
+    /// queues the outputs for delivery.
+    fn process(&mut self, due_ns: i64, participant: bool, request: &Event) {
+        let at_ns = due_ns.max(self.clock_ns);
+        self.clock_ns = at_ns;
+        if participant {
+            self.outbox.stats.participant_requests += 1;
+        } else {
+            self.outbox.stats.requests += 1;
         }
+        let instrument = request.header.instrument;
+        let mut ctx = OutputContext {
+            at_ns,
+            ack_ns: at_ns.saturating_add(self.config.ack_latency_ns),
+            feed_ns: at_ns.saturating_add(self.config.feed_latency_ns),
+            cause_sequence: request.header.sequence,
+            instrument,
+            price_scale: request.header.price_scale,
+            qty_scale: request.header.qty_scale,
+            venue_id: self.config.venue_id,
+            publish: self.config.publish_market_data,
+            ours_rejected: false,
+        };
+        let refused = if !participant && names_reserved_id(&request.body) {
+            ctx.ours_rejected = true;
+            Some(reject::RESERVED_CLIENT_ID)
+        } else if !self.listings.contains_key(&instrument) {
+            Some(reject::UNKNOWN_INSTRUMENT)
+        } else {
+            None
+        };
+        if let Some(listing) = self.listings.get(&instrument) {
+            ctx.price_scale = listing.price_scale.get();
+            ctx.qty_scale = listing.qty_scale.get();
+        }
+        if let Some(code) = refused {
+            if let Some(body) = matching::reject_request(&request.body, code) {
+                self.outbox.route(body, &ctx);
+            }
+            return;
+        }
+        let Some(listing) = self.listings.get_mut(&instrument) else {
+            return;
+        };
+        let scratch = &mut self.scratch;
+        scratch.clear();
+        listing
+            .engine
+            .handle(&request.body, &mut |b| scratch.push(b));
+        for body in scratch.drain(..) {
+            self.outbox.route(body, &ctx);
+        }
+    }
+}
+
+/// Whether an order request of ours uses or targets a participant's reserved client id.
+fn names_reserved_id(body: &EventBody) -> bool {
+    match *body {
+        EventBody::OrderNew {
+            client_order_id, ..
+        } => is_participant_id(client_order_id),
+        EventBody::OrderCancel {
+            client_order_id,
+            orig_client_order_id,
+        }
+        | EventBody::OrderAmend {
+            client_order_id,
+            orig_client_order_id,
+            ..
+        } => is_participant_id(client_order_id) || is_participant_id(orig_client_order_id),
+        _ => false,
     }
 }
 
