@@ -1,5 +1,13 @@
 //! # tickrail-replay
 //!
-//! Replay-and-verify, the backtest runner and its reports. Nothing is implemented yet:
-//! `tickrail replay --verify` and `tickrail backtest` arrive with issue 5. The journal can
-//! already be read record by record with `tickrail_journal::JournalReader`.
+//! Running the trading chain single-threaded against a market, and (issue 5) replaying and
+//! verifying journals, backtesting on historical data and reporting.
+//!
+//! - [`runner`]: the single-thread loop — market, Sequencer, fused chain — used by the
+//!   end-to-end and determinism tests and, later, by `tickrail backtest` and `replay`. The
+//!   synthetic market of `tickrail-gateways` implements its [`Market`] trait.
+
+pub mod runner;
+mod synthetic;
+
+pub use runner::{Market, NullSink, Recorder, RunSummary, Runner, Sink};
