@@ -7,3 +7,4 @@ pub mod clock;
 pub mod floor;
 pub mod journal_harness;
 pub mod report;
+pub mod stage_harness;

@@ -246,3 +246,34 @@ fn the_same_seed_gives_the_same_bytes() {
     let c = run(other, &[]);
     assert!(ao != bytes(&c.rec.outputs));
 }
+
+/// The XGBoost and ONNX example models run in the chain too: the config's features feed
+/// them, their predictions become signals and the strategy trades on them.
+#[test]
+fn every_model_kind_drives_the_chain() {
+    use tickrail_engine::config::{FeedSpec, ModelSpec};
+    let models = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/models");
+    for spec in [
+        ModelSpec::Xgboost {
+            path: format!("{models}/gbt_reg.json").into(),
+        },
+        ModelSpec::Onnx {
+            path: format!("{models}/mlp.onnx").into(),
+        },
+    ] {
+        let mut cfg = config();
+        cfg.model.spec = spec.clone();
+        let FeedSpec::Synthetic(feed) = &mut cfg.feed;
+        feed.duration_ns = 3_000_000_000;
+        let r = run(cfg, &[]);
+        let s = summary(&r);
+        let signal = r.runner.chain().upstream.counters();
+        let orders = r.runner.chain().downstream.counters();
+        println!("{spec:?}: {s:?}\n{signal:?}\n{orders:?}");
+        assert_eq!((s.submit_errors, s.outbox_overflows), (0, 0), "{s:?}");
+        let signals = count(&r.rec.outputs, EventKind::Signal);
+        assert!(signals > 100, "{spec:?}: {signals} signals");
+        assert!(orders.orders > 10, "{spec:?}: {orders:?}");
+        assert!(count(&r.rec.inputs, EventKind::ExecReport) > 10, "{spec:?}");
+    }
+}

@@ -4,6 +4,8 @@
 //!   ([`crate::EventBody::BookLevel`]); preallocated, no allocation per update.
 //! - [`l3`]: a per-order book (add, modify, delete, execute, replace) with price-time
 //!   queues, fed by L3 events; sized at start-up.
+//! - [`market`]: [`MarketBook`], one venue's book of one instrument fed by either family
+//!   (L1/L2 or L3, fixed by the first book event; the other family is refused and counted).
 //!
 //! Books never panic on feed input: an update that cannot be applied, or that leaves the
 //! book crossed, is a counted [`Anomaly`].

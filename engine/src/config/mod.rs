@@ -197,7 +197,8 @@ pub struct SyntheticFeedSpec {
     pub seed: u64,
     /// Event time to generate, ns, `> 0`.
     pub duration_ns: i64,
-    /// Participant order events per second of event time, per instrument, finite `> 0`.
+    /// Participant order events per second of event time, per venue and instrument,
+    /// finite `> 0`.
     pub participant_rate_per_s: f64,
     /// Price levels per side of the generated books, `1..=`[`MAX_FEED_DEPTH_LEVELS`].
     pub depth_levels: u32,

@@ -1,34 +1,5 @@
 //! [`OrderStage`]: strategy → router → pre-trade risk → OMS, producing order requests.
-//!
-//! The stage sees every input and the [`super::SignalStage`]'s signals:
-//!
-//! - **Book events** update its own book of each (venue, instrument) — the router needs
-//!   every venue's displayed size. The reference venue's mid is the mark for risk (price
-//!   band, unrealised PnL) and the OMS. Then the strategy decides for that instrument.
-//! - **Signals** with the configured `model_id` set the instrument's latest model output;
-//!   the strategy decides.
-//! - **Execution reports** go to the OMS and to risk; a quote that is no longer working is
-//!   forgotten; after a fill the strategy decides again (the inventory changed).
-//! - **Commands**: `kill_switch` engages risk's kill switch and cancels every working order;
-//!   `cancel_all` cancels them without halting; `halt`/`resume`/`release_kill_switch` go to
-//!   risk; `flatten` cancels every working order and sends IOCs that close each position at
-//!   the touch (they pass risk like any order). `shutdown` is the runtime's business.
-//! - **Trading status**: the strategy sends new orders for an instrument only while its
-//!   reference venue says it is open (or said nothing).
-//!
-//! # Deciding and sending
-//!
-//! At most one decision per instrument per `min_interval_ns` of event time (the input's
-//! receive timestamp). A decision ([`crate::strategy::decide`]) yields an optional IOC and
-//! the wanted bid and ask prices. The IOC is split by the [`Router`] and each child passes
-//! [`RiskEngine::check`] on its own. A wanted quote that differs from the working one by at
-//! least `requote_ticks` replaces it: cancel, then a new post-only order (cancel-and-new,
-//! not amend, so the new price passes every risk check). While risk is halted (kill switch,
-//! operator halt, daily loss) the strategy sends nothing new — rejects would only repeat.
-//!
-//! Every order request that passes risk is emitted (`OrderNew`/`OrderCancel`) and recorded
-//! in the OMS; a refused one is emitted as `RiskReject { code, client_order_id }`. Our client
-//! order ids count up from 1 in emission order, so they are a pure function of the input.
+//! What it does with each input is documented on the type.
 
 use crate::book::MarketBook;
 use crate::event::{
@@ -83,7 +54,38 @@ struct InstrumentState {
     closed: bool,
 }
 
-/// Strategy → router → risk → OMS; see the [module docs](self).
+/// Strategy → router → pre-trade risk → OMS, producing order requests.
+///
+/// The stage sees every input and the [`super::SignalStage`]'s signals:
+///
+/// - **Book events** update its own book of each (venue, instrument) — the router needs
+///   every venue's displayed size. The reference venue's mid is the mark for risk (price
+///   band, unrealised PnL) and the OMS. Then the strategy decides for that instrument.
+/// - **Signals** with the configured `model_id` set the instrument's latest model output;
+///   the strategy decides.
+/// - **Execution reports** go to the OMS and to risk; a quote that is no longer working is
+///   forgotten; after a fill the strategy decides again (the inventory changed).
+/// - **Commands**: `kill_switch` engages risk's kill switch and cancels every working order;
+///   `cancel_all` cancels them without halting; `halt`/`resume`/`release_kill_switch` go to
+///   risk; `flatten` cancels every working order and sends IOCs that close each position at
+///   the touch (they pass risk like any order). `shutdown` is the runtime's business.
+/// - **Trading status**: the strategy sends new orders for an instrument only while its
+///   reference venue says it is open (or said nothing).
+///
+/// # Deciding and sending
+///
+/// At most one decision per instrument per `min_interval_ns` of event time (the input's
+/// receive timestamp). A decision ([`decide`](fn@crate::strategy::decide)) yields an
+/// optional IOC and the wanted bid and ask prices. The IOC is split by the [`Router`] and
+/// each child passes [`RiskEngine::check`] on its own. A wanted quote that differs from the
+/// working one by at least `requote_ticks` replaces it: cancel, then a new post-only order
+/// (cancel-and-new, not amend, so the new price passes every risk check). While risk is
+/// halted (kill switch, operator halt, daily loss) the strategy sends nothing new — rejects
+/// would only repeat.
+///
+/// Every order request that passes risk is emitted (`OrderNew`/`OrderCancel`) and recorded
+/// in the OMS; a refused one is emitted as `RiskReject { code, client_order_id }`. Our client
+/// order ids count up from 1 in emission order, so they are a pure function of the input.
 #[derive(Debug)]
 pub struct OrderStage {
     instruments: Vec<InstrumentSpec>,

@@ -1,15 +1,5 @@
-//! [`SignalStage`]: book → features → model → `Signal`.
-//!
-//! The stage keeps, per instrument, the book of the **reference venue** (the first venue of
-//! the router's list) and a [`FeatureEngine`]. A book event from the reference venue updates
-//! the book and the book features; a trade print from any venue updates the trade features.
-//! After each such update the model runs on the configured features (an undefined feature
-//! is passed as NaN — XGBoost's "missing"; see [`crate::model`] for how each kind reads it)
-//! and, when the prediction moved, the stage emits `Signal { model_id, value }` with the
-//! prediction at [`SIGNAL_SCALE`] (10⁻⁹), rounded to nearest. Features run on the exchange
-//! timestamp (see [`FeatureEngine`]).
-//!
-//! Market data for an unknown instrument or with a bad scale is counted, never a panic.
+//! [`SignalStage`]: book → features → model → `Signal`. What it does with each input is
+//! documented on the type.
 
 use crate::book::MarketBook;
 use crate::event::{Event, EventBody, SIGNAL_SCALE};
@@ -51,7 +41,18 @@ impl Default for BookSizing {
     }
 }
 
-/// Book → features → model → signal; see the [module docs](self).
+/// Book → features → model → `Signal`.
+///
+/// The stage keeps, per instrument, the book of the **reference venue** (the first venue of
+/// the router's list) and a [`FeatureEngine`]. A book event from the reference venue updates
+/// the book and the book features; a trade print from any venue updates the trade features.
+/// After each such update the model runs on the configured features (an undefined feature
+/// is passed as NaN — XGBoost's "missing"; see [`crate::model`] for how each kind reads it)
+/// and, when the prediction moved, the stage emits `Signal { model_id, value }` with the
+/// prediction at [`SIGNAL_SCALE`] (10⁻⁹), rounded to nearest. Features run on the exchange
+/// timestamp (see [`FeatureEngine`]).
+///
+/// Market data for an unknown instrument or with a bad scale is counted, never a panic.
 pub struct SignalStage {
     instruments: Vec<InstrumentSpec>,
     reference_venue: u16,
