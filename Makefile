@@ -1,7 +1,7 @@
 # tickrail — the two commands of the README.
 #   make run   builds the release binary and runs the main job (today: the journal demo)
 #   make test  everything CI checks: fmt, clippy -D warnings, the whole test suite, loom
-#   make bench the journal benchmark harness (release), see docs/BENCHMARKS.md
+#   make bench the benchmark harnesses (release), see docs/BENCHMARKS.md
 
 SHELL := /bin/bash
 CARGO ?= cargo
@@ -45,6 +45,7 @@ test: fmt clippy unit loom
 
 bench: deps
 	$(CARGO) run --release -p tickrail-bench --bin journal_bench
+	$(CARGO) run --release -p tickrail-bench --bin stage_bench -- --pin
 
 clean:
 	$(CARGO) clean

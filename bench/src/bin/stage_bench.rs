@@ -52,6 +52,8 @@ struct RowResult {
 fn main() -> Result<()> {
     let args = Args::parse();
     ensure!(args.repeat > 0, "--repeat must be at least 1");
+    // The machine line first: after pinning, the process sees one core.
+    println!("{}", machine_line(clock::unix_seconds()));
     if args.pin {
         let cores = core_affinity::get_core_ids().context("list cores")?;
         let last = *cores.last().context("no cores")?;
@@ -59,7 +61,6 @@ fn main() -> Result<()> {
     }
     let cfg = EngineConfig::load(&args.config)?;
     let models = models_dir(&cfg)?;
-    println!("{}", machine_line(clock::unix_seconds()));
     println!(
         "config: {} (hash {:016x}); pinned: {}",
         cfg.file,
