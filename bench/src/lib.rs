@@ -7,4 +7,5 @@ pub mod clock;
 pub mod floor;
 pub mod journal_harness;
 pub mod report;
+pub mod ring_harness;
 pub mod stage_harness;
