@@ -1,5 +1,5 @@
 # tickrail — the two commands of the README.
-#   make run   builds the release binary and runs the main job (today: the journal demo)
+#   make run   builds the release binary and runs the main job: tickrail run (config/default.toml)
 #   make test  everything CI checks: fmt, clippy -D warnings, the whole test suite, loom
 #   make bench the benchmark harnesses (release), see docs/BENCHMARKS.md
 
@@ -25,7 +25,7 @@ deps:
 
 run: deps
 	$(CARGO) build --release -p tickrail
-	./target/release/tickrail journal demo --fresh --dir data/demo-journal
+	./target/release/tickrail run
 
 fmt:
 	$(CARGO) fmt --all -- --check

@@ -32,6 +32,7 @@
 //! See `DESIGN.md` §1 and §3 for why the sequenced input log is the truth and what that asks
 //! of these types.
 
+pub mod alloc_count;
 pub mod book;
 pub mod codec;
 pub mod config;
@@ -43,6 +44,7 @@ pub mod oms;
 pub mod pipeline;
 pub mod risk;
 pub mod router;
+pub mod runtime;
 pub mod sequencer;
 pub mod stage;
 pub mod strategy;

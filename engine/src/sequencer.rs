@@ -115,30 +115,41 @@ impl Sequencer {
 
     /// Checks `event` and, if it may enter, stamps the next sequence on it.
     pub fn stamp(&mut self, mut event: Event) -> Result<Event, InputReject> {
-        match self.check(&mut event) {
+        match self.validate(&event) {
             Ok(()) => {
-                self.accepted += 1;
+                self.assign(&mut event);
                 Ok(event)
             }
             Err(r) => {
-                self.rejects[r.index()] += 1;
+                self.count_reject(&r);
                 Err(r)
             }
         }
     }
 
-    fn check(&mut self, event: &mut Event) -> Result<(), InputReject> {
+    /// Counts a reject found by [`Sequencer::validate`] (what [`Sequencer::stamp`] does
+    /// on a refused input).
+    pub fn count_reject(&mut self, reject: &InputReject) {
+        self.rejects[reject.index()] += 1;
+    }
+
+    /// Registers feed source `source` ahead of time, so that its first input does not
+    /// allocate (the runtime registers every venue at start-up).
+    pub fn register_source(&mut self, source: u16) {
+        if !self.last_exchange_ns.iter().any(|(s, _)| *s == source) {
+            self.last_exchange_ns
+                .push((source, vec![i64::MIN; self.n_instruments]));
+        }
+    }
+
+    /// Whether `event` may enter now, without stamping it or changing any state. An input
+    /// that passes is stamped by [`Sequencer::assign`] before any other input is checked.
+    pub fn validate(&self, event: &Event) -> Result<(), InputReject> {
         let kind = event.kind();
         if !kind.is_input() {
             return Err(InputReject::NotAnInput(kind));
         }
-        let seq = self.next_sequence;
-        event.header.sequence = seq;
-        event.header.cause_sequence = seq;
-        let market_data = !matches!(
-            event.body,
-            EventBody::ExecReport { .. } | EventBody::Timer { .. } | EventBody::Command { .. }
-        );
+        let market_data = is_market_data(event);
         let instrument = event.header.instrument.get();
         let known = usize::try_from(instrument).is_ok_and(|i| i < self.n_instruments);
         if !known && (market_data || kind == EventKind::ExecReport) {
@@ -147,32 +158,57 @@ impl Sequencer {
         if market_data {
             check_values(event)?;
         }
-        event.validate().map_err(|_| InputReject::Invalid(kind))?;
+        // Validated as it will be published: stamped with the next sequence.
+        let mut stamped = *event;
+        stamped.header.sequence = self.next_sequence;
+        stamped.header.cause_sequence = self.next_sequence;
+        stamped.validate().map_err(|_| InputReject::Invalid(kind))?;
         if market_data {
-            let i = instrument as usize;
             let source = event.header.source;
-            let n = self.n_instruments;
-            let slot = match self.last_exchange_ns.iter().position(|(s, _)| *s == source) {
-                Some(k) => k,
-                None => {
-                    self.last_exchange_ns.push((source, vec![i64::MIN; n]));
-                    self.last_exchange_ns.len() - 1
-                }
-            };
-            let last = &mut self.last_exchange_ns[slot].1[i];
+            let last = self
+                .last_exchange_ns
+                .iter()
+                .find(|(s, _)| *s == source)
+                .map_or(i64::MIN, |(_, v)| v[instrument as usize]);
             let ts = event.header.exchange_ts_ns;
-            if ts < *last {
+            if ts < last {
                 return Err(InputReject::TimeBackwards {
                     kind,
                     ts_ns: ts,
-                    last_ns: *last,
+                    last_ns: last,
                 });
             }
-            *last = ts;
         }
-        self.next_sequence += 1;
         Ok(())
     }
+
+    /// Stamps the next sequence on an input that passed [`Sequencer::validate`] and
+    /// records its exchange time.
+    pub fn assign(&mut self, event: &mut Event) {
+        let seq = self.next_sequence;
+        event.header.sequence = seq;
+        event.header.cause_sequence = seq;
+        if is_market_data(event) {
+            let source = event.header.source;
+            self.register_source(source);
+            let i = event.header.instrument.get() as usize;
+            if let Some((_, v)) = self.last_exchange_ns.iter_mut().find(|(s, _)| *s == source) {
+                if let Some(last) = v.get_mut(i) {
+                    *last = (*last).max(event.header.exchange_ts_ns);
+                }
+            }
+        }
+        self.next_sequence += 1;
+        self.accepted += 1;
+    }
+}
+
+/// Market data, as opposed to execution reports, timers and commands.
+fn is_market_data(event: &Event) -> bool {
+    !matches!(
+        event.body,
+        EventBody::ExecReport { .. } | EventBody::Timer { .. } | EventBody::Command { .. }
+    )
 }
 
 /// Market data quantity checks (see the module docs).

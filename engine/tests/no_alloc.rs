@@ -1,77 +1,16 @@
 //! `append_event` (and the zero-copy read path) must not allocate after warm-up.
 //!
-//! A counting global allocator counts allocations made on the test's own thread while a
-//! thread-local flag is set; other threads (the test harness, journal background threads)
-//! are ignored.
+//! The counting global allocator (`tickrail_engine::alloc_count`) counts allocations per
+//! thread; only the test's own thread is measured (not the harness, not the journal's
+//! background threads).
 
-// A `GlobalAlloc` impl is necessarily `unsafe`; it only forwards to `System`. Allowed here, in
-// this test binary only.
-#![allow(
-    unsafe_code,
-    reason = "a GlobalAlloc impl is unsafe; it only forwards to System"
-)]
-
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
+use tickrail_engine::alloc_count::{allocations_in, CountingAllocator};
 use tickrail_engine::event::sample_events;
 use tickrail_engine::{access_event, append_event, Event, EventKind};
 use tickrail_journal::{JournalOptions, JournalReader, JournalWriter, Manifest};
 
-struct Counting;
-
-// Per thread, flag and count both: tests run in parallel threads, and one of them allocates
-// on purpose (to show the counter counts); a shared counter would charge that to another.
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-}
-
-fn note_allocation() {
-    // `try_with`: the thread-local may already be gone while a thread shuts down.
-    if COUNTING.try_with(Cell::get).unwrap_or(false) {
-        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
-    }
-}
-
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so
-// `System`'s guarantees are ours; counting touches only an atomic and a const thread-local.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note_allocation();
-        // SAFETY: forwarded; the caller upholds `alloc`'s contract.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        note_allocation();
-        // SAFETY: forwarded; the caller upholds `alloc_zeroed`'s contract.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note_allocation();
-        // SAFETY: forwarded; the caller upholds `realloc`'s contract.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded; the caller upholds `dealloc`'s contract.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Allocations made on this thread while running `f`.
-fn allocations_in<R>(f: impl FnOnce() -> R) -> (u64, R) {
-    let before = ALLOCATIONS.with(Cell::get);
-    COUNTING.with(|c| c.set(true));
-    let result = f();
-    COUNTING.with(|c| c.set(false));
-    (ALLOCATIONS.with(Cell::get) - before, result)
-}
+static GLOBAL: CountingAllocator = CountingAllocator;
 
 const EVENTS: u64 = 10_000;
 

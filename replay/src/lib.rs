@@ -7,7 +7,11 @@
 //!   end-to-end and determinism tests and, later, by `tickrail backtest` and `replay`. The
 //!   synthetic market of `tickrail-gateways` implements its [`Market`] trait.
 
+pub mod live;
 pub mod runner;
 mod synthetic;
+pub mod verify;
 
+pub use live::{run_live, FeedReport, LiveControl, LiveError, LiveReport};
 pub use runner::{Market, NullSink, Recorder, RunSummary, Runner, Sink};
+pub use verify::{verify_run, Verdict, VerifyError};

@@ -1,7 +1,8 @@
 //! `tickrail`: the one command-line binary.
 //!
-//! Today it carries the journal tools (`tickrail journal …`). `run`, `replay`, `backtest`,
-//! `venue`, `feed`, `bench` and `config check` arrive with the issues that build them.
+//! `run` (the main job), `stat` (live counters of a running engine), `config check` and the
+//! journal tools (`tickrail journal …`). `replay`, `backtest`, `venue` and `feed` arrive with
+//! the issues that build them.
 
 /// `println!` for commands: a write error (stdout closed, disk full) is returned with `?`
 /// instead of panicking; `main` exits quietly on a closed pipe.
@@ -15,6 +16,8 @@ macro_rules! outln {
 mod clock;
 mod demo;
 mod journal_cmd;
+mod run_cmd;
+mod stat_cmd;
 
 use clap::{Parser, Subcommand};
 
@@ -28,9 +31,28 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the engine live: the threaded pipeline on the config's layout against its
+    /// synthetic market and simulated venues, journaling every event (the main job).
+    Run(run_cmd::RunArgs),
+    /// Engine configs.
+    #[command(subcommand)]
+    Config(ConfigCmd),
     /// Inspect, follow, verify, summarise and recover journals.
     #[command(subcommand)]
     Journal(journal_cmd::JournalCmd),
+    /// Show a running engine's counters live from its stats file (`<run_dir>/stats`):
+    /// one line per counter with its rate, until the engine finishes or its process is gone.
+    Stat(stat_cmd::StatArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCmd {
+    /// Load and validate a config (and its model files); print what it holds or the error
+    /// naming file, key and reason.
+    Check {
+        /// The config file.
+        file: std::path::PathBuf,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -43,7 +65,10 @@ fn main() -> std::process::ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Run(args) => run_cmd::run(args),
+        Command::Config(ConfigCmd::Check { file }) => run_cmd::check(&file),
         Command::Journal(cmd) => journal_cmd::run(cmd),
+        Command::Stat(args) => stat_cmd::run(args),
     };
     match result {
         Ok(code) => code,

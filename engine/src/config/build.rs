@@ -41,6 +41,7 @@ pub(crate) fn build(
     let router = build_router(&raw.router, &venues, instruments.len())?;
     let oms = build_oms(&raw.oms, &risk)?;
     let feed = build_feed(&raw.feed, &raw.instruments, &instruments)?;
+    let runtime = super::runtime::build_runtime(&raw.runtime)?;
     Ok(EngineConfig {
         file: file.to_owned(),
         instruments,
@@ -52,6 +53,7 @@ pub(crate) fn build(
         router,
         oms,
         feed,
+        runtime,
         hash,
     })
 }

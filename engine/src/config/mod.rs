@@ -4,7 +4,7 @@
 //! in `config/README.md`), checks every key and value, and returns plain data for the parts
 //! that build the engine: [`InstrumentSpec`]s, a [`FeatureConfig`], a [`ModelConfig`],
 //! [`StrategyParams`], [`RiskConfig`] (risk limits, one set per instrument), [`VenueSpec`]s,
-//! [`RouterParams`], an [`OmsConfig`] and a [`FeedSpec`]. Nothing is built or loaded here
+//! [`RouterParams`], an [`OmsConfig`], a [`FeedSpec`] and a [`RuntimeConfig`]. Nothing is built or loaded here
 //! (a model file is only checked to exist), and nothing here runs on the hot path.
 //!
 //! ## Errors
@@ -54,10 +54,13 @@ mod build;
 mod error;
 mod locate;
 mod raw;
+mod runtime;
 #[cfg(test)]
 mod tests;
 
 use std::path::{Path, PathBuf};
+
+pub use runtime::{Pace, RuntimeConfig, SendDurability, StageName, ThreadRole, ThreadSpec};
 
 pub use error::{ConfigError, ConfigErrorKind, Location};
 
@@ -103,6 +106,8 @@ pub struct EngineConfig {
     pub oms: OmsConfig,
     /// The market-data feed (`[feed]`).
     pub feed: FeedSpec,
+    /// How the engine runs live (`[runtime]`, optional).
+    pub runtime: RuntimeConfig,
     /// [`config_hash`] of the file's bytes.
     hash: u64,
 }

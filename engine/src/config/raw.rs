@@ -63,6 +63,8 @@ pub(crate) struct RawConfig {
     #[serde(default)]
     pub oms: RawOms,
     pub feed: RawFeed,
+    #[serde(default)]
+    pub runtime: super::runtime::RawRuntime,
 }
 
 /// `[[instruments]]`.

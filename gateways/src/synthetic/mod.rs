@@ -220,6 +220,15 @@ impl SyntheticMarket {
         &self.config
     }
 
+    /// A lower bound on the receive time of the next event: nothing arrives before it.
+    /// `None` when the market is done. For pacing a live run against the wall clock.
+    pub fn next_due_ns(&self) -> Option<i64> {
+        match self.ready.front() {
+            Some(e) => Some(e.header.receive_ts_ns),
+            None => self.next_source().map(|(t, _)| t),
+        }
+    }
+
     /// The next input for the engine — public market data of any venue or an execution
     /// report of ours — in delivery-time order (`receive_ts_ns` never decreases), or `None`
     /// once participants have stopped (at the end of the duration) and every queue is

@@ -1,0 +1,351 @@
+//! `[runtime]`: how the engine runs live — the layout (which stages run on which thread,
+//! pinned to which core, waiting how), ring sizes, journaling and feed pacing.
+//!
+//! The section is optional; without it a run uses [`RuntimeConfig::default`], a layout for
+//! a 2-core machine (see `config/default.toml`).
+
+use std::path::PathBuf;
+
+use super::error::Issue;
+use crate::runtime::wait::WaitKind;
+
+/// The stages of the trading chain, in chain order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StageName {
+    /// Books, features, model: [`crate::pipeline::SignalStage`].
+    Signal,
+    /// Strategy, router, risk, OMS: [`crate::pipeline::OrderStage`].
+    Order,
+}
+
+impl StageName {
+    /// Every stage, in chain order.
+    pub const ALL: [StageName; 2] = [StageName::Signal, StageName::Order];
+
+    /// The config name.
+    pub fn name(self) -> &'static str {
+        match self {
+            StageName::Signal => "signal",
+            StageName::Order => "order",
+        }
+    }
+}
+
+/// What a thread of the layout does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ThreadRole {
+    /// The feed and order gateway: market data in, the Sequencer, order requests out.
+    Feed,
+    /// A run of consecutive stages of the chain, fused into direct calls.
+    Stages(Vec<StageName>),
+    /// The journaler: writes every input and every output to the journal.
+    Journal,
+}
+
+/// One thread of the layout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreadSpec {
+    /// Its name (thread name, reports).
+    pub name: String,
+    /// What it runs.
+    pub role: ThreadRole,
+    /// The core it is pinned to (`core_affinity` index), or `None` to let the OS schedule.
+    pub core: Option<usize>,
+    /// How it waits when its input ring is empty.
+    pub wait: WaitKind,
+}
+
+/// When an order request may leave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SendDurability {
+    /// As soon as the chain emitted it (the journaler catches up in parallel).
+    Immediate,
+    /// Only once the journaler has written it (and so its cause, written earlier).
+    BeforeSend,
+}
+
+/// How fast the feed runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Pace {
+    /// Event time follows the wall clock, as in a live session.
+    Realtime,
+    /// As fast as the pipeline takes it.
+    Max,
+}
+
+/// `[runtime]`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuntimeConfig {
+    /// The threads, in file order; exactly one feed and one journal thread, and stage
+    /// threads that cover the chain's stages once each, in order.
+    pub threads: Vec<ThreadSpec>,
+    /// Slots of the input ring (Sequencer → stages, journaler); a power of two.
+    pub input_ring: usize,
+    /// Slots of each ring between stage threads and of the output ring; a power of two.
+    pub output_ring: usize,
+    /// When order requests may leave.
+    pub durability: SendDurability,
+    /// Journal directory for the run (relative to the working directory).
+    pub journal_dir: PathBuf,
+    /// Journal segment size in MiB.
+    pub journal_segment_mib: u64,
+    /// Conflate L1 quotes per instrument when the input ring is full (counted); otherwise
+    /// the feed waits for room. Other inputs are never conflated or dropped.
+    pub conflate_quotes: bool,
+    /// Feed pacing.
+    pub pace: Pace,
+    /// Live progress line interval in milliseconds (0: none).
+    pub progress_interval_ms: u64,
+}
+
+impl Default for RuntimeConfig {
+    /// Three threads for a 2-core machine: the feed and the journaler share core 0, the
+    /// fused chain has core 1; everyone yields when idle.
+    fn default() -> Self {
+        Self {
+            threads: vec![
+                ThreadSpec {
+                    name: "feed".into(),
+                    role: ThreadRole::Feed,
+                    core: Some(0),
+                    wait: WaitKind::Yield,
+                },
+                ThreadSpec {
+                    name: "chain".into(),
+                    role: ThreadRole::Stages(StageName::ALL.to_vec()),
+                    core: Some(1),
+                    wait: WaitKind::Yield,
+                },
+                ThreadSpec {
+                    name: "journal".into(),
+                    role: ThreadRole::Journal,
+                    core: Some(0),
+                    wait: WaitKind::Block,
+                },
+            ],
+            input_ring: 1 << 16,
+            output_ring: 1 << 16,
+            durability: SendDurability::Immediate,
+            journal_dir: PathBuf::from("data"),
+            journal_segment_mib: 64,
+            conflate_quotes: true,
+            pace: Pace::Realtime,
+            progress_interval_ms: 1000,
+        }
+    }
+}
+
+impl RuntimeConfig {
+    /// The stage threads, in chain order.
+    pub fn stage_threads(&self) -> impl Iterator<Item = (&ThreadSpec, &[StageName])> {
+        self.threads.iter().filter_map(|t| match &t.role {
+            ThreadRole::Stages(s) => Some((t, s.as_slice())),
+            _ => None,
+        })
+    }
+
+    /// The thread of `role` (feed or journal).
+    pub fn thread(&self, role: &ThreadRole) -> Option<&ThreadSpec> {
+        self.threads.iter().find(|t| &t.role == role)
+    }
+
+    /// A one-line description, for the run manifest: `feed@0/yield chain[signal,order]@1/…`.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        for t in &self.threads {
+            let what = match &t.role {
+                ThreadRole::Feed => "feed".to_string(),
+                ThreadRole::Journal => "journal".to_string(),
+                ThreadRole::Stages(s) => format!(
+                    "[{}]",
+                    s.iter().map(|s| s.name()).collect::<Vec<_>>().join(",")
+                ),
+            };
+            let core = t.core.map_or_else(|| "any".to_string(), |c| c.to_string());
+            parts.push(format!("{}={what}@{core}/{}", t.name, t.wait));
+        }
+        parts.join(" ")
+    }
+}
+
+/// `[runtime]` as written.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRuntime {
+    pub threads: Option<Vec<RawThread>>,
+    pub input_ring: Option<u64>,
+    pub output_ring: Option<u64>,
+    pub durability: Option<SendDurability>,
+    pub journal_dir: Option<String>,
+    pub journal_segment_mib: Option<u64>,
+    pub conflate_quotes: Option<bool>,
+    pub pace: Option<Pace>,
+    pub progress_interval_ms: Option<u64>,
+}
+
+/// `[[runtime.threads]]`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawThread {
+    pub name: String,
+    pub role: RawRole,
+    #[serde(default)]
+    pub stages: Vec<StageName>,
+    pub core: Option<usize>,
+    pub wait: String,
+}
+
+/// `[[runtime.threads]] role`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum RawRole {
+    Feed,
+    Stages,
+    Journal,
+}
+
+/// Largest ring (slots).
+const MAX_RING: u64 = 1 << 24;
+
+fn ring_size(key: &str, v: Option<u64>, default: usize) -> Result<usize, Issue> {
+    let Some(v) = v else {
+        return Ok(default);
+    };
+    if !v.is_power_of_two() || !(2..=MAX_RING).contains(&v) {
+        return Err(Issue::invalid(
+            key,
+            format!("must be a power of two in 2..={MAX_RING}, got {v}"),
+        ));
+    }
+    usize::try_from(v).map_err(|_| Issue::invalid(key, "too large for this machine"))
+}
+
+pub(crate) fn build_runtime(raw: &RawRuntime) -> Result<RuntimeConfig, Issue> {
+    let d = RuntimeConfig::default();
+    let threads = match &raw.threads {
+        None => d.threads,
+        Some(list) => build_threads(list)?,
+    };
+    let segment = raw.journal_segment_mib.unwrap_or(d.journal_segment_mib);
+    if !(1..=65_536).contains(&segment) {
+        return Err(Issue::invalid(
+            "runtime.journal_segment_mib",
+            format!("must be in 1..=65536, got {segment}"),
+        ));
+    }
+    let journal_dir = match &raw.journal_dir {
+        Some(s) if s.trim().is_empty() => {
+            return Err(Issue::invalid("runtime.journal_dir", "must not be empty"))
+        }
+        Some(s) => PathBuf::from(s),
+        None => d.journal_dir,
+    };
+    Ok(RuntimeConfig {
+        threads,
+        input_ring: ring_size("runtime.input_ring", raw.input_ring, d.input_ring)?,
+        output_ring: ring_size("runtime.output_ring", raw.output_ring, d.output_ring)?,
+        durability: raw.durability.unwrap_or(d.durability),
+        journal_dir,
+        journal_segment_mib: segment,
+        conflate_quotes: raw.conflate_quotes.unwrap_or(d.conflate_quotes),
+        pace: raw.pace.unwrap_or(d.pace),
+        progress_interval_ms: raw.progress_interval_ms.unwrap_or(d.progress_interval_ms),
+    })
+}
+
+fn build_threads(list: &[RawThread]) -> Result<Vec<ThreadSpec>, Issue> {
+    let cores = core_affinity::get_core_ids().map_or(0, |c| c.len());
+    let mut out: Vec<ThreadSpec> = Vec::with_capacity(list.len());
+    let mut next_stage = 0usize;
+    for (i, t) in list.iter().enumerate() {
+        let key = |k: &str| format!("runtime.threads[{i}].{k}");
+        if t.name.trim().is_empty() || out.iter().any(|o| o.name == t.name) {
+            return Err(Issue::invalid(
+                key("name"),
+                format!("must be a non-empty name used once, got {:?}", t.name),
+            ));
+        }
+        let wait: WaitKind = t.wait.parse().map_err(|_| {
+            Issue::invalid(
+                key("wait"),
+                format!(
+                    "must be \"busy-spin\", \"yield\" or \"block\", got {:?}",
+                    t.wait
+                ),
+            )
+        })?;
+        if let Some(c) = t.core {
+            if cores > 0 && c >= cores {
+                return Err(Issue::invalid(
+                    key("core"),
+                    format!("this machine has cores 0..{cores}, got {c}"),
+                ));
+            }
+        }
+        let role = match t.role {
+            RawRole::Feed | RawRole::Journal if !t.stages.is_empty() => {
+                return Err(Issue::invalid(
+                    key("stages"),
+                    "only a thread with role = \"stages\" runs stages",
+                ))
+            }
+            RawRole::Feed => ThreadRole::Feed,
+            RawRole::Journal => ThreadRole::Journal,
+            RawRole::Stages => {
+                if t.stages.is_empty() {
+                    return Err(Issue::invalid(key("stages"), "lists no stage"));
+                }
+                for s in &t.stages {
+                    if StageName::ALL.get(next_stage) != Some(s) {
+                        return Err(Issue::invalid(
+                            key("stages"),
+                            format!(
+                                "stages must cover {:?} once each, in chain order, across \
+                                 the stage threads; {:?} is out of place",
+                                StageName::ALL.map(StageName::name),
+                                s.name()
+                            ),
+                        ));
+                    }
+                    next_stage += 1;
+                }
+                ThreadRole::Stages(t.stages.clone())
+            }
+        };
+        if matches!(role, ThreadRole::Feed | ThreadRole::Journal)
+            && out.iter().any(|o| o.role == role)
+        {
+            return Err(Issue::invalid(
+                key("role"),
+                "only one feed and one journal thread",
+            ));
+        }
+        out.push(ThreadSpec {
+            name: t.name.clone(),
+            role,
+            core: t.core,
+            wait,
+        });
+    }
+    if next_stage != StageName::ALL.len() {
+        return Err(Issue::invalid(
+            "runtime.threads",
+            format!(
+                "the stage threads must run every stage of {:?}",
+                StageName::ALL.map(StageName::name)
+            ),
+        ));
+    }
+    for (role, name) in [(ThreadRole::Feed, "feed"), (ThreadRole::Journal, "journal")] {
+        if !out.iter().any(|o| o.role == role) {
+            return Err(Issue::invalid(
+                "runtime.threads",
+                format!("a thread with role = \"{name}\" is required"),
+            ));
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,128 @@
+//! The journaler: a parallel consumer of the input ring and of the output ring that writes
+//! every input to the run's input journal and every output to its output journal.
+//!
+//! Two journals, because each has one sequence stream that never decreases: inputs carry
+//! the Sequencer's sequence, outputs the chain's output sequence (and `cause_sequence`
+//! linking each to its input). A replay reads the first and compares with the second.
+//!
+//! After writing outputs it publishes the highest output sequence written
+//! ([`super::counters::JournalCounters::output_sequence`], `Release`): with
+//! `durability = "before-send"` the gateway sends an order only once that position has
+//! reached it (`Acquire`), so nothing leaves the box before it — and its cause, written
+//! earlier by the same thread in ring order — is in the journal. A write error is fatal:
+//! the journaler sets `failed`, stops writing and drains the rings so nothing upstream
+//! stalls; the gateway sends nothing more.
+
+use std::sync::atomic::Ordering::{Relaxed, Release};
+use std::sync::Arc;
+
+use tickrail_journal::{JournalWriter, WriterStats};
+
+use crate::codec::{append_event, ARCHIVED_EVENT_BYTES};
+
+use super::counters::{add, bump, Counters};
+use super::probe::AllocCounts;
+use super::ring::RingConsumer;
+use super::slot::Slot;
+
+/// What the journaler did.
+#[derive(Debug)]
+pub struct JournalReport {
+    /// Inputs written.
+    pub inputs: u64,
+    /// Outputs written.
+    pub outputs: u64,
+    /// The first write error, if any (then nothing after it was written).
+    pub error: Option<String>,
+    /// The input writer's statistics at close.
+    pub input_stats: WriterStats,
+    /// The output writer's statistics at close.
+    pub output_stats: WriterStats,
+    /// Allocations on the journaler thread (with a registered probe).
+    pub allocs: AllocCounts,
+}
+
+/// Runs until both rings are closed and drained, then closes both journals.
+pub fn run(
+    mut inputs: RingConsumer<Slot>,
+    mut outputs: RingConsumer<Slot>,
+    mut input_journal: JournalWriter,
+    mut output_journal: JournalWriter,
+    counters: Arc<Counters>,
+) -> JournalReport {
+    let c = &counters.journal;
+    let mut allocs = AllocCounts::start();
+    let mut error: Option<String> = None;
+    let (mut n_in, mut n_out) = (0u64, 0u64);
+    let (mut in_open, mut out_open) = (true, true);
+    while in_open || out_open {
+        let mut did = 0usize;
+        if in_open {
+            match inputs.poll(|slot| {
+                if error.is_none() {
+                    match append_event(&mut input_journal, &slot.event) {
+                        Ok(_) => {
+                            allocs.event();
+                            n_in += 1;
+                            bump(&c.inputs);
+                            add(&c.bytes, ARCHIVED_EVENT_BYTES as u64);
+                        }
+                        Err(e) => error = Some(format!("input journal: {e}")),
+                    }
+                }
+            }) {
+                Ok(n) => did += n,
+                Err(_) => in_open = false,
+            }
+        }
+        if out_open {
+            let mut last = None;
+            match outputs.poll(|slot| {
+                if error.is_none() {
+                    match append_event(&mut output_journal, &slot.event) {
+                        Ok(_) => {
+                            allocs.event();
+                            n_out += 1;
+                            bump(&c.outputs);
+                            add(&c.bytes, ARCHIVED_EVENT_BYTES as u64);
+                            last = Some(slot.event.header.sequence);
+                        }
+                        Err(e) => error = Some(format!("output journal: {e}")),
+                    }
+                }
+            }) {
+                Ok(n) => did += n,
+                Err(_) => out_open = false,
+            }
+            if let Some(seq) = last {
+                c.output_sequence.store(seq, Release);
+            }
+        }
+        if error.is_some() && c.failed.load(Relaxed) == 0 {
+            c.failed.store(1, Release);
+        }
+        if did == 0 {
+            if in_open {
+                inputs.wait();
+            } else if out_open {
+                outputs.wait();
+            }
+        }
+    }
+    allocs.end();
+    let input_stats = input_journal.stats();
+    let output_stats = output_journal.stats();
+    for (name, w) in [("input", input_journal), ("output", output_journal)] {
+        if let Err(e) = w.close() {
+            error.get_or_insert_with(|| format!("{name} journal: close: {e}"));
+        }
+    }
+    JournalReport {
+        inputs: n_in,
+        outputs: n_out,
+        error,
+        input_stats,
+        output_stats,
+        allocs,
+    }
+}

@@ -1,0 +1,365 @@
+//! A live run: the threaded engine (`tickrail_engine::runtime`) against the synthetic
+//! market, on the layout of the config. This is what `tickrail run` runs.
+//!
+//! The caller's thread spawns the **feed thread** (pinned as the layout says), which owns
+//! the synthetic market (with its simulated venues), the Sequencer side of the input ring
+//! and the gateway side of the output ring:
+//!
+//! ```text
+//!   loop:
+//!     every output of the chain: count it; an order request waits for the journal if
+//!       durability = "before-send", then goes to the market at the market's clock
+//!     an operator command (kill switch) or a stop request, if one came
+//!     the market's next event, once it is due (pace = "realtime": event time follows
+//!       the wall clock from the first event; "max": at once) → Sequencer → input ring
+//! ```
+//!
+//! The market is a simulation, so its reaction to an order depends on when the order came
+//! back — like a real venue, and unlike the single-thread [`crate::Runner`]. What is exact
+//! is the engine: the journaled inputs replayed through the same stages give the journaled
+//! outputs (see the tests).
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+
+use tickrail_engine::config::{EngineConfig, Pace, ThreadRole};
+use tickrail_engine::runtime::clock::now_ns;
+use tickrail_engine::runtime::counters::{bump, Counters};
+use tickrail_engine::runtime::latency::Latency;
+use tickrail_engine::runtime::stats_file::{
+    snapshot, Gauges, StatsError, StatsWriter, STATS_FILE_NAME, STATS_VALUES,
+};
+use tickrail_engine::runtime::threads::{pin, Finished};
+use tickrail_engine::runtime::{start, Offered, OutputTap, StartError, WaitKind};
+use tickrail_engine::{Event, EventBody, EventHeader, ExecKind, InstrumentId, OperatorCommand};
+use tickrail_gateways::synthetic::{SyntheticConfig, SyntheticMarket, SyntheticStats};
+
+/// Requests from outside the run (signal handlers, a control socket, a test).
+#[derive(Debug, Default)]
+pub struct LiveControl {
+    /// Stop the feed now; drain and close the journal.
+    pub stop: AtomicBool,
+    /// Throw the kill switch (taken once, then cleared).
+    pub kill: AtomicBool,
+}
+
+/// Why a live run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    /// The engine did not start.
+    #[error(transparent)]
+    Start(#[from] StartError),
+    /// The synthetic market refused its config.
+    #[error("synthetic market: {0}")]
+    Market(String),
+    /// A thread could not be spawned or panicked.
+    #[error("feed thread: {0}")]
+    Feed(String),
+    /// The stats file could not be created.
+    #[error(transparent)]
+    Stats(#[from] StatsError),
+}
+
+/// What the feed thread measured and counted.
+#[derive(Debug, Clone, Default)]
+pub struct FeedReport {
+    /// Tick to order: from the Sequencer publishing an input to the gateway receiving a
+    /// new order that input caused.
+    pub tick_to_order: Latency,
+    /// The last hop: from the last stage thread publishing an output to the gateway
+    /// reading it.
+    pub output_hop: Latency,
+    /// Time an order request waited for the journal (`before-send`).
+    pub journal_gate: Latency,
+    /// The market's statistics at the end.
+    pub market: SyntheticStats,
+    /// Wall time of the feed loop, ns.
+    pub wall_ns: u64,
+    /// Event time covered, ns.
+    pub event_ns: i64,
+    /// The first error the market gave for a request, if any.
+    pub first_submit_error: Option<String>,
+}
+
+/// A finished live run.
+#[derive(Debug)]
+pub struct LiveReport {
+    /// The feed thread's report.
+    pub feed: FeedReport,
+    /// The engine threads' results.
+    pub engine: Finished,
+    /// The counters at the end.
+    pub counters: Arc<Counters>,
+}
+
+/// Runs `cfg` live against its synthetic market, journaling under `run_dir`. `progress`
+/// is called on the calling thread about every `cfg.runtime.progress_interval_ms` with
+/// the live counters, until the feed is done.
+pub fn run_live(
+    cfg: &EngineConfig,
+    run_dir: &Path,
+    control: Arc<LiveControl>,
+    mut progress: impl FnMut(&Counters),
+) -> Result<LiveReport, LiveError> {
+    let market = SyntheticMarket::new(SyntheticConfig::from_engine(cfg))
+        .map_err(|e| LiveError::Market(e.to_string()))?;
+    // The stats file first (it creates run_dir): a failure here leaves no thread running.
+    let mut stats = StatsWriter::create_for_counters(
+        &run_dir.join(STATS_FILE_NAME),
+        tickrail_engine::runtime::clock::wall_ns(),
+    )?;
+    let mut stats_values = [0i64; STATS_VALUES];
+    let mut gauges = Gauges::default();
+    let started = start(cfg, run_dir)?;
+    let counters = started.running.counters.clone();
+    let feed_spec = cfg
+        .runtime
+        .thread(&ThreadRole::Feed)
+        .cloned()
+        .ok_or_else(|| LiveError::Feed("no feed thread in the layout".into()))?;
+    let pace = cfg.runtime.pace;
+    let (input, output, running) = (started.input, started.output, started.running);
+    let fc = counters.clone();
+    let ctl = control.clone();
+    let feed = thread::Builder::new()
+        .name(feed_spec.name.clone())
+        .spawn(move || {
+            let _ = pin(feed_spec.core);
+            feed_loop(market, input, output, &fc, &ctl, pace, feed_spec.wait)
+        })
+        .map_err(|e| LiveError::Feed(e.to_string()))?;
+    let interval = std::time::Duration::from_millis(cfg.runtime.progress_interval_ms.max(50));
+    while !feed.is_finished() {
+        thread::sleep(interval.min(std::time::Duration::from_millis(50)));
+        // The stats file gets a snapshot every wake-up (off the hot threads: loads and
+        // stores of ~40 counters).
+        let fill = |a: &std::sync::atomic::AtomicU64| {
+            i64::try_from(a.load(Ordering::Relaxed)).unwrap_or(i64::MAX)
+        };
+        gauges.input_ring_fill = fill(&counters.feed.input_ring_fill);
+        gauges.output_ring_fill = fill(&counters.chain.output_ring_fill);
+        snapshot(&counters, &gauges, &mut stats_values);
+        stats.publish(&stats_values);
+        if cfg.runtime.progress_interval_ms > 0 && due(interval) {
+            progress(&counters);
+        }
+    }
+    let feed_report = feed
+        .join()
+        .map_err(|_| LiveError::Feed("the feed thread panicked".into()))?;
+    let engine = running.finish(None);
+    // Final values, with the run's tick-to-order percentiles, then mark it finished.
+    let [p50, p99, _, _, max] = feed_report.tick_to_order.percentiles();
+    let ns = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    gauges.tick_to_order_p50_ns = ns(p50);
+    gauges.tick_to_order_p99_ns = ns(p99);
+    gauges.tick_to_order_max_ns = ns(max);
+    snapshot(&counters, &gauges, &mut stats_values);
+    stats.publish(&stats_values);
+    stats.finish();
+    Ok(LiveReport {
+        feed: feed_report,
+        engine,
+        counters,
+    })
+}
+
+/// Whether `interval` has passed since the last time this returned `true` (per thread).
+fn due(interval: std::time::Duration) -> bool {
+    thread_local! {
+        static LAST: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    }
+    let now = now_ns();
+    LAST.with(|l| {
+        let every = u64::try_from(interval.as_nanos()).unwrap_or(u64::MAX);
+        if now.saturating_sub(l.get()) >= every {
+            l.set(now);
+            true
+        } else {
+            false
+        }
+    })
+}
+
+fn command(at_ns: i64, command: OperatorCommand) -> Event {
+    Event::new(
+        EventHeader {
+            sequence: 0,
+            cause_sequence: 0,
+            exchange_ts_ns: at_ns,
+            receive_ts_ns: at_ns,
+            instrument: InstrumentId::new(0),
+            price_scale: 0,
+            qty_scale: 0,
+            source: 0,
+        },
+        EventBody::Command { command, arg: 0 },
+    )
+}
+
+fn idle(wait: WaitKind, spins: &mut u32) {
+    *spins += 1;
+    match wait {
+        WaitKind::BusySpin => std::hint::spin_loop(),
+        WaitKind::Yield => thread::yield_now(),
+        WaitKind::Block => {
+            if *spins < 64 {
+                thread::yield_now();
+            } else {
+                thread::sleep(std::time::Duration::from_micros(20));
+            }
+        }
+    }
+}
+
+/// The feed thread: runs until the market is done (or a stop request) and the output ring
+/// is drained and closed.
+fn feed_loop(
+    mut market: SyntheticMarket,
+    input: tickrail_engine::runtime::InputSide,
+    mut output: OutputTap,
+    counters: &Counters,
+    control: &LiveControl,
+    pace: Pace,
+    wait: WaitKind,
+) -> FeedReport {
+    let mut input = Some(input);
+    let mut report = FeedReport::default();
+    let c = &counters.feed;
+    let wall0 = now_ns();
+    let event0 = market.next_due_ns().unwrap_or(0);
+    let mut spins = 0u32;
+    let mut output_open = true;
+    let mut held: Option<Event> = None;
+    while output_open {
+        // 1. Outputs of the chain.
+        let mut did = 0usize;
+        let market_ref = &mut market;
+        let gate = &output.gate;
+        let r = output.consumer.poll(|slot| {
+            let now = now_ns();
+            report
+                .output_hop
+                .record(now.saturating_sub(slot.published_ns));
+            bump(&c.outputs);
+            let e = &slot.event;
+            match e.body {
+                EventBody::RiskReject { code, .. } => c.risk_reject(code),
+                EventBody::OrderNew { .. }
+                | EventBody::OrderCancel { .. }
+                | EventBody::OrderAmend { .. } => {
+                    if matches!(e.body, EventBody::OrderNew { .. }) {
+                        report
+                            .tick_to_order
+                            .record(now.saturating_sub(slot.ingress_ns));
+                        bump(&c.new_orders);
+                    }
+                    // Never leaves before the journal has it (before-send), nor after the
+                    // journal failed.
+                    let gate0 = now_ns();
+                    let mut gate_spins = 0u32;
+                    while !gate.may_send(e.header.sequence) && !gate.journal_failed() {
+                        idle(WaitKind::Yield, &mut gate_spins);
+                    }
+                    report.journal_gate.record(now_ns() - gate0);
+                    if gate.may_send(e.header.sequence) {
+                        let at = market_ref.now_ns();
+                        match market_ref.submit(at, e) {
+                            Ok(()) => bump(&c.orders_sent),
+                            Err(err) => {
+                                bump(&c.submit_errors);
+                                report.first_submit_error.get_or_insert(err.to_string());
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        });
+        match r {
+            Ok(n) => did += n,
+            Err(_) => output_open = false,
+        }
+
+        // 2. An input the full ring refused earlier goes first (never dropped).
+        if let (Some(inp), Some(ev)) = (input.as_mut(), held) {
+            if matches!(inp.offer(ev), Offered::Full) {
+                idle(wait, &mut spins);
+                continue; // back to draining outputs: that is what makes room
+            }
+            held = None;
+            did += 1;
+        }
+
+        // 3. Operator requests.
+        if let Some(inp) = input.as_mut() {
+            if control.kill.swap(false, Ordering::AcqRel) {
+                bump(&c.kill_switches);
+                let cmd = command(market.now_ns(), OperatorCommand::KillSwitch);
+                if matches!(inp.offer(cmd), Offered::Full) {
+                    held = Some(cmd);
+                    continue;
+                }
+                did += 1;
+            }
+            if control.stop.load(Ordering::Acquire) {
+                input = None; // closes the input ring: the stages drain and close theirs
+                continue;
+            }
+        }
+
+        // 4. The market's next event, once due.
+        if let Some(inp) = input.as_mut() {
+            match market.next_due_ns() {
+                None => {
+                    // The market is done: once every conflated quote is out, close.
+                    if inp.flush() {
+                        input = None;
+                    } else {
+                        idle(wait, &mut spins);
+                    }
+                    continue;
+                }
+                Some(due) => {
+                    let ready = match pace {
+                        Pace::Max => true,
+                        Pace::Realtime => {
+                            let elapsed = i64::try_from(now_ns() - wall0).unwrap_or(i64::MAX);
+                            due <= event0.saturating_add(elapsed)
+                        }
+                    };
+                    if ready {
+                        if let Some(ev) = market.next_event() {
+                            if let EventBody::ExecReport { exec, .. } = ev.body {
+                                bump(&c.exec_reports);
+                                if matches!(exec, ExecKind::Fill | ExecKind::PartialFill) {
+                                    bump(&c.fills);
+                                }
+                            }
+                            match inp.offer(ev) {
+                                Offered::Full => held = Some(ev),
+                                Offered::Rejected(_) => {}
+                                Offered::Published(_) | Offered::Conflated => did += 1,
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if did == 0 {
+            if let Some(inp) = input.as_ref() {
+                c.input_ring_fill
+                    .store(inp.ring_fill() as u64, Ordering::Relaxed);
+            }
+            idle(wait, &mut spins);
+        } else {
+            spins = 0;
+        }
+    }
+    report.wall_ns = now_ns() - wall0;
+    report.event_ns = market.now_ns() - event0;
+    report.market = *market.stats();
+    report
+}

@@ -1,0 +1,292 @@
+//! `tickrail run` (the main job) and `tickrail config check`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use tickrail_engine::config::EngineConfig;
+use tickrail_engine::runtime::counters::{get, Counters, RISK_CODES};
+use tickrail_engine::runtime::latency::Latency;
+use tickrail_engine::RiskCode;
+use tickrail_replay::{run_live, LiveControl, LiveReport};
+
+/// The config `tickrail run` uses without `--config`: `config/default.toml`, built in.
+pub const DEFAULT_CONFIG: &str = include_str!("../../config/default.toml");
+/// Where the built-in default claims to come from (model paths resolve against it).
+const DEFAULT_ORIGIN: &str = "config/default.toml (built in)";
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Engine config (TOML) [default: the built-in config/default.toml]
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Run directory for the journals [default: `runtime.journal_dir`/run-<UTC time>]
+    #[arg(long)]
+    run_dir: Option<PathBuf>,
+}
+
+/// Loads `path`, or the built-in default.
+pub fn load(path: Option<&Path>) -> Result<EngineConfig> {
+    Ok(match path {
+        Some(p) => EngineConfig::load(p)?,
+        None => EngineConfig::from_toml_str(DEFAULT_CONFIG, DEFAULT_ORIGIN)?,
+    })
+}
+
+/// `tickrail config check FILE`: loads and validates, prints what it found.
+pub fn check(path: &Path) -> Result<ExitCode> {
+    let cfg = EngineConfig::load(path)?;
+    // Build the chain too: model files load, feature counts match.
+    tickrail_engine::pipeline::build_chain(&cfg, Default::default())?;
+    outln!("{}: ok (config hash {})", cfg.file, cfg.config_hash_hex());
+    let symbols: Vec<_> = cfg.instruments.iter().map(|i| i.symbol.as_str()).collect();
+    outln!("  instruments: {}", symbols.join(", "));
+    outln!(
+        "  model:       id {}, {} features ({})",
+        cfg.model.model_id,
+        cfg.model.features.len(),
+        model_kind(&cfg)
+    );
+    let venues: Vec<_> = cfg.venues.iter().map(|v| v.name.as_str()).collect();
+    outln!("  venues:      {}", venues.join(", "));
+    outln!("  layout:      {}", cfg.runtime.describe());
+    outln!(
+        "  journal:     {}/ (durability {:?}), pace {:?}",
+        cfg.runtime.journal_dir.display(),
+        cfg.runtime.durability,
+        cfg.runtime.pace
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn model_kind(cfg: &EngineConfig) -> String {
+    use tickrail_engine::config::ModelSpec;
+    match &cfg.model.spec {
+        ModelSpec::Linear { link, .. } => format!("linear, {link:?} link"),
+        ModelSpec::Xgboost { path } => format!("xgboost {}", path.display()),
+        ModelSpec::Onnx { path } => format!("onnx {}", path.display()),
+    }
+}
+
+/// Installs the signal handlers: SIGINT/SIGTERM stop the run (drained, journal closed),
+/// SIGUSR1 throws the kill switch.
+fn signals(control: &Arc<LiveControl>) -> Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1};
+    use signal_hook::flag::register;
+    let c = control.clone();
+    // `signal_hook::flag` handlers only store into an atomic.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for sig in [SIGINT, SIGTERM] {
+        register(sig, stop.clone()).context("install signal handler")?;
+    }
+    let kill = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    register(SIGUSR1, kill.clone()).context("install SIGUSR1 handler")?;
+    // Forward the flags to the run's control from a small watcher thread (handlers must
+    // not do more than store).
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || loop {
+            if stop.swap(false, Ordering::AcqRel) {
+                c.stop.store(true, Ordering::Release);
+            }
+            if kill.swap(false, Ordering::AcqRel) {
+                c.kill.store(true, Ordering::Release);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        })
+        .context("spawn signal watcher")?;
+    Ok(())
+}
+
+/// `tickrail run`.
+pub fn run(args: RunArgs) -> Result<ExitCode> {
+    let cfg = load(args.config.as_deref())?;
+    let run_dir = args.run_dir.unwrap_or_else(|| {
+        cfg.runtime
+            .journal_dir
+            .join(format!("run-{}", crate::clock::utc_stamp()))
+    });
+    let control = Arc::new(LiveControl::default());
+    signals(&control)?;
+    outln!(
+        "tickrail run: {} (config hash {}), layout {}",
+        cfg.file,
+        cfg.config_hash_hex(),
+        cfg.runtime.describe()
+    );
+    outln!(
+        "journal: {} — live counters: tickrail stat {} — kill switch: kill -USR1 {} — \
+         stop: Ctrl-C",
+        run_dir.display(),
+        run_dir.display(),
+        std::process::id()
+    );
+    let t0 = crate::clock::monotonic();
+    let mut last = (0u64, 0f64);
+    let report = run_live(&cfg, &run_dir, control, |c| {
+        let secs = t0.elapsed().as_secs_f64();
+        let inputs = get(&c.feed.inputs);
+        let rate = (inputs - last.0) as f64 / (secs - last.1).max(1e-9);
+        last = (inputs, secs);
+        eprintln!(
+            "  {secs:5.1}s  events {inputs:>9}  ({rate:>9.0}/s)  orders {:>6}  fills {:>6}  \
+             rejects {:>5}  PnL {:>12}  journal {:>9}",
+            get(&c.feed.new_orders),
+            get(&c.feed.fills),
+            c.feed.risk_rejects.iter().map(get).sum::<u64>(),
+            money(c.chain.pnl_net.load(Ordering::Relaxed).into(), &cfg),
+            get(&c.journal.inputs) + get(&c.journal.outputs),
+        );
+    })?;
+    summary(&cfg, &run_dir, &report)?;
+    let failed = report.engine.journal.error.is_some() || !report.engine.panicked.is_empty();
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Raw price × raw quantity money as decimal text at the instruments' shared scales.
+fn money(raw: i128, cfg: &EngineConfig) -> String {
+    let scale = cfg.instruments.first().map_or(0, |i| {
+        u32::from(i.price_scale.get()) + u32::from(i.qty_scale.get())
+    });
+    let unit = 10i128.pow(scale.min(30));
+    let sign = if raw < 0 { "-" } else { "" };
+    let a = raw.unsigned_abs();
+    let u = unit.unsigned_abs();
+    if scale == 0 {
+        return format!("{sign}{a}");
+    }
+    format!("{sign}{}.{:0width$}", a / u, a % u, width = scale as usize)
+}
+
+fn pcts(l: &Latency) -> String {
+    let [p50, p99, p999, _p9999, max] = l.percentiles();
+    format!(
+        "{:>9} {:>9} {:>9} {:>10}   ({} samples)",
+        ns(p50),
+        ns(p99),
+        ns(p999),
+        ns(max),
+        l.count()
+    )
+}
+
+fn ns(v: u64) -> String {
+    if v >= 10_000_000 {
+        format!("{:.1}ms", v as f64 / 1e6)
+    } else if v >= 10_000 {
+        format!("{:.1}µs", v as f64 / 1e3)
+    } else {
+        format!("{v}ns")
+    }
+}
+
+fn summary(cfg: &EngineConfig, run_dir: &Path, r: &LiveReport) -> Result<()> {
+    let c: &Counters = &r.counters;
+    let f = &c.feed;
+    let secs = r.feed.wall_ns as f64 / 1e9;
+    outln!("\n== summary ==");
+    outln!(
+        "events      {} inputs in {:.2}s ({:.0}/s), {:.2}s of market time; {} refused by the \
+         Sequencer, {} quotes conflated",
+        get(&f.inputs),
+        secs,
+        get(&f.inputs) as f64 / secs.max(1e-9),
+        r.feed.event_ns as f64 / 1e9,
+        get(&f.input_rejects),
+        get(&f.conflated)
+    );
+    outln!(
+        "orders      {} new, {} requests sent (new + cancel + amend), {} refused by the venue",
+        get(&f.new_orders),
+        get(&f.orders_sent),
+        get(&f.submit_errors)
+    );
+    outln!(
+        "fills       {} fills in {} execution reports",
+        get(&f.fills),
+        get(&f.exec_reports)
+    );
+    if get(&f.kill_switches) > 0 {
+        outln!(
+            "kill switch thrown {} time(s): open orders cancelled, no new order after it",
+            get(&f.kill_switches)
+        );
+    }
+    let mut rejects = Vec::new();
+    for code in 1..RISK_CODES {
+        let n = get(&f.risk_rejects[code]);
+        if n > 0 {
+            let name = u16::try_from(code)
+                .ok()
+                .and_then(RiskCode::from_code)
+                .map_or("?", RiskCode::name);
+            rejects.push(format!("{name} {n}"));
+        }
+    }
+    outln!(
+        "rejects     {}",
+        if rejects.is_empty() {
+            "none".to_string()
+        } else {
+            rejects.join(", ")
+        }
+    );
+    if let Some((_, part, _)) = r.engine.stages.last() {
+        if let Some(order) = part.order_stage() {
+            let oms = order.oms();
+            let mut total = 0i128;
+            for spec in &cfg.instruments {
+                if let Some(p) = oms.pnl(spec.id) {
+                    total += p.net();
+                    let pos = oms.position(spec.id).map_or(0, |p| p.qty);
+                    outln!(
+                        "PnL {:<7} {:>14} (realised {}, unrealised {}, fees {}), position {}",
+                        spec.symbol,
+                        money(p.net(), cfg),
+                        money(p.realised, cfg),
+                        money(p.unrealised.unwrap_or(0), cfg),
+                        money(p.fees, cfg),
+                        pos
+                    );
+                }
+            }
+            outln!("PnL total   {:>14}", money(total, cfg));
+        }
+    }
+    outln!("\nlatency (wall clock)            p50       p99     p99.9        max");
+    outln!("tick-to-order           {}", pcts(&r.feed.tick_to_order));
+    for (name, _, lat) in &r.engine.stages {
+        outln!("  hop into {name:<13} {}", pcts(&lat.hop));
+        if lat.signal.count() > 0 {
+            outln!("  signal stage          {}", pcts(&lat.signal));
+        }
+        if lat.order.count() > 0 {
+            outln!("  order stage           {}", pcts(&lat.order));
+        }
+    }
+    outln!("  hop out to gateway    {}", pcts(&r.feed.output_hop));
+    outln!("  journal gate          {}", pcts(&r.feed.journal_gate));
+    let j = &r.engine.journal;
+    outln!(
+        "\njournal     {} inputs + {} outputs in {} ({})",
+        j.inputs,
+        j.outputs,
+        run_dir.display(),
+        j.error.as_deref().unwrap_or("closed cleanly")
+    );
+    outln!(
+        "replay      tickrail journal inspect {}/outputs --kind order_new | head",
+        run_dir.display()
+    );
+    if !r.engine.panicked.is_empty() {
+        outln!("PANICKED    {:?}", r.engine.panicked);
+    }
+    Ok(())
+}

@@ -1,0 +1,107 @@
+//! `tickrail run` and `tickrail config check` end to end: the real binary.
+#![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn tickrail(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tickrail"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// `config/default.toml` with a shorter market, max pace and no pinning (tests share the
+/// machine).
+fn short_config(dir: &Path) -> std::path::PathBuf {
+    let default = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/default.toml");
+    let text = std::fs::read_to_string(default)
+        .unwrap()
+        .replace(
+            "duration_ns = 10_000_000_000",
+            "duration_ns = 1_000_000_000",
+        )
+        .replace("pace = \"realtime\"", "pace = \"max\"")
+        .replace("core = 0\n", "")
+        .replace("core = 1\n", "");
+    let path = dir.join("short.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn run_journals_and_summarises() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = short_config(tmp.path());
+    let o = tickrail(
+        &["run", "--config", cfg.to_str().unwrap(), "--run-dir", "r"],
+        tmp.path(),
+    );
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    for want in [
+        "== summary ==",
+        "tick-to-order",
+        "signal stage",
+        "order stage",
+        "PnL total",
+        "closed cleanly",
+    ] {
+        assert!(t.contains(want), "missing {want:?} in:\n{t}");
+    }
+    // Both journals verify.
+    for stream in ["inputs", "outputs"] {
+        let dir = tmp.path().join("r").join(stream);
+        let v = tickrail(&["journal", "verify", dir.to_str().unwrap()], tmp.path());
+        assert!(v.status.success(), "{}", text(&v));
+    }
+    // The manifest records version, config hash, model hash and layout.
+    let m = tickrail(
+        &[
+            "journal",
+            "inspect",
+            "r/inputs",
+            "--internal",
+            "--kind",
+            "manifest",
+        ],
+        tmp.path(),
+    );
+    let mt = text(&m);
+    for key in ["config_hash", "model_hash", "layout", "binary_version"] {
+        assert!(mt.contains(key), "manifest lacks {key}:\n{mt}");
+    }
+}
+
+#[test]
+fn config_check_names_file_key_and_reason() {
+    let tmp = tempfile::tempdir().unwrap();
+    let default = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/default.toml");
+    let ok = tickrail(&["config", "check", default], tmp.path());
+    assert!(ok.status.success(), "{}", text(&ok));
+    assert!(text(&ok).contains("layout:"));
+    let bad = tmp.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        std::fs::read_to_string(default)
+            .unwrap()
+            .replace("wait = \"block\"", "wait = \"snooze\""),
+    )
+    .unwrap();
+    let o = tickrail(&["config", "check", bad.to_str().unwrap()], tmp.path());
+    let t = text(&o);
+    assert!(!o.status.success());
+    assert!(
+        t.contains("bad.toml") && t.contains("runtime.threads[2].wait") && t.contains("snooze"),
+        "{t}"
+    );
+}
