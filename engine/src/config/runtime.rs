@@ -130,7 +130,7 @@ impl Default for RuntimeConfig {
             output_ring: 1 << 16,
             durability: SendDurability::Immediate,
             journal_dir: PathBuf::from("data"),
-            journal_segment_mib: 64,
+            journal_segment_mib: 16,
             conflate_quotes: true,
             pace: Pace::Realtime,
             progress_interval_ms: 1000,
