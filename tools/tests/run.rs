@@ -134,7 +134,11 @@ fn sigkill_loses_no_committed_record() {
         // 0: intact; 2: intact records and a torn tail awaiting recovery. Never 1 (damage).
         let v = tickrail(&["journal", "verify", d], tmp.path());
         let code = v.status.code();
-        assert!(matches!(code, Some(0 | 2)), "{stream}: {code:?}\n{}", text(&v));
+        assert!(
+            matches!(code, Some(0 | 2)),
+            "{stream}: {code:?}\n{}",
+            text(&v)
+        );
         let r = tickrail(&["journal", "recover", d], tmp.path());
         assert!(r.status.success(), "{}", text(&r));
         let v = tickrail(&["journal", "verify", d], tmp.path());
