@@ -155,3 +155,50 @@ fn sigkill_loses_no_committed_record() {
         assert!(records > 1_000, "{stream}: {s}");
     }
 }
+
+#[test]
+fn sigusr1_throws_the_kill_switch_and_sigterm_closes_cleanly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let default = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/default.toml");
+    let realtime = std::fs::read_to_string(default)
+        .unwrap()
+        .replace("core = 0\n", "")
+        .replace("core = 1\n", "");
+    let cfg = tmp.path().join("rt.toml");
+    std::fs::write(&cfg, realtime).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_tickrail"))
+        .args(["run", "--config", cfg.to_str().unwrap(), "--run-dir", "r"])
+        .current_dir(tmp.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id().to_string();
+    let signal = |sig: &str| {
+        let k = Command::new("kill").args([sig, &pid]).status().unwrap();
+        assert!(k.success());
+    };
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    signal("-USR1");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    signal("-TERM");
+    let o = child.wait_with_output().unwrap();
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(t.contains("kill switch thrown 1 time(s)"), "{t}");
+    assert!(t.contains("closed cleanly"), "{t}");
+    // Stopped before its 10 s: the summary says how much market time ran.
+    assert!(t.contains("== summary =="), "{t}");
+    for stream in ["inputs", "outputs"] {
+        let dir = tmp.path().join("r").join(stream);
+        // Exit 0: every record intact and no torn tail (closed, not crashed).
+        let v = tickrail(&["journal", "verify", dir.to_str().unwrap()], tmp.path());
+        assert!(v.status.success(), "{stream}: {}", text(&v));
+    }
+    // The kill switch is an input like any other: sequenced and journaled.
+    let k = tickrail(
+        &["journal", "inspect", "r/inputs", "--kind", "command"],
+        tmp.path(),
+    );
+    assert!(text(&k).contains("kill"), "{}", text(&k));
+}
