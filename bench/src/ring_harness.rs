@@ -1,10 +1,10 @@
 //! One-way hop latency between two pinned threads: our ring (`tickrail_engine::runtime`)
 //! against crossbeam and std queues, in the same process on the same two cores.
 //!
-//! Method (one measurement of one [`Peer`]):
+//! Method of one measurement ([`hop`]: one [`Peer`], one block of messages):
 //!
 //! - A producer thread pinned to one core sends `warmup + messages` [`Msg`]s (64 bytes)
-//!   over the peer's queue to a consumer thread pinned to another core.
+//!   over a fresh queue of the peer to a consumer thread pinned to another core.
 //! - Paced: the producer busy-waits until `interval` has passed since its previous send, so
 //!   the queue is almost always empty when a message arrives and the figure is the hop, not
 //!   queueing (pacing is relative to the previous send, so a preempted producer does not
@@ -12,7 +12,7 @@
 //! - Each message carries the [`Instant`] read just before the send call; the consumer
 //!   reads the clock as soon as it has the message and records `now − sent` into an
 //!   HdrHistogram (the first `warmup` messages are not recorded). So a sample is: the send
-//!   call, the cache-line transfer, the consumer noticing (its wait strategy), the receive
+//!   call, the cache-line transfers, the consumer noticing (its wait strategy), the receive
 //!   call, and one clock read (~20 ns, see the `timer only` row). `Instant` is
 //!   `CLOCK_MONOTONIC`, consistent across cores.
 //! - Waiting: the `spin` peers and our `busy-spin` ring poll in a loop with a spin-loop
@@ -20,8 +20,14 @@
 //!   briefly, then park); our `yield` and `block` rings wait their way.
 //! - Every peer gets the same capacity; the consumer checks that the sequence numbers
 //!   arrive in order with none missing.
+//! - The [`Peer::Floor`] row is the physical floor of the same measurement: no queue, the
+//!   message reduced to one atomic word (sequence and send time) in one cache line.
+//!
+//! The binary (`ring_bench`) runs short blocks of every peer in turn, many rounds, so that
+//! peers compared "in the same run" are measured milliseconds apart (see there why).
 
 use std::hint;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -29,6 +35,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, ensure, Context, Result};
 use crossbeam::channel;
 use crossbeam::queue::ArrayQueue;
+use crossbeam::utils::CachePadded;
 use hdrhistogram::Histogram;
 use tickrail_engine::runtime::{ring, WaitKind, WaitStats};
 
@@ -66,6 +73,11 @@ impl Msg {
 /// What carries the messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Peer {
+    /// The floor: no queue, one cache line. The producer stores the sequence number and the
+    /// send time packed in one atomic word; the consumer spins on that word. Lossy (a
+    /// consumer that falls behind sees only the latest message): the cost of moving one
+    /// cache line from core to core, plus the clock read.
+    Floor,
     /// `tickrail_engine::runtime::ring` with one consumer, waiting the given way.
     Ours(WaitKind),
     /// `crossbeam::channel::bounded`, consumer spinning on `try_recv`.
@@ -82,7 +94,8 @@ pub enum Peer {
 
 impl Peer {
     /// Every peer, in table order.
-    pub const ALL: [Peer; 8] = [
+    pub const ALL: [Peer; 9] = [
+        Peer::Floor,
         Peer::Ours(WaitKind::BusySpin),
         Peer::CrossbeamChannelSpin,
         Peer::ArrayQueueSpin,
@@ -96,6 +109,7 @@ impl Peer {
     /// The short name (`--peers`).
     pub fn key(self) -> &'static str {
         match self {
+            Peer::Floor => "floor",
             Peer::Ours(WaitKind::BusySpin) => "ring-spin",
             Peer::Ours(WaitKind::Yield) => "ring-yield",
             Peer::Ours(WaitKind::Block) => "ring-block",
@@ -115,6 +129,7 @@ impl Peer {
     /// The table label.
     pub fn name(self) -> &'static str {
         match self {
+            Peer::Floor => "floor: one cache line (atomic word), spin",
             Peer::Ours(WaitKind::BusySpin) => "tickrail ring, busy-spin",
             Peer::Ours(WaitKind::Yield) => "tickrail ring, yield",
             Peer::Ours(WaitKind::Block) => "tickrail ring, block",
@@ -143,12 +158,14 @@ pub struct HopConfig {
 }
 
 /// One measurement's result.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Hop {
     /// The peer measured.
     pub peer: Peer,
     /// One-way latency of the recorded messages.
     pub latency: Latency,
+    /// The recorded samples (to merge measurements).
+    pub hist: Histogram<u64>,
     /// Parks and wakes of the consumer (our `block` ring; zeros otherwise), warm-up
     /// included.
     pub wait_stats: WaitStats,
@@ -186,12 +203,36 @@ impl Sink {
         }
     }
 
+    /// The floor's consumer: a message `seq` sent `ns` ago (earlier ones may be skipped).
+    #[inline(always)]
+    fn take_lossy(&mut self, seq: u64, ns: u64) {
+        if seq < self.next {
+            self.out_of_order += 1;
+        }
+        self.next = seq + 1;
+        if seq >= self.warmup {
+            self.hist.saturating_record(ns.max(1));
+        }
+    }
+
     #[inline(always)]
     fn done(&self) -> bool {
         self.next >= self.total
     }
 
-    fn finish(self, peer: Peer) -> Result<Latency> {
+    fn finish_lossy(self, peer: Peer) -> Result<Histogram<u64>> {
+        ensure!(
+            self.out_of_order == 0 && self.next == self.total,
+            "{}: {} went backwards, last {} of {}",
+            peer.name(),
+            self.out_of_order,
+            self.next,
+            self.total
+        );
+        Ok(self.hist)
+    }
+
+    fn finish(self, peer: Peer) -> Result<Histogram<u64>> {
         ensure!(
             self.out_of_order == 0 && self.next == self.total,
             "{}: {} messages out of order, last {} of {}",
@@ -200,8 +241,22 @@ impl Sink {
             self.next,
             self.total
         );
-        Ok(Latency::of(&self.hist))
+        Ok(self.hist)
     }
+}
+
+/// The floor's word: the low 24 bits of the sequence number above 40 bits of send time
+/// (ns since the measurement's origin, ~18 minutes). Message 0 is sent at a time > 0, so a
+/// word is never 0 (the initial value).
+const FLOOR_NS_BITS: u32 = 40;
+const FLOOR_SEQ_MASK: u64 = (1 << (64 - FLOOR_NS_BITS)) - 1;
+
+fn floor_word(seq: u64, ns: u64) -> u64 {
+    ((seq & FLOOR_SEQ_MASK) << FLOOR_NS_BITS) | (ns.max(1) & ((1 << FLOOR_NS_BITS) - 1))
+}
+
+fn floor_unpack(word: u64) -> (u64, u64) {
+    (word >> FLOOR_NS_BITS, word & ((1 << FLOOR_NS_BITS) - 1))
 }
 
 fn pin(core: Option<core_affinity::CoreId>) -> Result<()> {
@@ -227,10 +282,10 @@ fn produce(cfg: &HopConfig, mut send: impl FnMut(Msg)) {
 
 /// Runs `producer` and `consumer` on two threads, pinned per `cfg`; returns the consumer's
 /// result.
-fn pair<P, C>(cfg: &HopConfig, producer: P, consumer: C) -> Result<Latency>
+fn pair<P, C>(cfg: &HopConfig, producer: P, consumer: C) -> Result<Histogram<u64>>
 where
     P: FnOnce() -> Result<()> + Send,
-    C: FnOnce() -> Result<Latency> + Send,
+    C: FnOnce() -> Result<Histogram<u64>> + Send,
 {
     let (p_core, c_core) = cfg.cores.map_or((None, None), |(p, c)| (Some(p), Some(c)));
     thread::scope(|s| {
@@ -257,7 +312,7 @@ pub fn hop(peer: Peer, cfg: &HopConfig) -> Result<Hop> {
     let c = *cfg;
     let mut wait_stats = WaitStats::default();
     let stats = &mut wait_stats;
-    let latency = match peer {
+    let hist = match peer {
         Peer::Ours(wait) => {
             let origin = clock::now();
             let (mut tx, mut rxs) =
@@ -338,6 +393,46 @@ pub fn hop(peer: Peer, cfg: &HopConfig) -> Result<Hop> {
                 },
             )?
         }
+        Peer::Floor => {
+            let line = CachePadded::new(AtomicU64::new(0));
+            let finished = CachePadded::new(AtomicBool::new(false));
+            let (line, finished) = (&line, &finished);
+            let origin = clock::now();
+            pair(
+                cfg,
+                move || {
+                    produce(&c, |m| {
+                        let ns = nanos(m.sent.saturating_duration_since(origin));
+                        line.store(floor_word(m.seq, ns), Ordering::Release);
+                    });
+                    finished.store(true, Ordering::Release);
+                    Ok(())
+                },
+                move || {
+                    let (mut last, mut seq) = (0u64, 0u64);
+                    loop {
+                        // `finished` first: once it reads true, the load below sees the
+                        // last message (stored before it).
+                        let done = finished.load(Ordering::Acquire);
+                        let word = line.load(Ordering::Acquire);
+                        if word != last {
+                            let now = nanos(clock::now().saturating_duration_since(origin));
+                            let (low, sent) = floor_unpack(word);
+                            // Sequence numbers advance by less than 2^24 between two looks.
+                            let step = low.wrapping_sub(seq) & FLOOR_SEQ_MASK;
+                            seq += step;
+                            last = word;
+                            sink.take_lossy(seq, now.saturating_sub(sent));
+                        } else if done {
+                            break;
+                        } else {
+                            hint::spin_loop();
+                        }
+                    }
+                    sink.finish_lossy(peer)
+                },
+            )?
+        }
         Peer::ArrayQueueSpin => {
             let q = ArrayQueue::<Msg>::new(cfg.capacity);
             let q = &q;
@@ -367,7 +462,8 @@ pub fn hop(peer: Peer, cfg: &HopConfig) -> Result<Hop> {
     };
     Ok(Hop {
         peer,
-        latency,
+        latency: Latency::of(&hist),
+        hist,
         wait_stats,
     })
 }

@@ -1,8 +1,8 @@
 //! The threaded runtime (DESIGN.md §1): rings between pinned threads, the stage threads,
 //! the journaler, and what they measure.
 //!
-//! - [`ring`]: single-producer rings (the `disruptor` crate, event pollers) with parallel
-//!   consumers; [`wait`]: busy-spin, yield and block wait strategies.
+//! - [`ring`](mod@ring): single-producer rings (the `disruptor` crate, event pollers) with
+//!   parallel consumers; [`wait`]: busy-spin, yield and block wait strategies.
 //! - [`slot`]: what a ring slot holds (an event and measurement times).
 //! - [`stage_thread`]: a thread running consecutive stages of the chain, fused.
 //! - [`journaler`]: the thread that writes every input and output to the journal.

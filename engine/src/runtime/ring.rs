@@ -32,8 +32,8 @@
 //! - **Closing.** Dropping the [`RingProducer`] closes the ring: each consumer still gets
 //!   every event published before, then [`RingConsumer::poll`] returns [`Closed`] (and keeps
 //!   returning it). Parked consumers are woken.
-//! - **Dropping a consumer** does not unblock the others' view: its last position keeps
-//!   gating the producer, which therefore fills up; `publish` then reports
+//! - **Dropping a consumer** does not remove it from the gating: its last position keeps
+//!   holding the producer back, so the ring fills up; `publish` then reports
 //!   [`Disconnected`] and `try_publish` keeps reporting [`RingFull`]
 //!   ([`RingProducer::is_disconnected`] tells them apart).
 //! - **Waiting** is the consumer's choice of when: [`RingConsumer::poll`] never waits;
@@ -57,7 +57,8 @@
 //! - `dropped` (per consumer): `Release` on drop, `Relaxed` load by a producer that found the
 //!   ring full (it only decides whether to stop waiting).
 //!
-//! Each of these sits on its own cache line ([`CachePadded`]).
+//! `closed` sits on its own cache line, and each consumer's `consumed` and `dropped` on
+//! another ([`CachePadded`]), written only by that consumer.
 
 use std::fmt;
 use std::hint;
