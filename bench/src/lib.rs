@@ -6,6 +6,7 @@
 pub mod clock;
 pub mod floor;
 pub mod journal_harness;
+pub mod pipeline_harness;
 pub mod report;
 pub mod ring_harness;
 pub mod stage_harness;

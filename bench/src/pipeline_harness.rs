@@ -1,0 +1,746 @@
+//! The threaded pipeline benchmark: tick-to-order latency under coordinated-omission
+//! corrected load at fixed rates, and sustained throughput with journaling on.
+//!
+//! The synthetic stream of a config is recorded once ([`crate::stage_harness::record`]: the
+//! single-thread runner's Sequencer-stamped inputs and the chain's outputs). Each
+//! measurement starts a fresh engine ([`tickrail_engine::runtime::start`]: stage threads,
+//! journaler, rings, journals in a fresh run directory) and replays the recorded inputs into
+//! its [`InputSide`] from a feed thread spawned for the run and pinned as the layout says
+//! (as `replay::live` does; the caller's thread stays unpinned, because the engine's threads
+//! inherit its affinity and `runtime::threads::pin` only finds cores inside it). Every pin
+//! of the layout is checked in `/proc` before the measurement. The feed thread also reads
+//! the output ring as the order gateway does in `replay::live`: every order request waits
+//! for the journal gate (`before-send`) before it "leaves". The replayed chain is deterministic, so it emits the recorded outputs; every
+//! output is compared with the recorded one and a run that differs is an error.
+//!
+//! - [`run_paced`]: input *i* (0-based) is offered at its intended time `t0 + i / rate` (the feed
+//!   thread waits for it, draining the output ring meanwhile). Tick-to-order of each
+//!   `OrderNew` is measured from the intended time of its cause input (`cause_sequence`),
+//!   not from when it was actually published: a stall anywhere (feed, ring full, stage,
+//!   journal) delays the later inputs against their schedule, and that delay shows in their
+//!   samples instead of being hidden (coordinated omission). A ring-full input is offered
+//!   again, never dropped; quote conflation is off so every input is processed.
+//! - [`run_flat_out`]: every input offered as fast as the engine takes them (held-input
+//!   retry on a full ring); time from the first offer until every thread has finished
+//!   (everything processed and journaled).
+
+use std::path::Path;
+use std::thread;
+
+use anyhow::{bail, ensure, Context, Result};
+use hdrhistogram::Histogram;
+use tickrail_engine::config::{EngineConfig, StageName, ThreadRole, ThreadSpec};
+use tickrail_engine::runtime::clock::now_ns;
+use tickrail_engine::runtime::counters::{get, Counters};
+use tickrail_engine::runtime::threads::pin;
+use tickrail_engine::runtime::{start, Finished, InputSide, Offered, OutputTap, WaitKind};
+use tickrail_engine::{Event, EventBody};
+
+use crate::report::{latency_histogram, Latency};
+use crate::stage_harness::Recording;
+
+/// Lead time between the engine's start and the first intended offer (threads come up).
+pub const LEAD_NS: u64 = 2_000_000;
+
+/// The layout a measurement runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LayoutKind {
+    /// The config's own threads.
+    Config,
+    /// The chain split over two stage threads: signal | order, on these cores.
+    Split {
+        /// The signal thread's core.
+        signal_core: Option<usize>,
+        /// The order thread's core.
+        order_core: Option<usize>,
+    },
+}
+
+/// `base` prepared for a benchmark run: quote conflation off (every input is processed,
+/// never replaced), the layout of `layout`, the feed and stage threads waiting the `waits`
+/// way if given (the journal thread keeps its own), and no core pinning at all unless `pin`.
+pub fn bench_config(
+    base: &EngineConfig,
+    layout: LayoutKind,
+    waits: Option<WaitKind>,
+    pin: bool,
+) -> EngineConfig {
+    let mut cfg = base.clone();
+    let rt = &mut cfg.runtime;
+    rt.conflate_quotes = false;
+    rt.progress_interval_ms = 0;
+    if let LayoutKind::Split {
+        signal_core,
+        order_core,
+    } = layout
+    {
+        // Keep the config's feed and journal threads; its stage threads' wait for both.
+        let stage_wait = rt
+            .stage_threads()
+            .next()
+            .map_or(WaitKind::Yield, |(t, _)| t.wait);
+        let mut threads: Vec<ThreadSpec> = rt
+            .threads
+            .iter()
+            .filter(|t| t.role == ThreadRole::Feed)
+            .cloned()
+            .collect();
+        for (name, stage, core) in [
+            ("signal", StageName::Signal, signal_core),
+            ("order", StageName::Order, order_core),
+        ] {
+            threads.push(ThreadSpec {
+                name: name.into(),
+                role: ThreadRole::Stages(vec![stage]),
+                core,
+                wait: stage_wait,
+            });
+        }
+        threads.extend(
+            rt.threads
+                .iter()
+                .filter(|t| t.role == ThreadRole::Journal)
+                .cloned(),
+        );
+        rt.threads = threads;
+    }
+    for t in &mut rt.threads {
+        if !pin {
+            t.core = None;
+        }
+        if let (Some(w), false) = (waits, t.role == ThreadRole::Journal) {
+            t.wait = w;
+        }
+    }
+    cfg
+}
+
+/// The feed thread's spec in `cfg`.
+pub fn feed_spec(cfg: &EngineConfig) -> Result<ThreadSpec> {
+    cfg.runtime
+        .thread(&ThreadRole::Feed)
+        .cloned()
+        .context("the layout has no feed thread")
+}
+
+/// The first stage thread's core in `cfg`.
+pub fn first_stage_core(cfg: &EngineConfig) -> Option<usize> {
+    cfg.runtime.stage_threads().next().and_then(|(t, _)| t.core)
+}
+
+/// Checks that the recording's inputs are numbered 1, 2, 3, … in order (the runtime's
+/// Sequencer numbers them again from 1, in offer order: the same numbers).
+pub fn check_recording(rec: &Recording) -> Result<()> {
+    for (i, e) in rec.inputs.iter().enumerate() {
+        ensure!(
+            e.header.sequence == i as u64 + 1,
+            "recorded input {i} has sequence {}, expected {}",
+            e.header.sequence,
+            i + 1
+        );
+    }
+    Ok(())
+}
+
+/// `OrderNew` outputs in the recording.
+pub fn order_news(rec: &Recording) -> u64 {
+    rec.outputs
+        .iter()
+        .filter(|e| matches!(e.body, EventBody::OrderNew { .. }))
+        .count() as u64
+}
+
+/// One stage thread's breakdown (per input it processed).
+#[derive(Debug, Clone)]
+pub struct StageRow {
+    /// The thread's name.
+    pub thread: String,
+    /// Publication on its input ring → start of its processing (hop and queueing).
+    pub hop: Latency,
+    /// Signal stage time per input, where this thread runs it.
+    pub signal: Option<Latency>,
+    /// Order stage time per input, where this thread runs it.
+    pub order: Option<Latency>,
+}
+
+/// What the feed/gateway thread measured and checked in one run.
+#[derive(Debug, Clone)]
+pub struct GatewayReport {
+    /// Outputs read.
+    pub outputs: u64,
+    /// `OrderNew` outputs read.
+    pub order_news: u64,
+    /// Order requests (new, cancel, amend) that passed the journal gate.
+    pub requests: u64,
+    /// Outputs that differed from the recording (0 in a correct run).
+    pub mismatches: u64,
+    /// The first difference, if any.
+    pub first_mismatch: Option<String>,
+    /// Intended offer time of the cause input → gateway reads the `OrderNew` (paced only).
+    pub corrected: Option<Latency>,
+    /// Intended offer time → the `OrderNew` passes the journal gate (may leave).
+    pub corrected_sent: Option<Latency>,
+    /// Actual publication of the cause input (`Slot::ingress_ns`) → gateway reads it.
+    pub uncorrected: Latency,
+    /// Per `OrderNew`: its cause input published on the input ring → the `OrderNew`
+    /// published on the output ring (input hop, queueing, the stages' work for that input
+    /// up to this output). With [`GatewayReport::order_out_hop`] it sums to `uncorrected`.
+    pub order_chain: Latency,
+    /// Per `OrderNew`: published on the output ring → gateway reads it.
+    pub order_out_hop: Latency,
+    /// Last stage thread publishes an output → gateway reads it (every output).
+    pub output_hop: Latency,
+    /// Time an order request waited for the journal gate.
+    pub gate: Latency,
+}
+
+/// One paced run.
+#[derive(Debug, Clone)]
+pub struct PacedRun {
+    /// Inputs per second offered.
+    pub rate: u64,
+    /// The gateway's measurements.
+    pub gateway: GatewayReport,
+    /// Intended time → the offer that published the input returned (every input): how far
+    /// behind its schedule the feed was.
+    pub offer_lag: Latency,
+    /// Offers refused by a full input ring (and made again).
+    pub full_retries: u64,
+    /// First intended offer → last output read, ns.
+    pub elapsed_ns: u64,
+    /// The stage threads' breakdown, in chain order.
+    pub stages: Vec<StageRow>,
+    /// The layout's threads and the CPUs each was seen to be allowed on (checked).
+    pub pins: String,
+}
+
+/// One flat-out run.
+#[derive(Debug, Clone)]
+pub struct FlatOutRun {
+    /// Inputs offered and processed.
+    pub inputs: u64,
+    /// Records journaled (inputs and outputs).
+    pub journaled: u64,
+    /// First offer → `finish()` returned, ns.
+    pub elapsed_ns: u64,
+    /// First offer → the feed thread read the last output, ns.
+    pub feed_ns: u64,
+    /// Offers refused by a full input ring (and made again).
+    pub full_retries: u64,
+    /// The gateway's measurements.
+    pub gateway: GatewayReport,
+    /// The stage threads' breakdown, in chain order.
+    pub stages: Vec<StageRow>,
+    /// The layout's threads and the CPUs each was seen to be allowed on (checked).
+    pub pins: String,
+}
+
+impl FlatOutRun {
+    /// Millions of inputs per second.
+    pub fn minputs_per_s(&self) -> f64 {
+        self.inputs as f64 / (self.elapsed_ns.max(1) as f64 / 1e9) / 1e6
+    }
+}
+
+fn record(h: &mut Histogram<u64>, ns: u64) {
+    h.saturating_record(ns.max(1));
+}
+
+fn summary(h: &Histogram<u64>) -> Latency {
+    Latency::of(h)
+}
+
+/// Waits once the feed thread's way. Never sleeps: `block` yields like `yield` (a sleep
+/// would overshoot the schedule by tens of µs).
+#[inline]
+fn idle(wait: WaitKind) {
+    match wait {
+        WaitKind::BusySpin => std::hint::spin_loop(),
+        WaitKind::Yield | WaitKind::Block => thread::yield_now(),
+    }
+}
+
+/// The order gateway's side of a run: reads the output ring, checks each output against
+/// the recording, gates order requests on the journal, measures.
+struct Gateway<'a> {
+    tap: OutputTap,
+    expected: &'a [Event],
+    intended: Option<&'a [u64]>,
+    next: usize,
+    order_news: u64,
+    requests: u64,
+    mismatches: u64,
+    first_mismatch: Option<String>,
+    corrected: Histogram<u64>,
+    corrected_sent: Histogram<u64>,
+    uncorrected: Histogram<u64>,
+    order_chain: Histogram<u64>,
+    order_out_hop: Histogram<u64>,
+    output_hop: Histogram<u64>,
+    gate: Histogram<u64>,
+}
+
+impl<'a> Gateway<'a> {
+    fn new(tap: OutputTap, expected: &'a [Event], intended: Option<&'a [u64]>) -> Result<Self> {
+        Ok(Self {
+            tap,
+            expected,
+            intended,
+            next: 0,
+            order_news: 0,
+            requests: 0,
+            mismatches: 0,
+            first_mismatch: None,
+            corrected: latency_histogram()?,
+            corrected_sent: latency_histogram()?,
+            uncorrected: latency_histogram()?,
+            order_chain: latency_histogram()?,
+            order_out_hop: latency_histogram()?,
+            output_hop: latency_histogram()?,
+            gate: latency_histogram()?,
+        })
+    }
+
+    /// Reads every output available now; `None` once the output ring is closed and drained.
+    fn drain(&mut self) -> Option<usize> {
+        let Self {
+            tap,
+            expected,
+            intended,
+            next,
+            order_news,
+            requests,
+            mismatches,
+            first_mismatch,
+            corrected,
+            corrected_sent,
+            uncorrected,
+            order_chain,
+            order_out_hop,
+            output_hop,
+            gate,
+        } = self;
+        let g = &tap.gate;
+        let r = tap.consumer.poll(|slot| {
+            let now = now_ns();
+            record(output_hop, now.saturating_sub(slot.published_ns));
+            let e = &slot.event;
+            match expected.get(*next) {
+                Some(want) if want == e => {}
+                want => {
+                    *mismatches += 1;
+                    if first_mismatch.is_none() {
+                        *first_mismatch = Some(format!(
+                            "output {}: expected {}, got {e}",
+                            *next + 1,
+                            want.map_or_else(|| "nothing".to_string(), ToString::to_string)
+                        ));
+                    }
+                }
+            }
+            *next += 1;
+            let new = matches!(e.body, EventBody::OrderNew { .. });
+            if new {
+                *order_news += 1;
+                record(uncorrected, now.saturating_sub(slot.ingress_ns));
+                record(
+                    order_chain,
+                    slot.published_ns.saturating_sub(slot.ingress_ns),
+                );
+                record(order_out_hop, now.saturating_sub(slot.published_ns));
+                if let Some(t) = intended {
+                    let due = t[e.header.cause_sequence as usize];
+                    record(corrected, now.saturating_sub(due));
+                }
+            }
+            if matches!(
+                e.body,
+                EventBody::OrderNew { .. }
+                    | EventBody::OrderCancel { .. }
+                    | EventBody::OrderAmend { .. }
+            ) {
+                // As replay::live: nothing leaves before the journal has it (before-send).
+                let seq = e.header.sequence;
+                while !g.may_send(seq) && !g.journal_failed() {
+                    thread::yield_now();
+                }
+                let sent = now_ns();
+                record(gate, sent.saturating_sub(now));
+                if g.may_send(seq) {
+                    *requests += 1;
+                }
+                if new {
+                    if let Some(t) = intended {
+                        let due = t[e.header.cause_sequence as usize];
+                        record(corrected_sent, sent.saturating_sub(due));
+                    }
+                }
+            }
+        });
+        r.ok()
+    }
+
+    fn report(self) -> (GatewayReport, OutputTap) {
+        let paced = self.intended.is_some();
+        (
+            GatewayReport {
+                outputs: self.next as u64,
+                order_news: self.order_news,
+                requests: self.requests,
+                mismatches: self.mismatches,
+                first_mismatch: self.first_mismatch,
+                corrected: paced.then(|| summary(&self.corrected)),
+                corrected_sent: paced.then(|| summary(&self.corrected_sent)),
+                uncorrected: summary(&self.uncorrected),
+                order_chain: summary(&self.order_chain),
+                order_out_hop: summary(&self.order_out_hop),
+                output_hop: summary(&self.output_hop),
+                gate: summary(&self.gate),
+            },
+            self.tap,
+        )
+    }
+}
+
+/// The stage threads' breakdown from a finished run.
+fn stage_rows(f: &Finished) -> Vec<StageRow> {
+    let opt = |l: &tickrail_engine::runtime::latency::Latency| {
+        (l.count() > 0).then(|| summary(l.histogram()))
+    };
+    f.stages
+        .iter()
+        .map(|(name, _, lat)| StageRow {
+            thread: name.clone(),
+            hop: summary(lat.hop.histogram()),
+            signal: opt(&lat.signal),
+            order: opt(&lat.order),
+        })
+        .collect()
+}
+
+/// Checks a finished run: no panic, no journal error, nothing lost, every input and the
+/// recorded outputs processed and journaled, the outputs equal to the recording's.
+fn check_run(rec: &Recording, f: &Finished, gw: &GatewayReport, counters: &Counters) -> Result<()> {
+    ensure!(f.panicked.is_empty(), "threads panicked: {:?}", f.panicked);
+    if let Some(e) = &f.journal.error {
+        bail!("journal error: {e}");
+    }
+    let n = rec.inputs.len() as u64;
+    let outs = rec.outputs.len() as u64;
+    ensure!(
+        gw.mismatches == 0 && gw.outputs == outs,
+        "outputs differ from the recording: {} of {} differ, {} read, {} recorded; first: {}",
+        gw.mismatches,
+        gw.outputs,
+        gw.outputs,
+        outs,
+        gw.first_mismatch.as_deref().unwrap_or("–")
+    );
+    ensure!(
+        gw.order_news == order_news(rec),
+        "OrderNew outputs: {} read, {} recorded",
+        gw.order_news,
+        order_news(rec)
+    );
+    ensure!(
+        f.journal.inputs == n && f.journal.outputs == outs,
+        "journal: {} inputs / {} outputs written, expected {n} / {outs}",
+        f.journal.inputs,
+        f.journal.outputs
+    );
+    ensure!(
+        get(&counters.chain.inputs) == n,
+        "the chain processed {} inputs, expected {n}",
+        get(&counters.chain.inputs)
+    );
+    ensure!(
+        get(&counters.chain.lost_outputs) == 0 && get(&counters.feed.conflated) == 0,
+        "lost outputs {}, conflated quotes {}",
+        get(&counters.chain.lost_outputs),
+        get(&counters.feed.conflated)
+    );
+    Ok(())
+}
+
+/// Offers `event` (input number `i`, 0-based); `Ok(true)` if published, `Ok(false)` if the
+/// ring was full (offer it again later).
+#[inline]
+fn offer(input: &mut InputSide, event: Event, i: usize) -> Result<bool> {
+    match input.offer(event) {
+        Offered::Published(seq) => {
+            ensure!(
+                seq == i as u64 + 1,
+                "input {i} was published with sequence {seq}, expected {}",
+                i + 1
+            );
+            Ok(true)
+        }
+        Offered::Full => Ok(false),
+        Offered::Conflated => bail!("input {i} was conflated (conflation is off)"),
+        Offered::Rejected(r) => bail!("input {i} was rejected by the Sequencer: {r:?}"),
+    }
+}
+
+/// The CPUs each thread of this process may run on (`Cpus_allowed_list` of
+/// `/proc/self/task/*/status`), by thread name; empty where `/proc` is not there.
+pub fn thread_cpus() -> Vec<(String, String)> {
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
+        return Vec::new();
+    };
+    let mut v: Vec<(String, String)> = dir
+        .flatten()
+        .filter_map(|e| {
+            let p = e.path();
+            let name = std::fs::read_to_string(p.join("comm")).ok()?;
+            let status = std::fs::read_to_string(p.join("status")).ok()?;
+            let cpus = status
+                .lines()
+                .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))?;
+            Some((name.trim().to_string(), cpus.trim().to_string()))
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Checks that every thread the layout pins (the engine's and the feed thread) runs on its
+/// core only, waiting up to 200 ms for the engine's threads to pin themselves; returns
+/// `name core, …` of the layout's threads. (`runtime::threads::pin` fails silently for a
+/// core outside the spawning thread's affinity mask, so this is worth checking.)
+fn check_pins(cfg: &EngineConfig) -> Result<String> {
+    let deadline = now_ns() + 200_000_000;
+    loop {
+        let tasks = thread_cpus();
+        let mut wrong = Vec::new();
+        let mut seen = Vec::new();
+        for t in &cfg.runtime.threads {
+            // Linux thread names are cut to 15 bytes.
+            let comm: String = t.name.chars().take(15).collect();
+            let cpus: Vec<&str> = tasks
+                .iter()
+                .filter(|(n, _)| *n == comm)
+                .map(|(_, c)| c.as_str())
+                .collect();
+            let shown = if cpus.is_empty() {
+                "?".to_string()
+            } else {
+                cpus.join("+")
+            };
+            seen.push(format!("{} {shown}", t.name));
+            if let Some(core) = t.core {
+                if !tasks.is_empty() && cpus.iter().any(|c| *c != core.to_string()) {
+                    wrong.push(format!(
+                        "thread {} may run on CPUs {shown}, the layout pins it to core {core}",
+                        t.name
+                    ));
+                }
+            }
+        }
+        if wrong.is_empty() {
+            return Ok(seen.join(", "));
+        }
+        if now_ns() > deadline {
+            bail!("{}", wrong.join("; "));
+        }
+        thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
+/// Starts a fresh engine for `cfg` under `run_dir` on the calling thread (which must not be
+/// pinned, or the engine's threads could not pin themselves elsewhere), runs `feed` on a
+/// feed thread pinned as the layout says (after checking every pin), then joins the engine.
+fn with_engine<T: Send>(
+    cfg: &EngineConfig,
+    run_dir: &Path,
+    feed: impl FnOnce(InputSide, OutputTap) -> Result<T> + Send,
+) -> Result<(T, Finished, String, std::sync::Arc<Counters>)> {
+    let spec = feed_spec(cfg)?;
+    let started = start(cfg, run_dir).context("start the engine")?;
+    let (input, output, running) = (started.input, started.output, started.running);
+    let counters = running.counters.clone();
+    let fed = thread::scope(|s| {
+        thread::Builder::new()
+            .name(spec.name.clone())
+            .spawn_scoped(s, || -> Result<(T, String)> {
+                ensure!(
+                    pin(spec.core),
+                    "pin the feed thread to core {:?} failed",
+                    spec.core
+                );
+                let pins = match check_pins(cfg) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        // Close both rings so that the engine's threads end.
+                        drop((input, output));
+                        return Err(e);
+                    }
+                };
+                Ok((feed(input, output)?, pins))
+            })
+            .map_err(|e| anyhow::anyhow!("spawn the feed thread: {e}"))
+            .and_then(|h| {
+                h.join()
+                    .map_err(|_| anyhow::anyhow!("the feed thread panicked"))
+            })
+    });
+    // The feed thread dropped the input side (closing the input ring) whatever happened:
+    // the engine's threads drain and end.
+    let finished = running.finish(None);
+    let (t, pins) = fed??;
+    Ok((t, finished, pins, counters))
+}
+
+/// What a feed loop hands back.
+struct Fed {
+    gateway: GatewayReport,
+    offer_lag: Option<Latency>,
+    full_retries: u64,
+    t0: u64,
+    t_end: u64,
+}
+
+/// Offers the recorded inputs at `rate` per second into a fresh engine for `cfg`
+/// journaling under `run_dir`, from a feed thread pinned per the layout. Call it from an
+/// unpinned thread.
+pub fn run_paced(
+    cfg: &EngineConfig,
+    rec: &Recording,
+    rate: u64,
+    run_dir: &Path,
+) -> Result<PacedRun> {
+    ensure!(rate > 0, "rate must be positive");
+    let wait = feed_spec(cfg)?.wait;
+    let n = rec.inputs.len();
+    let mut intended = vec![0u64; n + 1];
+    let mut offer_lag = latency_histogram()?;
+    let intended = &mut intended;
+    let (fed, finished, pins, counters) = with_engine(cfg, run_dir, move |input, output| {
+        // The schedule: input with sequence s (s = 1, 2, …) is due at t0 + (s − 1) / rate.
+        let t0 = now_ns() + LEAD_NS;
+        for (s, t) in intended.iter_mut().enumerate().skip(1) {
+            *t = t0 + (s as u64 - 1) * 1_000_000_000 / rate;
+        }
+        let intended: &[u64] = intended;
+        let mut gw = Gateway::new(output, &rec.outputs, Some(intended))?;
+        let mut input = Some(input);
+        let mut i = 0usize;
+        let mut full_retries = 0u64;
+        loop {
+            if gw.drain().is_none() {
+                break;
+            }
+            let Some(inp) = input.as_mut() else {
+                idle(wait);
+                continue;
+            };
+            if i == n {
+                input = None; // closes the input ring: the stages drain and close theirs
+                continue;
+            }
+            let due = intended[i + 1];
+            if now_ns() < due {
+                idle_until(wait, due);
+                continue;
+            }
+            if offer(inp, rec.inputs[i], i)? {
+                record(&mut offer_lag, now_ns().saturating_sub(due));
+                i += 1;
+            } else {
+                full_retries += 1;
+                idle(wait);
+            }
+        }
+        let t_end = now_ns();
+        Ok(Fed {
+            gateway: gw.report().0,
+            offer_lag: Some(summary(&offer_lag)),
+            full_retries,
+            t0,
+            t_end,
+        })
+    })?;
+    check_run(rec, &finished, &fed.gateway, &counters)?;
+    Ok(PacedRun {
+        rate,
+        gateway: fed.gateway,
+        offer_lag: fed
+            .offer_lag
+            .context("the paced loop measures the offer lag")?,
+        full_retries: fed.full_retries,
+        elapsed_ns: fed.t_end.saturating_sub(fed.t0),
+        stages: stage_rows(&finished),
+        pins,
+    })
+}
+
+/// Idles once while waiting for `due`: the feed's wait while it is more than 2 µs away
+/// (a yield costs about a µs), a spin-loop hint when closer.
+#[inline]
+fn idle_until(wait: WaitKind, due: u64) {
+    if due.saturating_sub(now_ns()) > 2_000 {
+        idle(wait);
+    } else {
+        std::hint::spin_loop();
+    }
+}
+
+/// Offers every recorded input as fast as the engine takes them into a fresh engine for
+/// `cfg` journaling under `run_dir`, from a feed thread pinned per the layout; times the
+/// first offer until every engine thread has finished (everything processed and
+/// journaled). Call it from an unpinned thread.
+pub fn run_flat_out(cfg: &EngineConfig, rec: &Recording, run_dir: &Path) -> Result<FlatOutRun> {
+    let wait = feed_spec(cfg)?.wait;
+    let n = rec.inputs.len();
+    let (fed, finished, pins, counters) = with_engine(cfg, run_dir, move |input, output| {
+        let mut gw = Gateway::new(output, &rec.outputs, None)?;
+        let mut input = Some(input);
+        let mut i = 0usize;
+        let mut full_retries = 0u64;
+        // Let the engine's threads settle, as the paced runs do.
+        let t_up = now_ns() + LEAD_NS;
+        while now_ns() < t_up {
+            idle(wait);
+        }
+        let t0 = now_ns();
+        loop {
+            if gw.drain().is_none() {
+                break;
+            }
+            let Some(inp) = input.as_mut() else {
+                idle(wait);
+                continue;
+            };
+            if i == n {
+                input = None;
+                continue;
+            }
+            if offer(inp, rec.inputs[i], i)? {
+                i += 1;
+            } else {
+                // Back to draining outputs: that is what makes room.
+                full_retries += 1;
+                idle(wait);
+            }
+        }
+        Ok(Fed {
+            gateway: gw.report().0,
+            offer_lag: None,
+            full_retries,
+            t0,
+            t_end: now_ns(),
+        })
+    })?;
+    // `finish()` has returned: every thread is done and both journals are closed.
+    let elapsed_ns = now_ns().saturating_sub(fed.t0);
+    check_run(rec, &finished, &fed.gateway, &counters)?;
+    Ok(FlatOutRun {
+        inputs: n as u64,
+        journaled: finished.journal.inputs + finished.journal.outputs,
+        elapsed_ns,
+        feed_ns: fed.t_end.saturating_sub(fed.t0),
+        full_retries: fed.full_retries,
+        gateway: fed.gateway,
+        stages: stage_rows(&finished),
+        pins,
+    })
+}
