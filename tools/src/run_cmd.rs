@@ -288,5 +288,9 @@ fn summary(cfg: &EngineConfig, run_dir: &Path, r: &LiveReport) -> Result<()> {
     if !r.engine.panicked.is_empty() {
         outln!("PANICKED    {:?}", r.engine.panicked);
     }
+    let pins = get(&c.pin_failures);
+    if pins > 0 {
+        outln!("warning     {pins} thread(s) could not be pinned to their configured core");
+    }
     Ok(())
 }

@@ -92,16 +92,18 @@ fn config_check_names_file_key_and_reason() {
     let bad = tmp.path().join("bad.toml");
     std::fs::write(
         &bad,
-        std::fs::read_to_string(default)
-            .unwrap()
-            .replace("wait = \"block\"", "wait = \"snooze\""),
+        std::fs::read_to_string(default).unwrap().replacen(
+            "wait = \"yield\"",
+            "wait = \"snooze\"",
+            1,
+        ),
     )
     .unwrap();
     let o = tickrail(&["config", "check", bad.to_str().unwrap()], tmp.path());
     let t = text(&o);
     assert!(!o.status.success());
     assert!(
-        t.contains("bad.toml") && t.contains("runtime.threads[2].wait") && t.contains("snooze"),
+        t.contains("bad.toml") && t.contains("runtime.threads[0].wait") && t.contains("snooze"),
         "{t}"
     );
 }

@@ -123,7 +123,7 @@ impl Default for RuntimeConfig {
                     name: "journal".into(),
                     role: ThreadRole::Journal,
                     core: Some(0),
-                    wait: WaitKind::Block,
+                    wait: WaitKind::Yield,
                 },
             ],
             input_ring: 1 << 16,

@@ -79,6 +79,8 @@ pub struct JournalCounters {
 /// All of a running engine's counters.
 #[derive(Debug, Default)]
 pub struct Counters {
+    /// Threads whose pinning to their configured core failed (start-up only; any thread).
+    pub pin_failures: AtomicU64,
     /// The feed thread's.
     pub feed: FeedCounters,
     /// The last stage thread's.

@@ -24,6 +24,7 @@ use super::counters::{add, bump, Counters};
 use super::probe::AllocCounts;
 use super::ring::RingConsumer;
 use super::slot::Slot;
+use super::wait::WaitKind;
 
 /// What the journaler did.
 #[derive(Debug)]
@@ -42,13 +43,21 @@ pub struct JournalReport {
     pub allocs: AllocCounts,
 }
 
-/// Runs until both rings are closed and drained, then closes both journals.
+/// How long a `block` journaler sleeps when both rings are empty. It reads two rings, so
+/// it cannot park on one ring's notifier; a bounded sleep keeps it off its core (shared
+/// with the feed thread on small machines) at the cost of up to this much journal lag.
+pub const BLOCK_SLEEP: std::time::Duration = std::time::Duration::from_micros(20);
+
+/// Runs until both rings are closed and drained, then closes both journals. `wait` is the
+/// journal thread's own wait when both rings are empty: spin, yield, or a short sleep
+/// ([`BLOCK_SLEEP`]) for `block`.
 pub fn run(
     mut inputs: RingConsumer<Slot>,
     mut outputs: RingConsumer<Slot>,
     mut input_journal: JournalWriter,
     mut output_journal: JournalWriter,
     counters: Arc<Counters>,
+    wait: WaitKind,
 ) -> JournalReport {
     let c = &counters.journal;
     let mut allocs = AllocCounts::start();
@@ -102,10 +111,10 @@ pub fn run(
             c.failed.store(1, Release);
         }
         if did == 0 {
-            if in_open {
-                inputs.wait();
-            } else if out_open {
-                outputs.wait();
+            match wait {
+                WaitKind::BusySpin => std::hint::spin_loop(),
+                WaitKind::Yield => std::thread::yield_now(),
+                WaitKind::Block => std::thread::sleep(BLOCK_SLEEP),
             }
         }
     }

@@ -57,15 +57,15 @@ pub enum StartError {
     },
 }
 
-/// Pins the calling thread to `core` (a `core_affinity` index); `false` if that failed or
-/// the core does not exist.
+/// Pins the calling thread to `core` (a `core_affinity` index); `false` if that failed (the
+/// core does not exist or is outside the process's CPU set). Asks for the core directly:
+/// the calling thread's own current set (inherited from its spawner, possibly pinned
+/// elsewhere) does not limit where it may go.
 pub fn pin(core: Option<usize>) -> bool {
-    let Some(core) = core else {
-        return true;
-    };
-    core_affinity::get_core_ids()
-        .and_then(|ids| ids.into_iter().find(|c| c.id == core))
-        .is_some_and(core_affinity::set_for_current)
+    match core {
+        None => true,
+        Some(id) => core_affinity::set_for_current(core_affinity::CoreId { id }),
+    }
 }
 
 /// The feed side of the input ring: the Sequencer and the ring's producer.
@@ -353,15 +353,20 @@ fn open_journal(dir: &Path, cfg: &EngineConfig, stream: &str) -> Result<JournalW
 
 fn spawn<T: Send + 'static>(
     spec: &ThreadSpec,
+    counters: &Arc<Counters>,
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<JoinHandle<T>, StartError> {
     let core = spec.core;
+    let c = counters.clone();
     std::thread::Builder::new()
         .name(spec.name.clone())
         .spawn(move || {
-            // A failed pin is not fatal (a container may forbid it); the layout line in
-            // the manifest says what was asked for.
-            let _ = pin(core);
+            // A failed pin is not fatal (a container may forbid it): it is counted, and
+            // `tickrail run` reports it.
+            if !pin(core) {
+                c.pin_failures
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
             f()
         })
         .map_err(|source| StartError::Spawn {
@@ -444,7 +449,7 @@ pub fn start(cfg: &EngineConfig, run_dir: &Path) -> Result<Started, StartError> 
         let input = upstream_in;
         stages.push((
             spec.name.clone(),
-            spawn(spec, move || thread.run(input, producer))?,
+            spawn(spec, &counters, move || thread.run(input, producer))?,
         ));
         match next_in {
             Some(c) => upstream_in = c,
@@ -452,8 +457,16 @@ pub fn start(cfg: &EngineConfig, run_dir: &Path) -> Result<Started, StartError> 
         }
     }
     let jc = counters.clone();
-    let journal = spawn(&journal_spec, move || {
-        journaler::run(journal_in, journal_out, input_journal, output_journal, jc)
+    let journal_wait = journal_spec.wait;
+    let journal = spawn(&journal_spec, &counters, move || {
+        journaler::run(
+            journal_in,
+            journal_out,
+            input_journal,
+            output_journal,
+            jc,
+            journal_wait,
+        )
     })?;
 
     let mut sequencer = Sequencer::new(1, n);
