@@ -140,6 +140,10 @@ pub fn run_live(
         };
         gauges.input_ring_fill = fill(&counters.feed.input_ring_fill);
         gauges.output_ring_fill = fill(&counters.chain.output_ring_fill);
+        let [p50, p99, max] = &counters.feed.tick_to_order_ns;
+        gauges.tick_to_order_p50_ns = fill(p50);
+        gauges.tick_to_order_p99_ns = fill(p99);
+        gauges.tick_to_order_max_ns = fill(max);
         snapshot(&counters, &gauges, &mut stats_values);
         stats.publish(&stats_values);
         if cfg.runtime.progress_interval_ms > 0 && due(interval) {
@@ -199,6 +203,9 @@ fn command(at_ns: i64, command: OperatorCommand) -> Event {
     )
 }
 
+/// How often the feed thread refreshes the live tick-to-order percentiles (when idle).
+const PERCENTILES_EVERY_NS: u64 = 100_000_000;
+
 fn idle(wait: WaitKind, spins: &mut u32) {
     *spins += 1;
     match wait {
@@ -233,6 +240,7 @@ fn feed_loop(
     let mut spins = 0u32;
     let mut output_open = true;
     let mut held: Option<Event> = None;
+    let mut last_percentiles = wall0;
     while output_open {
         // 1. Outputs of the chain.
         let mut did = 0usize;
@@ -352,6 +360,15 @@ fn feed_loop(
             if let Some(inp) = input.as_ref() {
                 c.input_ring_fill
                     .store(inp.ring_fill() as u64, Ordering::Relaxed);
+            }
+            // Live percentiles for the stats file, off the busy path (idle only, ~10 Hz).
+            let now = now_ns();
+            if now.saturating_sub(last_percentiles) >= PERCENTILES_EVERY_NS {
+                last_percentiles = now;
+                let [p50, p99, _, _, max] = report.tick_to_order.percentiles();
+                for (slot, v) in c.tick_to_order_ns.iter().zip([p50, p99, max]) {
+                    slot.store(v, Ordering::Relaxed);
+                }
             }
             idle(wait, &mut spins);
         } else {

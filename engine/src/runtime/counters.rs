@@ -42,6 +42,9 @@ pub struct FeedCounters {
     pub kill_switches: AtomicU64,
     /// Input ring occupancy (slots), sampled when the feed is idle.
     pub input_ring_fill: AtomicU64,
+    /// Tick-to-order p50 / p99 / max so far (ns), refreshed by the feed thread about every
+    /// 100 ms while idle.
+    pub tick_to_order_ns: [AtomicU64; 3],
 }
 
 /// Written by the last stage thread.
