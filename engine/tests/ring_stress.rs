@@ -13,75 +13,16 @@
 //! The scenarios run one at a time (a lock): each uses three threads, and on a 2-core
 //! machine two busy-spinning scenarios at once would starve each other.
 
-// A `GlobalAlloc` impl is necessarily `unsafe`; it only forwards to `System`. Allowed here, in
-// this test binary only.
-#![allow(
-    unsafe_code,
-    reason = "a GlobalAlloc impl is unsafe; it only forwards to System"
-)]
-
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::hint;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::Duration;
 
+use tickrail_engine::alloc_count::{allocations_in, CountingAllocator};
 use tickrail_engine::runtime::{ring, RingConsumer, RingFull, WaitKind, WaitStats};
 
-struct Counting;
-
-// Per thread, flag and count both: the harness runs tests on other threads.
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-}
-
-fn note_allocation() {
-    // `try_with`: the thread-local may already be gone while a thread shuts down.
-    if COUNTING.try_with(Cell::get).unwrap_or(false) {
-        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
-    }
-}
-
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so
-// `System`'s guarantees are ours; counting touches only const thread-locals.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note_allocation();
-        // SAFETY: forwarded; the caller upholds `alloc`'s contract.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        note_allocation();
-        // SAFETY: forwarded; the caller upholds `alloc_zeroed`'s contract.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note_allocation();
-        // SAFETY: forwarded; the caller upholds `realloc`'s contract.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded; the caller upholds `dealloc`'s contract.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Allocations made on this thread while running `f`.
-fn allocations_in<R>(f: impl FnOnce() -> R) -> (u64, R) {
-    let before = ALLOCATIONS.with(Cell::get);
-    COUNTING.with(|c| c.set(true));
-    let result = f();
-    COUNTING.with(|c| c.set(false));
-    (ALLOCATIONS.with(Cell::get) - before, result)
-}
+static GLOBAL: CountingAllocator = CountingAllocator;
 
 /// One scenario at a time (see the module docs).
 static SERIAL: Mutex<()> = Mutex::new(());

@@ -108,18 +108,24 @@ fn config_check_names_file_key_and_reason() {
     );
 }
 
-#[test]
-fn sigkill_loses_no_committed_record() {
-    // A real-time run killed with SIGKILL mid-session: every committed record of both
-    // journals survives; recovery only cuts an uncommitted tail.
-    let tmp = tempfile::tempdir().unwrap();
+/// `config/default.toml` as it is (real time, 10 s) but unpinned (tests share the machine).
+fn realtime_config(dir: &Path) -> std::path::PathBuf {
     let default = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/default.toml");
     let realtime = std::fs::read_to_string(default)
         .unwrap()
         .replace("core = 0\n", "")
         .replace("core = 1\n", "");
-    let cfg = tmp.path().join("rt.toml");
-    std::fs::write(&cfg, realtime).unwrap();
+    let path = dir.join("rt.toml");
+    std::fs::write(&path, realtime).unwrap();
+    path
+}
+
+#[test]
+fn sigkill_loses_no_committed_record() {
+    // A real-time run killed with SIGKILL mid-session: every committed record of both
+    // journals survives; recovery only cuts an uncommitted tail.
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = realtime_config(tmp.path());
     let mut child = Command::new(env!("CARGO_BIN_EXE_tickrail"))
         .args(["run", "--config", cfg.to_str().unwrap(), "--run-dir", "r"])
         .current_dir(tmp.path())
@@ -161,13 +167,7 @@ fn sigkill_loses_no_committed_record() {
 #[test]
 fn sigusr1_throws_the_kill_switch_and_sigterm_closes_cleanly() {
     let tmp = tempfile::tempdir().unwrap();
-    let default = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/default.toml");
-    let realtime = std::fs::read_to_string(default)
-        .unwrap()
-        .replace("core = 0\n", "")
-        .replace("core = 1\n", "");
-    let cfg = tmp.path().join("rt.toml");
-    std::fs::write(&cfg, realtime).unwrap();
+    let cfg = realtime_config(tmp.path());
     let child = Command::new(env!("CARGO_BIN_EXE_tickrail"))
         .args(["run", "--config", cfg.to_str().unwrap(), "--run-dir", "r"])
         .current_dir(tmp.path())
