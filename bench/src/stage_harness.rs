@@ -75,7 +75,8 @@ pub fn record(cfg: &EngineConfig) -> Result<Recording> {
     let market = SyntheticMarket::new(SyntheticConfig::from_engine(cfg))
         .with_context(|| format!("synthetic market for {}", cfg.file))?;
     let max_outputs = max_outputs_per_event(cfg);
-    let mut runner = Runner::new(market, chain(cfg)?, cfg.instruments.len(), max_outputs);
+    let mut runner = Runner::new(market, chain(cfg)?, cfg.instruments.len(), max_outputs)
+        .with_timers(cfg.timers());
     let mut rec = Recorder::default();
     let summary = runner.run(&mut rec).clone();
     ensure!(

@@ -48,6 +48,7 @@ pub mod runtime;
 pub mod sequencer;
 pub mod stage;
 pub mod strategy;
+pub mod timers;
 pub mod value;
 
 pub use codec::{

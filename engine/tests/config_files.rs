@@ -212,7 +212,7 @@ mod config {
         assert_eq!(
             EngineConfig::load(&file).unwrap_err().to_string(),
             format!(
-                "{}: risk.max_order_qty: must be positive, got 0 (line 96, column 17)",
+                "{}: risk.max_order_qty: must be positive, got 0 (line 98, column 17)",
                 file.display()
             )
         );

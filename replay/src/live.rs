@@ -10,6 +10,9 @@
 //!     every output of the chain: count it; an order request waits for the journal if
 //!       durability = "before-send", then goes to the market at the market's clock
 //!     an operator command (kill switch) or a stop request, if one came
+//!     a timer whose deadline is at or before both the market's next due time and the
+//!       paced clock → Sequencer → input ring (the single-thread runner's rule, so timers
+//!       fall between the same market inputs; a silent market still gets its timers)
 //!     the market's next event, once it is due (pace = "realtime": event time follows
 //!       the wall clock from the first event; "max": at once) → Sequencer → input ring
 //! ```
@@ -33,6 +36,7 @@ use tickrail_engine::runtime::stats_file::{
 };
 use tickrail_engine::runtime::threads::{pin, Finished};
 use tickrail_engine::runtime::{start, Offered, OutputTap, StartError, WaitKind};
+use tickrail_engine::timers::Timers;
 use tickrail_engine::{Event, EventBody, EventHeader, ExecKind, InstrumentId, OperatorCommand};
 use tickrail_gateways::synthetic::{SyntheticConfig, SyntheticMarket, SyntheticStats};
 
@@ -79,6 +83,8 @@ pub struct FeedReport {
     pub wall_ns: u64,
     /// Event time covered, ns.
     pub event_ns: i64,
+    /// Timer events offered.
+    pub timers: u64,
     /// The first error the market gave for a request, if any.
     pub first_submit_error: Option<String>,
 }
@@ -120,6 +126,7 @@ pub fn run_live(
         .cloned()
         .ok_or_else(|| LiveError::Feed("no feed thread in the layout".into()))?;
     let pace = cfg.runtime.pace;
+    let timers = cfg.timers();
     let (input, output, running) = (started.input, started.output, started.running);
     let fc = counters.clone();
     let ctl = control.clone();
@@ -127,7 +134,16 @@ pub fn run_live(
         .name(feed_spec.name.clone())
         .spawn(move || {
             let _ = pin(feed_spec.core);
-            feed_loop(market, input, output, &fc, &ctl, pace, feed_spec.wait)
+            feed_loop(
+                market,
+                timers,
+                input,
+                output,
+                &fc,
+                &ctl,
+                pace,
+                feed_spec.wait,
+            )
         })
         .map_err(|e| LiveError::Feed(e.to_string()))?;
     let interval = std::time::Duration::from_millis(cfg.runtime.progress_interval_ms.max(50));
@@ -223,8 +239,10 @@ fn idle(wait: WaitKind, spins: &mut u32) {
 
 /// The feed thread: runs until the market is done (or a stop request) and the output ring
 /// is drained and closed.
+#[allow(clippy::too_many_arguments)]
 fn feed_loop(
     mut market: SyntheticMarket,
+    mut timers: Timers,
     input: tickrail_engine::runtime::InputSide,
     mut output: OutputTap,
     counters: &Counters,
@@ -237,6 +255,7 @@ fn feed_loop(
     let c = &counters.feed;
     let wall0 = now_ns();
     let event0 = market.next_due_ns().unwrap_or(0);
+    timers.start(event0);
     let mut spins = 0u32;
     let mut output_open = true;
     let mut held: Option<Event> = None;
@@ -331,14 +350,27 @@ fn feed_loop(
                     continue;
                 }
                 Some(due) => {
-                    let ready = match pace {
-                        Pace::Max => true,
+                    // Event time now: the market's next due time, or the paced clock if
+                    // that is earlier.
+                    let clock = match pace {
+                        Pace::Max => due,
                         Pace::Realtime => {
                             let elapsed = i64::try_from(now_ns() - wall0).unwrap_or(i64::MAX);
-                            due <= event0.saturating_add(elapsed)
+                            due.min(event0.saturating_add(elapsed))
                         }
                     };
-                    if ready {
+                    if let Some(mut timer) = timers.pop_due(clock) {
+                        let at = &mut timer.header.receive_ts_ns;
+                        *at = (*at).max(market.now_ns());
+                        bump(&c.timers);
+                        report.timers += 1;
+                        if matches!(inp.offer(timer), Offered::Full) {
+                            held = Some(timer);
+                        }
+                        spins = 0;
+                        continue;
+                    }
+                    if due <= clock {
                         if let Some(ev) = market.next_event() {
                             if let EventBody::ExecReport { exec, .. } = ev.body {
                                 bump(&c.exec_reports);

@@ -4,7 +4,9 @@
 //!
 //! ```text
 //!   loop:
-//!     scripted inputs (operator commands, timers) now due enter first
+//!     scripted inputs (operator commands) now due enter first
+//!     timers whose deadline is at or before the market's next due time enter next
+//!       (tickrail_engine::timers: the same rule as a live run's feed thread)
 //!     next input = the market's next event
 //!     Sequencer: check and stamp it (a refused input is counted and never reaches a stage)
 //!     chain.on_event(input) → outputs
@@ -19,6 +21,7 @@ use std::collections::VecDeque;
 
 use tickrail_engine::sequencer::{InputReject, Sequencer};
 use tickrail_engine::stage::{Outbox, Stage};
+use tickrail_engine::timers::Timers;
 use tickrail_engine::{Event, EventBody};
 
 /// A market to trade against: it produces inputs (market data, execution reports) in
@@ -29,6 +32,10 @@ pub trait Market {
 
     /// The next input, or `None` when the market is done.
     fn next_input(&mut self) -> Option<Event>;
+
+    /// A lower bound on the receive time of the next input, without taking it (`None`
+    /// when the market is done). Timers due by then enter before that input.
+    fn next_due_ns(&mut self) -> Option<i64>;
 
     /// Submits an order request at event time `now_ns`.
     fn submit(&mut self, now_ns: i64, request: &Event) -> Result<(), Self::Error>;
@@ -86,6 +93,8 @@ pub struct RunSummary {
     pub input_rejects: [u64; InputReject::NAMES.len()],
     /// Outputs refused because the outbox was full (a bug if ever non-zero).
     pub outbox_overflows: u64,
+    /// Timer events that entered (see [`tickrail_engine::timers`]).
+    pub timers: u64,
 }
 
 /// The single-thread runner; see the [module docs](self).
@@ -96,6 +105,7 @@ pub struct Runner<M, S> {
     sequencer: Sequencer,
     outbox: Outbox,
     script: VecDeque<Event>,
+    timers: Timers,
     summary: RunSummary,
 }
 
@@ -110,8 +120,16 @@ impl<M: Market, S: Stage> Runner<M, S> {
             sequencer: Sequencer::new(1, n_instruments),
             outbox: Outbox::new(max_outputs, 1),
             script: VecDeque::new(),
+            timers: Timers::new(),
             summary: RunSummary::default(),
         }
+    }
+
+    /// Runs `timers` (normally `EngineConfig::timers()`) on the market's event clock,
+    /// started at the first input's due time.
+    pub fn with_timers(mut self, timers: Timers) -> Self {
+        self.timers = timers;
+        self
     }
 
     /// Schedules an extra input (an operator command, a timer) for event time
@@ -149,6 +167,18 @@ impl<M: Market, S: Stage> Runner<M, S> {
         let mut now = i64::MIN;
         loop {
             self.inject_due(now, sink);
+            let Some(due) = self.market.next_due_ns() else {
+                break;
+            };
+            self.timers.start(due);
+            while let Some(mut timer) = self.timers.pop_due(due) {
+                // Orders it causes go to the market at a time it has reached.
+                let at = &mut timer.header.receive_ts_ns;
+                *at = (*at).max(now);
+                now = now.max(*at);
+                self.summary.timers += 1;
+                self.step(timer, sink);
+            }
             let Some(event) = self.market.next_input() else {
                 break;
             };

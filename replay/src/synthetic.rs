@@ -12,6 +12,10 @@ impl Market for SyntheticMarket {
         self.next_event()
     }
 
+    fn next_due_ns(&mut self) -> Option<i64> {
+        SyntheticMarket::next_due_ns(self)
+    }
+
     fn submit(&mut self, now_ns: i64, request: &Event) -> Result<(), SubmitError> {
         SyntheticMarket::submit(self, now_ns, request)
     }

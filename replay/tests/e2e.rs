@@ -31,7 +31,8 @@ fn run(cfg: EngineConfig, script: &[Event]) -> Run {
         chain,
         cfg.instruments.len(),
         max_outputs_per_event(&cfg),
-    );
+    )
+    .with_timers(cfg.timers());
     for e in script {
         runner.schedule(*e);
     }
@@ -276,4 +277,80 @@ fn every_model_kind_drives_the_chain() {
         assert!(orders.orders > 10, "{spec:?}: {orders:?}");
         assert!(count(&r.rec.inputs, EventKind::ExecReport) > 10, "{spec:?}");
     }
+}
+
+/// Timers are inputs: they enter between market inputs at their deadlines, on the event
+/// clock, and a stale reference book at a housekeeping timer pulls the quotes.
+#[test]
+fn timers_enter_on_the_event_clock_and_pull_stale_quotes() {
+    use tickrail_engine::timers::HOUSEKEEPING;
+    let mut cfg = config();
+    cfg.strategy.timer_interval_ns = 1_000_000;
+    cfg.strategy.stale_quote_ns = 2_000_000;
+    let r = run(cfg, &[]);
+    let inputs = &r.rec.inputs;
+    let t0 = inputs
+        .iter()
+        .find(|e| e.kind() != EventKind::Timer)
+        .unwrap()
+        .header
+        .receive_ts_ns;
+    let mut deadlines = Vec::new();
+    for (k, e) in inputs.iter().enumerate() {
+        let EventBody::Timer {
+            timer_id,
+            deadline_ns,
+        } = e.body
+        else {
+            continue;
+        };
+        assert_eq!(timer_id, HOUSEKEEPING);
+        // The next market input was due at or after the deadline.
+        if let Some(next) = inputs[k + 1..]
+            .iter()
+            .find(|e| e.kind() != EventKind::Timer)
+        {
+            assert!(next.header.receive_ts_ns >= deadline_ns, "timer {k} late");
+        }
+        deadlines.push(deadline_ns);
+    }
+    // The clock starts at the market's first due time (a lower bound on the first
+    // input's receive time); every period fires, in order, up to the last input (the
+    // market never pauses for 16 periods here, so nothing is skipped).
+    assert!(
+        deadlines[0] <= t0 + 1_000_000,
+        "first deadline {} vs first input {t0}",
+        deadlines[0]
+    );
+    assert!(deadlines.windows(2).all(|w| w[1] - w[0] == 1_000_000));
+    let last = inputs.last().unwrap().header.receive_ts_ns;
+    assert!(last - deadlines[deadlines.len() - 1] < 1_000_000);
+    assert_eq!(summary(&r).timers, deadlines.len() as u64);
+    // Stale pulls: cancels caused by a timer input.
+    let timer_seqs: std::collections::HashSet<u64> = inputs
+        .iter()
+        .filter(|e| e.kind() == EventKind::Timer)
+        .map(|e| e.header.sequence)
+        .collect();
+    let pulls = r
+        .rec
+        .outputs
+        .iter()
+        .filter(|e| {
+            e.kind() == EventKind::OrderCancel && timer_seqs.contains(&e.header.cause_sequence)
+        })
+        .count();
+    let c = r.runner.chain().downstream.counters();
+    println!(
+        "{} timers, {} stale pulls, {pulls} cancels caused by timers",
+        c.timers, c.stale_pulls
+    );
+    assert_eq!(c.timers, deadlines.len() as u64);
+    assert!(c.stale_pulls > 0 && pulls > 0);
+    // And no timer-caused new order: a stale instrument waits for its book.
+    assert!(!r
+        .rec
+        .outputs
+        .iter()
+        .any(|e| e.kind() == EventKind::OrderNew && timer_seqs.contains(&e.header.cause_sequence)));
 }

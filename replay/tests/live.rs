@@ -211,7 +211,13 @@ fn a_tiny_ring_drops_nothing() {
     );
     assert!(get(&f.ring_full) > 0);
     assert_eq!(get(&f.conflated), 0);
-    assert_eq!(get(&f.inputs), report.feed.market.events);
+    // Every market event and every timer went in.
+    assert!(report.feed.timers > 0);
+    assert_eq!(get(&f.timers), report.feed.timers);
+    assert_eq!(
+        get(&f.inputs),
+        report.feed.market.events + report.feed.timers
+    );
     assert!(matches!(
         verify_run(&cfg, dir.path()).unwrap(),
         Verdict::Identical { .. }

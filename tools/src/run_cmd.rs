@@ -194,13 +194,14 @@ fn summary(cfg: &EngineConfig, run_dir: &Path, r: &LiveReport) -> Result<()> {
     outln!("\n== summary ==");
     outln!(
         "events      {} inputs in {:.2}s ({:.0}/s), {:.2}s of market time; {} refused by the \
-         Sequencer, {} quotes conflated",
+         Sequencer, {} quotes conflated; {} timer events",
         get(&f.inputs),
         secs,
         get(&f.inputs) as f64 / secs.max(1e-9),
         r.feed.event_ns as f64 / 1e9,
         get(&f.input_rejects),
-        get(&f.conflated)
+        get(&f.conflated),
+        get(&f.timers)
     );
     outln!(
         "orders      {} new, {} requests sent (new + cancel + amend), {} refused by the venue",

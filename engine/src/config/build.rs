@@ -513,6 +513,8 @@ fn build_strategy(
         order_lots: raw.order_lots,
         max_position_lots: raw.max_position_lots,
         min_interval_ns: raw.min_interval_ns,
+        timer_interval_ns: raw.timer_interval_ns,
+        stale_quote_ns: raw.stale_quote_ns,
     };
     params.validate().map_err(|e| match e {
         StrategyParamsError::OutOfRange { field, reason } => {

@@ -64,7 +64,7 @@ impl fmt::Display for Location {
 /// ` (line L, column C)` appended when the key (or the error) can be found in the file:
 ///
 /// ```text
-/// config/default.toml: risk.max_order_qty: must be positive, got 0 (line 96, column 17)
+/// config/default.toml: risk.max_order_qty: must be positive, got 0 (line 98, column 17)
 /// x.toml: instruments[1].tick_size: "0.003" is not representable at price_scale 2 (line 13, column 13)
 /// x.toml: risk.bogus: unknown key, expected one of `max_order_qty`, … (line 52, column 1)
 /// ```

@@ -14,7 +14,7 @@
 //! is in the file:
 //!
 //! ```text
-//! config/default.toml: risk.max_order_qty: must be positive, got 0 (line 96, column 17)
+//! config/default.toml: risk.max_order_qty: must be positive, got 0 (line 98, column 17)
 //! x.toml: instruments[1].tick_size: "0.003" is not representable at price_scale 2 (line 13, column 13)
 //! ```
 //!
@@ -226,6 +226,12 @@ pub struct RegimeSpec {
 }
 
 impl EngineConfig {
+    /// The timers this config runs (the housekeeping timer every
+    /// `strategy.timer_interval_ns`), for the feed thread or the single-thread runner.
+    pub fn timers(&self) -> crate::timers::Timers {
+        crate::timers::Timers::from_interval(self.strategy.timer_interval_ns)
+    }
+
     /// Read and validate the config file at `path`. Relative model paths are resolved
     /// against the file's directory.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, ConfigError> {

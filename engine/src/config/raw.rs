@@ -136,6 +136,10 @@ pub(crate) struct RawStrategy {
     pub order_lots: u32,
     pub max_position_lots: u32,
     pub min_interval_ns: i64,
+    #[serde(default)]
+    pub timer_interval_ns: i64,
+    #[serde(default)]
+    pub stale_quote_ns: i64,
     pub quote: Option<RawQuote>,
     pub take: Option<RawTake>,
 }

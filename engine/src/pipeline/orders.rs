@@ -35,6 +35,10 @@ pub struct OrderCounters {
     pub unknown_instrument: u64,
     /// Market data or reports from a venue outside the config.
     pub unknown_venue: u64,
+    /// Housekeeping timer events seen.
+    pub timers: u64,
+    /// Times an instrument's quotes were pulled because its reference book went stale.
+    pub stale_pulls: u64,
 }
 
 /// A quote we have resting (or on its way).
@@ -52,6 +56,10 @@ struct InstrumentState {
     quotes: [Option<Quote>; 2],
     /// `false` while the reference venue says the instrument is not open.
     closed: bool,
+    /// Receive time of the last change to the reference venue's book.
+    last_book_ns: Option<i64>,
+    /// Quotes pulled at a housekeeping timer: nothing new until the book changes again.
+    stale: bool,
 }
 
 /// Strategy → router → pre-trade risk → OMS, producing order requests.
@@ -71,6 +79,11 @@ struct InstrumentState {
 ///   the touch (they pass risk like any order). `shutdown` is the runtime's business.
 /// - **Trading status**: the strategy sends new orders for an instrument only while its
 ///   reference venue says it is open (or said nothing).
+/// - **Housekeeping timers** ([`crate::timers::HOUSEKEEPING`]; other timer ids are
+///   ignored): with `stale_quote_ns > 0`, an instrument whose reference book has not
+///   changed for `stale_quote_ns` at the timer's deadline has its quotes cancelled and
+///   sends nothing new until its reference book changes again (a silent feed must not
+///   leave quotes resting on an old price).
 ///
 /// # Deciding and sending
 ///
@@ -186,6 +199,8 @@ impl OrderStage {
         if !self.books[slot * n + i].apply(event) || slot != 0 {
             return;
         }
+        self.state[i].last_book_ns = Some(event.header.receive_ts_ns);
+        self.state[i].stale = false;
         if let Some((bid, ask)) = self.books[i].two_sided() {
             let mid = bid.px + (ask.px - bid.px) / 2;
             let id = self.instruments[i].id;
@@ -240,6 +255,31 @@ impl OrderStage {
         }
         if fill {
             self.evaluate(i, event, out);
+        }
+    }
+
+    /// A housekeeping timer: pulls the quotes of instruments whose reference book is stale.
+    fn on_housekeeping(&mut self, deadline_ns: i64, event: &Event, out: &mut Outbox) {
+        self.counters.timers += 1;
+        let stale_after = self.strategy.stale_quote_ns;
+        if stale_after <= 0 {
+            return;
+        }
+        for i in 0..self.state.len() {
+            let st = self.state[i];
+            let Some(last) = st.last_book_ns else {
+                continue;
+            };
+            if st.stale || deadline_ns.saturating_sub(last) < stale_after {
+                continue;
+            }
+            self.state[i].stale = true;
+            self.counters.stale_pulls += 1;
+            for k in 0..2 {
+                if let Some(q) = self.state[i].quotes[k].take() {
+                    self.send_cancel(q.client_order_id, event, out);
+                }
+            }
         }
     }
 
@@ -415,7 +455,7 @@ impl OrderStage {
     fn evaluate(&mut self, i: usize, cause: &Event, out: &mut Outbox) {
         let now = cause.header.receive_ts_ns;
         let st = self.state[i];
-        if st.closed || self.risk_halted() {
+        if st.closed || st.stale || self.risk_halted() {
             return;
         }
         if st
@@ -538,6 +578,12 @@ impl Stage for OrderStage {
                 }
             }
             EventBody::Command { command, .. } => self.on_command(command, event, out),
+            EventBody::Timer {
+                timer_id,
+                deadline_ns,
+            } if timer_id == crate::timers::HOUSEKEEPING => {
+                self.on_housekeeping(deadline_ns, event, out);
+            }
             _ => {}
         }
     }

@@ -79,6 +79,8 @@ fn chain(take: bool, throttle_burst: u32) -> TradingChain {
         order_lots: 5,
         max_position_lots: 20,
         min_interval_ns: 0,
+        timer_interval_ns: 1_000_000,
+        stale_quote_ns: 50_000,
     };
     let fees = |maker, taker| {
         vec![Fees {
@@ -317,6 +319,53 @@ fn the_kill_switch_cancels_everything_and_nothing_new_leaves() {
             "an order left after the kill switch: {out:?}"
         );
     }
+}
+
+fn cancels(events: &[Event]) -> Vec<u64> {
+    events
+        .iter()
+        .filter_map(|e| match e.body {
+            EventBody::OrderCancel {
+                orig_client_order_id,
+                ..
+            } => Some(orig_client_order_id),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_housekeeping_timer_pulls_the_quotes_of_a_stale_book_until_it_changes() {
+    use crate::timers::{HOUSEKEEPING, TIMER_SOURCE};
+    let timer = |deadline_ns| EventBody::Timer {
+        timer_id: HOUSEKEEPING,
+        deadline_ns,
+    };
+    let mut d = Driver::new(chain(false, 100));
+    d.add(1, 1, Side::Buy, 10_000, 10);
+    let out = d.add(1, 2, Side::Sell, 10_004, 10);
+    assert_eq!(news(&out).len(), 2);
+    let book_ns = out[0].header.receive_ts_ns;
+    // Not stale yet: nothing.
+    assert!(d.send(TIMER_SOURCE, timer(book_ns + 49_999)).is_empty());
+    // Another timer id is not housekeeping: ignored.
+    let other = EventBody::Timer {
+        timer_id: 99,
+        deadline_ns: book_ns + 1_000_000,
+    };
+    assert!(d.send(TIMER_SOURCE, other).is_empty());
+    // Stale: both quotes are cancelled, with the timer as their cause.
+    let out = d.send(TIMER_SOURCE, timer(book_ns + 50_000));
+    assert_eq!(cancels(&out), vec![1, 2]);
+    assert!(out.iter().all(|e| e.header.cause_sequence == d.seq));
+    assert!(d.send(TIMER_SOURCE, timer(book_ns + 90_000)).is_empty());
+    assert_eq!(d.orders().counters().timers, 3, "housekeeping timers only");
+    assert_eq!(d.orders().counters().stale_pulls, 1);
+    // A book change on another venue does not refresh the reference book.
+    assert!(news(&d.add(2, 3, Side::Sell, 10_003, 1)).is_empty());
+    // The reference book changes: quoting resumes.
+    let out = d.add(1, 4, Side::Buy, 10_001, 10);
+    assert_eq!(news(&out).len(), 2, "{out:?}");
 }
 
 #[test]

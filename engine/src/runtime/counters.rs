@@ -40,6 +40,8 @@ pub struct FeedCounters {
     pub submit_errors: AtomicU64,
     /// Kill switches thrown.
     pub kill_switches: AtomicU64,
+    /// Timer events offered (published or held for a full ring; see [`crate::timers`]).
+    pub timers: AtomicU64,
     /// Input ring occupancy (slots), sampled when the feed is idle.
     pub input_ring_fill: AtomicU64,
     /// Tick-to-order p50 / p99 / max so far (ns), refreshed by the feed thread about every

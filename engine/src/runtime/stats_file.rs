@@ -636,7 +636,7 @@ pub struct Gauges {
 }
 
 /// Values [`snapshot`] writes: every counter of [`Counters`] and the [`Gauges`].
-pub const STATS_VALUES: usize = 38;
+pub const STATS_VALUES: usize = 39;
 
 /// The labels of [`snapshot`]'s values, in order (the label table of an engine's stats
 /// file). Risk rejects are `risk_reject.<RiskCode::name>` for codes 1..[`RISK_CODES`].
@@ -652,6 +652,7 @@ pub const STATS_LABELS: [&str; STATS_VALUES] = [
     "feed.fills",
     "feed.submit_errors",
     "feed.kill_switches",
+    "feed.timers",
     "risk_reject.max_order_qty",
     "risk_reject.max_notional",
     "risk_reject.price_band",
@@ -682,7 +683,7 @@ pub const STATS_LABELS: [&str; STATS_VALUES] = [
 ];
 
 /// Index of the first risk reject in [`STATS_LABELS`].
-const RISK_FIRST: usize = 11;
+const RISK_FIRST: usize = 12;
 const _: () = assert!(STATS_VALUES <= MAX_VALUES);
 const _: () = assert!(RISK_FIRST + (RISK_CODES - 1) + 8 + 5 == STATS_VALUES);
 
@@ -708,6 +709,7 @@ pub fn snapshot(c: &Counters, g: &Gauges, out: &mut [i64; STATS_VALUES]) {
         &f.fills,
         &f.submit_errors,
         &f.kill_switches,
+        &f.timers,
     ];
     let mut at = 0;
     for counter in head {

@@ -194,6 +194,8 @@ mod tests {
             order_lots: 2,
             max_position_lots: 3,
             min_interval_ns: 0,
+            timer_interval_ns: 0,
+            stale_quote_ns: 0,
         }
     }
 

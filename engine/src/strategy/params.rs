@@ -54,6 +54,13 @@ pub struct StrategyParams {
     /// Least event time between two decisions (new orders or moves) per instrument, ns,
     /// `>= 0`.
     pub min_interval_ns: i64,
+    /// Period of the housekeeping timer, ns of event time (`0`: no timer). Timers are
+    /// inputs ([`crate::timers`]): journaled and replayed like market data.
+    pub timer_interval_ns: i64,
+    /// At each housekeeping timer, the quotes of an instrument whose reference-venue book
+    /// has not changed for this long are pulled (cancelled) until it changes again, ns
+    /// (`0`: never). Needs `timer_interval_ns > 0`.
+    pub stale_quote_ns: i64,
 }
 
 /// A strategy parameter out of range, naming the field.
@@ -110,6 +117,18 @@ impl StrategyParams {
         if self.min_interval_ns < 0 {
             return bad("min_interval_ns", "must not be negative");
         }
+        if self.timer_interval_ns < 0 {
+            return bad("timer_interval_ns", "must not be negative");
+        }
+        if self.stale_quote_ns < 0 {
+            return bad("stale_quote_ns", "must not be negative");
+        }
+        if self.stale_quote_ns > 0 && self.timer_interval_ns == 0 {
+            return bad(
+                "stale_quote_ns",
+                "needs the housekeeping timer: set timer_interval_ns > 0",
+            );
+        }
         Ok(())
     }
 }
@@ -131,6 +150,8 @@ impl Default for StrategyParams {
             order_lots: 1,
             max_position_lots: 10,
             min_interval_ns: 0,
+            timer_interval_ns: 0,
+            stale_quote_ns: 0,
         }
     }
 }
