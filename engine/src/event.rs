@@ -315,6 +315,8 @@ pub enum EventKind {
     Timer = 11,
     /// [`EventBody::Command`].
     Command = 12,
+    /// [`EventBody::FeedGap`].
+    FeedGap = 13,
     /// [`EventBody::Signal`].
     Signal = 32,
     /// [`EventBody::OrderNew`].
@@ -339,6 +341,7 @@ named_enum!(EventKind {
     ExecReport => "exec_report",
     Timer => "timer",
     Command => "command",
+    FeedGap => "feed_gap",
     Signal => "signal",
     OrderNew => "order_new",
     OrderCancel => "order_cancel",
@@ -597,6 +600,18 @@ event_type! {
             /// The refused request.
             client_order_id: u64,
         },
+        /// A feed lost messages: its sequence numbers jumped from `expected` to
+        /// `received` (a gap in a file or in UDP packets), or a book could not be kept
+        /// consistent (`received == 0`: the feed's own continuity rule broke). Books of
+        /// `instrument` (or of every instrument of `source` when the feed cannot tell) are
+        /// not to be trusted until rebuilt. An input; declared last so the archived tags of
+        /// the other variants keep their values.
+        FeedGap {
+            /// The first sequence number that did not arrive.
+            expected: u64,
+            /// The sequence number that arrived instead (0 if unknown).
+            received: u64,
+        },
     }
 }
 
@@ -621,6 +636,7 @@ impl EventBody {
             Self::OrderCancel { .. } => EventKind::OrderCancel,
             Self::OrderAmend { .. } => EventKind::OrderAmend,
             Self::RiskReject { .. } => EventKind::RiskReject,
+            Self::FeedGap { .. } => EventKind::FeedGap,
         }
     }
 }
@@ -646,6 +662,7 @@ impl ArchivedEventBody {
             Self::OrderCancel { .. } => EventKind::OrderCancel,
             Self::OrderAmend { .. } => EventKind::OrderAmend,
             Self::RiskReject { .. } => EventKind::RiskReject,
+            Self::FeedGap { .. } => EventKind::FeedGap,
         }
     }
 }
@@ -767,6 +784,7 @@ impl Event {
             | EventBody::TradingStatus { .. }
             | EventBody::Timer { .. }
             | EventBody::Command { .. }
+            | EventBody::FeedGap { .. }
             | EventBody::Signal { .. }
             | EventBody::OrderCancel { .. }
             | EventBody::RiskReject { .. } => Ok(()),
@@ -919,6 +937,9 @@ impl fmt::Display for Event {
                 write!(f, " timer_id={timer_id} deadline={deadline_ns}")
             }
             EventBody::Command { command, arg } => write!(f, " {command} arg={arg}"),
+            EventBody::FeedGap { expected, received } => {
+                write!(f, " expected={expected} received={received}")
+            }
             EventBody::Signal { model_id, value } => write!(
                 f,
                 " model={model_id} value={}",
@@ -1051,6 +1072,10 @@ pub fn sample_events() -> [Event; EventKind::ALL.len()] {
             command: OperatorCommand::CancelAll,
             arg: -1,
         },
+        EventBody::FeedGap {
+            expected: 1_001,
+            received: 1_005,
+        },
     ];
     let bodies_out = [
         EventBody::Signal {
@@ -1155,7 +1180,7 @@ mod tests {
         let codes: Vec<u16> = EventKind::ALL.iter().map(|k| k.code()).collect();
         assert_eq!(
             codes,
-            [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 32, 33, 34, 35, 36]
+            [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 32, 33, 34, 35, 36]
         );
         for kind in EventKind::ALL {
             assert_eq!(EventKind::from_code(kind.code()), Some(kind));
@@ -1166,7 +1191,7 @@ mod tests {
         assert_eq!(EventKind::ExecReport.name(), "exec_report");
         assert_eq!(EventKind::RiskReject.to_string(), "risk_reject");
         assert_eq!(EventKind::from_code(0), None);
-        assert_eq!(EventKind::from_code(13), None);
+        assert_eq!(EventKind::from_code(14), None);
         assert_eq!(EventKind::from_name("Quote"), None);
     }
 
@@ -1222,12 +1247,17 @@ mod tests {
              leaves=200 cum=100 reject_code=0"
         ));
         let reject = samples.last().map(ToString::to_string).unwrap_or_default();
-        assert!(reject.starts_with("seq=17 cause=16 "), "{reject}");
+        assert!(reject.starts_with("seq=18 cause=17 "), "{reject}");
         assert!(
             reject.ends_with("risk_reject clid=9 code=price_band(3)"),
             "{reject}"
         );
-        let signal = samples[12].to_string();
+        let gap = samples[12].to_string();
+        assert!(
+            gap.ends_with("feed_gap expected=1001 received=1005"),
+            "{gap}"
+        );
+        let signal = samples[13].to_string();
         assert!(
             signal.ends_with("signal model=2 value=-1.500000000"),
             "{signal}"

@@ -6,7 +6,7 @@
 //!
 //! 1. [`InputReject::NotAnInput`]: an output kind (signals, orders, rejects) offered as input.
 //! 2. [`InputReject::UnknownInstrument`]: market data or an execution report for an
-//!    instrument outside `0 .. n_instruments` (timers and commands may name any).
+//!    instrument outside `0 .. n_instruments` (timers, commands and feed gaps may name any).
 //! 3. [`InputReject::BadQty`]: market data with a zero quantity where an order or a trade
 //!    needs one. (Zero and negative prices, and negative quantities, cannot be built: the
 //!    [`Price`](crate::Price) and [`Qty`](crate::Qty) constructors refuse them, so a feed
@@ -203,11 +203,14 @@ impl Sequencer {
     }
 }
 
-/// Market data, as opposed to execution reports, timers and commands.
+/// Market data, as opposed to execution reports, timers, commands and feed gap marks.
 fn is_market_data(event: &Event) -> bool {
     !matches!(
         event.body,
-        EventBody::ExecReport { .. } | EventBody::Timer { .. } | EventBody::Command { .. }
+        EventBody::ExecReport { .. }
+            | EventBody::Timer { .. }
+            | EventBody::Command { .. }
+            | EventBody::FeedGap { .. }
     )
 }
 

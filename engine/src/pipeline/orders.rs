@@ -39,6 +39,8 @@ pub struct OrderCounters {
     pub timers: u64,
     /// Times an instrument's quotes were pulled because its reference book went stale.
     pub stale_pulls: u64,
+    /// Feed gaps seen (`FeedGap` inputs).
+    pub feed_gaps: u64,
 }
 
 /// A quote we have resting (or on its way).
@@ -84,6 +86,9 @@ struct InstrumentState {
 ///   changed for `stale_quote_ns` at the timer's deadline has its quotes cancelled and
 ///   sends nothing new until its reference book changes again (a silent feed must not
 ///   leave quotes resting on an old price).
+/// - **Feed gaps** (`FeedGap`): the feed lost messages, so the books may be wrong. The
+///   instrument's quotes (every instrument's, if the gap names one outside the config) are
+///   pulled as for a stale book, until its reference book changes again.
 ///
 /// # Deciding and sending
 ///
@@ -273,11 +278,33 @@ impl OrderStage {
             if st.stale || deadline_ns.saturating_sub(last) < stale_after {
                 continue;
             }
-            self.state[i].stale = true;
             self.counters.stale_pulls += 1;
-            for k in 0..2 {
-                if let Some(q) = self.state[i].quotes[k].take() {
-                    self.send_cancel(q.client_order_id, event, out);
+            self.pull_quotes(i, event, out);
+        }
+    }
+
+    /// Marks instrument `i` stale and cancels its quotes.
+    fn pull_quotes(&mut self, i: usize, event: &Event, out: &mut Outbox) {
+        self.state[i].stale = true;
+        for k in 0..2 {
+            if let Some(q) = self.state[i].quotes[k].take() {
+                self.send_cancel(q.client_order_id, event, out);
+            }
+        }
+    }
+
+    /// A feed gap: the books of the instrument (or of all, if it names none we know) may
+    /// be wrong.
+    fn on_feed_gap(&mut self, event: &Event, out: &mut Outbox) {
+        self.counters.feed_gaps += 1;
+        let named = usize::try_from(event.header.instrument.get())
+            .ok()
+            .filter(|&i| i < self.instruments.len());
+        match named {
+            Some(i) => self.pull_quotes(i, event, out),
+            None => {
+                for i in 0..self.instruments.len() {
+                    self.pull_quotes(i, event, out);
                 }
             }
         }
@@ -584,6 +611,7 @@ impl Stage for OrderStage {
             } if timer_id == crate::timers::HOUSEKEEPING => {
                 self.on_housekeeping(deadline_ns, event, out);
             }
+            EventBody::FeedGap { .. } => self.on_feed_gap(event, out),
             _ => {}
         }
     }

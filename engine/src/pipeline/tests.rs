@@ -369,6 +369,23 @@ fn a_housekeeping_timer_pulls_the_quotes_of_a_stale_book_until_it_changes() {
 }
 
 #[test]
+fn a_feed_gap_pulls_the_quotes_until_the_reference_book_changes() {
+    let mut d = Driver::new(chain(false, 100));
+    d.add(1, 1, Side::Buy, 10_000, 10);
+    assert_eq!(news(&d.add(1, 2, Side::Sell, 10_004, 10)).len(), 2);
+    let gap = EventBody::FeedGap {
+        expected: 7,
+        received: 9,
+    };
+    assert_eq!(cancels(&d.send(1, gap)), vec![1, 2]);
+    assert_eq!(d.orders().counters().feed_gaps, 1);
+    // A fill does not bring quotes back while the book is in doubt.
+    assert!(news(&d.report(ExecKind::Fill, 1, Side::Buy, 10_001, 5, 0)).is_empty());
+    let out = d.add(1, 3, Side::Buy, 10_001, 10);
+    assert_eq!(news(&out).len(), 2, "{out:?}");
+}
+
+#[test]
 fn risk_refusals_are_emitted_with_their_code() {
     // A burst of 2 orders: the two quotes pass, the next requote is throttled.
     let mut d = Driver::new(chain(false, 2));
