@@ -21,8 +21,13 @@
 //!   participants. Event time only, seeded randomness only: the same seed and the same
 //!   orders give the same stream.
 //!
+//! - [`feed`]: what every market data file adapter shares — the [`feed::FeedSource`] trait,
+//!   the [`feed::InstrumentMap`] from venue symbols to the config's instruments, counted
+//!   and reported skips ([`feed::FeedStats`]) and streaming `.gz` reads.
+//!
 //! Still to come: the file adapters — ITCH/MoldUDP64, DBN, Binance captures, CSV — (issue 5),
 //! and FIX order entry and UDP receivers (issue 6).
 
+pub mod feed;
 pub mod synthetic;
 pub mod venue;
