@@ -14,4 +14,4 @@ pub mod verify;
 
 pub use live::{run_live, FeedReport, LiveControl, LiveError, LiveReport};
 pub use runner::{Market, NullSink, Recorder, RunSummary, Runner, Sink};
-pub use verify::{verify_run, Verdict, VerifyError};
+pub use verify::{replay_run, verify_run, Point, ReplayOptions, Replayed, Verdict, VerifyError};

@@ -1,17 +1,28 @@
-//! Replaying a run's journaled inputs through fresh stages and comparing every output
-//! with the journaled one, byte for byte (the rkyv archive of each event).
+//! Replaying a run's journaled inputs through fresh stages on one thread, and comparing
+//! every output with the journaled one, byte for byte (the rkyv archive of each event).
+//! This is `tickrail replay`.
 //!
-//! Streaming: both journals are read record by record, nothing is loaded whole.
+//! - The stages are deterministic from the first input, so a replay always starts at input
+//!   sequence 1: a window (`from`/`to`, by input sequence or receive time) only says which
+//!   events are shown to the caller; the inputs before it rebuild the stages' state
+//!   silently, and the replay stops after the last input of the window.
+//! - With `verify`, every output the replay produces is compared with the next journaled
+//!   output (inside the window or not: a divergence before the window is still one), and the
+//!   first difference ends the replay with the input being replayed, both events and the
+//!   inputs just before it.
+//! - Streaming: both journals are read record by record, nothing is loaded whole.
 
+use std::collections::VecDeque;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use tickrail_engine::config::EngineConfig;
 use tickrail_engine::pipeline::{build_chain, max_outputs_per_event, BookSizing, BuildError};
 use tickrail_engine::stage::{Outbox, Stage};
-use tickrail_engine::{archive_event, decode_event, CodecError, Event};
+use tickrail_engine::{archive_event, decode_event, CodecError, Event, EventKind};
 use tickrail_journal::{JournalError, JournalReader};
 
-/// Why a verification could not run (a divergence is not an error: see [`Verdict`]).
+/// Why a replay could not run (a divergence is not an error: see [`Verdict`]).
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
     /// A journal could not be opened or read.
@@ -58,6 +69,74 @@ pub enum Verdict {
     },
 }
 
+/// A point in a journal: an input sequence, or a receive time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Point {
+    /// Input sequence number.
+    Sequence(u64),
+    /// Receive time, ns since the Unix epoch.
+    TimeNs(i64),
+}
+
+impl Point {
+    fn at_or_after(self, e: &Event) -> bool {
+        match self {
+            Point::Sequence(s) => e.header.sequence >= s,
+            Point::TimeNs(t) => e.header.receive_ts_ns >= t,
+        }
+    }
+
+    fn after(self, e: &Event) -> bool {
+        match self {
+            Point::Sequence(s) => e.header.sequence > s,
+            Point::TimeNs(t) => e.header.receive_ts_ns > t,
+        }
+    }
+}
+
+/// How to replay.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReplayOptions {
+    /// First input shown (default: the first).
+    pub from: Option<Point>,
+    /// Last input replayed and shown (default: the last).
+    pub to: Option<Point>,
+    /// Compare every output with the journaled one.
+    pub verify: bool,
+}
+
+/// What the caller sees, in stream order, inside the window.
+#[derive(Debug, Clone, Copy)]
+pub enum Replayed<'a> {
+    /// An input, before the stages see it.
+    Input(&'a Event),
+    /// An output the stages produced (already compared, with `verify`).
+    Output(&'a Event),
+}
+
+/// How many inputs before a divergence are kept for its report.
+pub const CONTEXT_INPUTS: usize = 5;
+
+/// What a replay did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplaySummary {
+    /// Inputs replayed (from sequence 1).
+    pub inputs: u64,
+    /// Inputs inside the window.
+    pub window_inputs: u64,
+    /// Outputs produced.
+    pub outputs: u64,
+    /// Outputs inside the window, by [`EventKind::code`].
+    pub window_outputs_by_kind: Vec<(EventKind, u64)>,
+    /// The verification's verdict (`None` without `verify`, or if the caller stopped).
+    pub verdict: Option<Verdict>,
+    /// With a divergence: the inputs just before the diverging one, oldest first (up to
+    /// [`CONTEXT_INPUTS`]).
+    pub context: Vec<Event>,
+    /// The caller stopped the replay early (its callback returned `Break`).
+    pub stopped: bool,
+}
+
 fn open(dir: &Path) -> Result<JournalReader, VerifyError> {
     JournalReader::open(dir).map_err(|source| VerifyError::Journal {
         dir: dir.to_path_buf(),
@@ -81,42 +160,121 @@ fn next(reader: &mut JournalReader, dir: &Path) -> Result<Option<Event>, VerifyE
     }
 }
 
-/// Replays `run_dir/inputs` through a chain built from `cfg` on this thread and compares
-/// each output with `run_dir/outputs`.
-pub fn verify_run(cfg: &EngineConfig, run_dir: &Path) -> Result<Verdict, VerifyError> {
+/// Replays `run_dir/inputs` through a chain built from `cfg` on this thread, comparing
+/// each output with `run_dir/outputs` when `opts.verify`, and hands the window's inputs and
+/// outputs to `on_event` (which may stop the replay with `ControlFlow::Break`).
+pub fn replay_run(
+    cfg: &EngineConfig,
+    run_dir: &Path,
+    opts: ReplayOptions,
+    mut on_event: impl FnMut(Replayed<'_>) -> ControlFlow<()>,
+) -> Result<ReplaySummary, VerifyError> {
     let (in_dir, out_dir) = (run_dir.join("inputs"), run_dir.join("outputs"));
     let mut inputs = open(&in_dir)?;
-    let mut outputs = open(&out_dir)?;
+    let mut outputs = if opts.verify {
+        Some(open(&out_dir)?)
+    } else {
+        None
+    };
     let mut chain = build_chain(cfg, BookSizing::default())?;
     let mut out = Outbox::new(max_outputs_per_event(cfg), 1);
-    let (mut n_in, mut n_out) = (0u64, 0u64);
+    let mut s = ReplaySummary {
+        inputs: 0,
+        window_inputs: 0,
+        outputs: 0,
+        window_outputs_by_kind: Vec::new(),
+        verdict: None,
+        context: Vec::new(),
+        stopped: false,
+    };
+    let mut recent: VecDeque<Event> = VecDeque::with_capacity(CONTEXT_INPUTS + 1);
+    let mut compared = 0u64;
     while let Some(input) = next(&mut inputs, &in_dir)? {
-        n_in += 1;
+        if opts.to.is_some_and(|to| to.after(&input)) {
+            break;
+        }
+        s.inputs += 1;
+        let shown = opts.from.is_none_or(|from| from.at_or_after(&input));
+        if shown {
+            s.window_inputs += 1;
+            if on_event(Replayed::Input(&input)).is_break() {
+                s.stopped = true;
+                return Ok(s);
+            }
+        }
         chain.on_event(&input, &mut out);
         for got in out.events() {
-            let want = next(&mut outputs, &out_dir)?;
-            match want {
-                Some(w) if archive_event(&w) == archive_event(got) => n_out += 1,
-                _ => {
-                    return Ok(Verdict::Diverged {
-                        input_sequence: Some(input.header.sequence),
-                        expected: want,
-                        actual: Some(*got),
-                    })
+            s.outputs += 1;
+            if let Some(reader) = outputs.as_mut() {
+                let want = next(reader, &out_dir)?;
+                match want {
+                    Some(w) if archive_event(&w) == archive_event(got) => compared += 1,
+                    _ => {
+                        s.context = recent.into_iter().collect();
+                        s.verdict = Some(Verdict::Diverged {
+                            input_sequence: Some(input.header.sequence),
+                            expected: want,
+                            actual: Some(*got),
+                        });
+                        return Ok(s);
+                    }
+                }
+            }
+            if shown {
+                let kind = got.kind();
+                match s
+                    .window_outputs_by_kind
+                    .iter_mut()
+                    .find(|(k, _)| *k == kind)
+                {
+                    Some((_, n)) => *n += 1,
+                    None => s.window_outputs_by_kind.push((kind, 1)),
+                }
+                if on_event(Replayed::Output(got)).is_break() {
+                    s.stopped = true;
+                    return Ok(s);
                 }
             }
         }
         out.clear();
+        if recent.len() == CONTEXT_INPUTS {
+            recent.pop_front();
+        }
+        recent.push_back(input);
     }
-    if let Some(extra) = next(&mut outputs, &out_dir)? {
-        return Ok(Verdict::Diverged {
-            input_sequence: None,
-            expected: Some(extra),
-            actual: None,
+    s.window_outputs_by_kind.sort_by_key(|(k, _)| k.code());
+    if let Some(reader) = outputs.as_mut() {
+        // A full replay must have consumed every journaled output; a window ending early
+        // leaves the rest unread.
+        if opts.to.is_none() {
+            if let Some(extra) = next(reader, &out_dir)? {
+                s.context = recent.into_iter().collect();
+                s.verdict = Some(Verdict::Diverged {
+                    input_sequence: None,
+                    expected: Some(extra),
+                    actual: None,
+                });
+                return Ok(s);
+            }
+        }
+        s.verdict = Some(Verdict::Identical {
+            inputs: s.inputs,
+            outputs: compared,
         });
     }
-    Ok(Verdict::Identical {
-        inputs: n_in,
-        outputs: n_out,
-    })
+    Ok(s)
+}
+
+/// Replays all of `run_dir` and compares every output: [`replay_run`] with `verify` and
+/// no window.
+pub fn verify_run(cfg: &EngineConfig, run_dir: &Path) -> Result<Verdict, VerifyError> {
+    let opts = ReplayOptions {
+        verify: true,
+        ..Default::default()
+    };
+    let s = replay_run(cfg, run_dir, opts, |_| ControlFlow::Continue(()))?;
+    Ok(s.verdict.unwrap_or(Verdict::Identical {
+        inputs: s.inputs,
+        outputs: s.outputs,
+    }))
 }

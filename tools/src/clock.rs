@@ -34,3 +34,21 @@ pub fn civil(secs: i64) -> (i64, i64, i64, i64, i64, i64) {
     let year = yoe + era * 400 + i64::from(month <= 2);
     (year, month, day, rem / 3600, rem % 3600 / 60, rem % 60)
 }
+
+/// Seconds since the Unix epoch of a UTC civil date and time (the inverse of [`civil`]).
+pub fn from_civil(year: i64, month: i64, day: i64, h: i64, mi: i64, s: i64) -> i64 {
+    // Howard Hinnant's days-from-civil algorithm.
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    days * 86_400 + h * 3600 + mi * 60 + s
+}
+
+/// Sleeps `d` (the CLI's pacing for `replay --speed`).
+pub fn sleep(d: std::time::Duration) {
+    std::thread::sleep(d);
+}

@@ -1,8 +1,8 @@
 //! `tickrail`: the one command-line binary.
 //!
-//! `run` (the main job), `stat` (live counters of a running engine), `config check` and the
-//! journal tools (`tickrail journal …`). `replay`, `backtest`, `venue` and `feed` arrive with
-//! the issues that build them.
+//! `run` (the main job), `stat` (live counters of a running engine), `replay` (re-drive and
+//! verify a run), `config check` and the journal tools (`tickrail journal …`). `backtest`,
+//! `venue` and `feed` arrive with the issues that build them.
 
 /// `println!` for commands: a write error (stdout closed, disk full) is returned with `?`
 /// instead of panicking; `main` exits quietly on a closed pipe.
@@ -16,6 +16,7 @@ macro_rules! outln {
 mod clock;
 mod demo;
 mod journal_cmd;
+mod replay_cmd;
 mod run_cmd;
 mod stat_cmd;
 
@@ -40,6 +41,10 @@ enum Command {
     /// Inspect, follow, verify, summarise and recover journals.
     #[command(subcommand)]
     Journal(journal_cmd::JournalCmd),
+    /// Re-drive a run's journaled inputs through the same stages on one thread; with
+    /// `--verify`, compare every output with the journal byte for byte (exit 3 at the first
+    /// difference).
+    Replay(replay_cmd::ReplayArgs),
     /// Show a running engine's counters live from its stats file (`<run_dir>/stats`):
     /// one line per counter with its rate, until the engine finishes or its process is gone.
     Stat(stat_cmd::StatArgs),
@@ -69,6 +74,7 @@ fn main() -> std::process::ExitCode {
         Command::Config(ConfigCmd::Check { file }) => run_cmd::check(&file),
         Command::Journal(cmd) => journal_cmd::run(cmd),
         Command::Stat(args) => stat_cmd::run(args),
+        Command::Replay(args) => replay_cmd::run(args),
     };
     match result {
         Ok(code) => code,

@@ -16,7 +16,7 @@ use tickrail_replay::{run_live, LiveControl, LiveReport};
 /// The config `tickrail run` uses without `--config`: `config/default.toml`, built in.
 pub const DEFAULT_CONFIG: &str = include_str!("../../config/default.toml");
 /// Where the built-in default claims to come from (model paths resolve against it).
-const DEFAULT_ORIGIN: &str = "config/default.toml (built in)";
+pub const DEFAULT_ORIGIN: &str = "config/default.toml (built in)";
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
