@@ -25,9 +25,19 @@
 //!   the [`feed::InstrumentMap`] from venue symbols to the config's instruments, counted
 //!   and reported skips ([`feed::FeedStats`]) and streaming `.gz` reads.
 //!
-//! Still to come: the file adapters — ITCH/MoldUDP64, DBN, Binance captures, CSV — (issue 5),
-//! and FIX order entry and UDP receivers (issue 6).
+//! - File adapters, each a streaming [`feed::FeedSource`] with counted, reported skips:
+//!   [`itch`] (NASDAQ TotalView-ITCH 5.0, our own zero-copy decoder, L3), [`dbn`](dbn_feed)
+//!   (Databento DBN via the `dbn` crate: mbo, mbp-1, mbp-10, trades, tbbo; `.dbn`,
+//!   `.dbn.zst`), [`binance`] (websocket captures: depth diffs with their continuity rules
+//!   and the captured REST snapshots, bookTicker, trades; spot and USD-M) and [`csv_feed`]
+//!   (documented quote and trade layouts).
+//!
+//! Still to come: MoldUDP64 over UDP multicast and FIX order entry (issue 6).
 
+pub mod binance;
+pub mod csv_feed;
+pub mod dbn_feed;
 pub mod feed;
+pub mod itch;
 pub mod synthetic;
 pub mod venue;

@@ -1,0 +1,455 @@
+//! File adapter decode throughput: [`DbnSource`] on a generated DBN MBO stream and
+//! [`CsvSource`] on a generated CSV quotes file, both held in memory, against floors over
+//! the same bytes.
+//!
+//! ```text
+//! cargo run --release -p tickrail-bench --bin file_decode_bench -- \
+//!     [--records 1000000] [--rows 1000000] [--repeat 5] [--seed 1]
+//! ```
+//!
+//! The inputs are generated once (seeded) and encoded into memory: `--records` MBO records
+//! of one instrument (adds, partial and full cancels, modifies, trades, fills, about a
+//! thousand live orders) written with the `dbn` crate's encoder, and `--rows` quote rows
+//! over two symbols. Rows per input:
+//!
+//! - `floor: plain read` — `Read::read` of the same bytes in 64 KiB chunks into one buffer,
+//!   adding one byte per 64 (what any decoder pays to get the bytes);
+//! - DBN only: `dbn decoder alone` — the `dbn` crate's `DbnDecoder` over the bytes,
+//!   `decode_record_ref` of every record, reading its price (no conversion, no events);
+//! - `DbnSource` / `CsvSource` — the adapter, every event drained.
+//!
+//! Prints the machine line, the setup, one line per repetition and the Markdown table of
+//! each row's median repetition (by elapsed time), with its time relative to the floor.
+
+use std::fmt::Write as _;
+use std::hint::black_box;
+use std::io::{Cursor, Read};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{ensure, Context, Result};
+use clap::Parser;
+use tickrail_bench::clock;
+use tickrail_bench::report::machine_line;
+use tickrail_engine::{EventBody, InstrumentId, Scale};
+use tickrail_gateways::csv_feed::CsvSource;
+use tickrail_gateways::dbn_feed::dbn::decode::{DbnDecoder, DecodeRecordRef};
+use tickrail_gateways::dbn_feed::dbn::encode::{DbnEncoder, EncodeRecord};
+use tickrail_gateways::dbn_feed::dbn::{
+    self, rtype, FlagSet, MappingInterval, MboMsg, Metadata, RecordHeader, SType, Schema,
+    SymbolMapping,
+};
+use tickrail_gateways::dbn_feed::{DbnOptions, DbnSource};
+use tickrail_gateways::feed::{FeedSource, FeedStats, InstrumentMap, MappedInstrument};
+
+/// Decode throughput of the DBN and CSV adapters against a plain read of the same bytes.
+#[derive(Debug, Parser)]
+#[command(name = "file_decode_bench")]
+struct Args {
+    /// MBO records in the generated DBN stream
+    #[arg(long, default_value_t = 1_000_000)]
+    records: usize,
+    /// Rows in the generated CSV quotes file
+    #[arg(long, default_value_t = 1_000_000)]
+    rows: usize,
+    /// Repetitions; each row reports its median repetition
+    #[arg(long, default_value_t = 5)]
+    repeat: usize,
+    /// Seed of the generated data
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+/// One generated input held in memory.
+struct Input {
+    name: &'static str,
+    bytes: Arc<[u8]>,
+    /// Records (DBN) or data rows (CSV).
+    records: u64,
+}
+
+/// What a row measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Row {
+    Floor,
+    DbnDecoder,
+    DbnSource,
+    CsvSource,
+}
+
+impl Row {
+    fn name(self) -> &'static str {
+        match self {
+            Row::Floor => "floor: plain read",
+            Row::DbnDecoder => "dbn decoder alone",
+            Row::DbnSource => "DbnSource (events)",
+            Row::CsvSource => "CsvSource (events)",
+        }
+    }
+}
+
+/// One measurement.
+#[derive(Debug, Clone, Copy)]
+struct Measured {
+    elapsed: Duration,
+    records: u64,
+    events: u64,
+    checksum: u64,
+}
+
+impl Measured {
+    fn per_s(&self, n: u64) -> f64 {
+        n as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
+const ES_ID: u32 = 5482;
+/// 2020-12-28 13:00 UTC.
+const T0: u64 = 1_609_160_400_000_000_000;
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    ensure!(args.repeat > 0, "--repeat must be at least 1");
+    ensure!(
+        args.records > 0 && args.rows > 0,
+        "--records and --rows must be at least 1"
+    );
+    println!("{}", machine_line(clock::unix_seconds()));
+    let dbn_input = Input {
+        name: "DBN mbo",
+        bytes: mbo_stream(args.records, args.seed)?.into(),
+        records: args.records as u64,
+    };
+    let csv_input = Input {
+        name: "CSV quotes",
+        bytes: quotes_csv(args.rows, args.seed).into_bytes().into(),
+        records: args.rows as u64,
+    };
+    let plan: [(&Input, &[Row]); 2] = [
+        (&dbn_input, &[Row::Floor, Row::DbnDecoder, Row::DbnSource]),
+        (&csv_input, &[Row::Floor, Row::CsvSource]),
+    ];
+    for (input, _) in &plan {
+        println!(
+            "setup: {}: {} records, {:.1} MB in memory; {} repetitions",
+            input.name,
+            input.records,
+            input.bytes.len() as f64 / 1e6,
+            args.repeat
+        );
+    }
+    // Untimed warm-up of every row, and the check that each decode is clean.
+    for (input, rows) in &plan {
+        for &row in *rows {
+            measure(input, row)?;
+        }
+    }
+    let mut reps: Vec<Vec<Vec<Measured>>> = plan
+        .iter()
+        .map(|(_, rows)| vec![Vec::new(); rows.len()])
+        .collect();
+    for rep in 1..=args.repeat {
+        let mut line = format!("rep {rep}:");
+        for (pi, (input, rows)) in plan.iter().enumerate() {
+            for (ri, &row) in rows.iter().enumerate() {
+                let m = measure(input, row)?;
+                let _ = write!(
+                    line,
+                    " {} {}: {:.0} MB/s;",
+                    input.name,
+                    row.name(),
+                    m.per_s(input.bytes.len() as u64) / 1e6
+                );
+                reps[pi][ri].push(m);
+            }
+        }
+        println!("{line}");
+    }
+    println!();
+    println!(
+        "| input | what | MB | records | events | median s | Mrecords/s | Mevents/s | MB/s \
+         | time vs floor |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    for ((input, rows), ms) in plan.iter().zip(&reps) {
+        let floor = median(&ms[0]).elapsed.as_secs_f64();
+        for (row, ms) in rows.iter().zip(ms) {
+            let m = median(ms);
+            black_box(m.checksum);
+            println!(
+                "| {} | {} | {:.1} | {} | {} | {:.4} | {:.2} | {:.2} | {:.0} | {:.1}× |",
+                input.name,
+                row.name(),
+                input.bytes.len() as f64 / 1e6,
+                m.records,
+                m.events,
+                m.elapsed.as_secs_f64(),
+                m.per_s(m.records) / 1e6,
+                m.per_s(m.events) / 1e6,
+                m.per_s(input.bytes.len() as u64) / 1e6,
+                m.elapsed.as_secs_f64() / floor
+            );
+        }
+    }
+    Ok(())
+}
+
+fn map() -> InstrumentMap {
+    let inst = |symbol: &str, id, price_scale, qty_scale| MappedInstrument {
+        symbol: symbol.into(),
+        id: InstrumentId::new(id),
+        price_scale: Scale::new(price_scale),
+        qty_scale: Scale::new(qty_scale),
+    };
+    InstrumentMap::new(vec![
+        inst("ESH1", 0, 2, 0),
+        inst("BTCUSDT", 1, 2, 5),
+        inst("ETHUSDT", 2, 2, 4),
+    ])
+}
+
+/// Fails unless `s` is a clean decode.
+fn ensure_clean(name: &str, s: &FeedStats) -> Result<()> {
+    ensure!(
+        s.skipped + s.unknown_instrument + s.out_of_order + s.gaps == 0 && s.fatal.is_none(),
+        "{name}: unclean decode: {s:?}"
+    );
+    Ok(())
+}
+
+/// One pass of `row` over `input`, timed as a whole.
+fn measure(input: &Input, row: Row) -> Result<Measured> {
+    let (mut records, mut events, mut checksum) = (0u64, 0u64, 0u64);
+    let start = clock::now();
+    match row {
+        Row::Floor => {
+            let mut reader = Cursor::new(Arc::clone(&input.bytes));
+            let mut buf = vec![0u8; 1 << 16];
+            loop {
+                let n = reader.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                for b in buf[..n].iter().step_by(64) {
+                    checksum = checksum.wrapping_add(u64::from(*b));
+                }
+            }
+            records = input.records;
+        }
+        Row::DbnDecoder => {
+            let mut decoder = DbnDecoder::new(Cursor::new(Arc::clone(&input.bytes)))?;
+            while let Some(rec) = decoder.decode_record_ref()? {
+                if let Some(m) = rec.get::<MboMsg>() {
+                    checksum = checksum.wrapping_add(m.price as u64);
+                }
+                records += 1;
+            }
+        }
+        Row::DbnSource => {
+            let mut src = DbnSource::from_reader(
+                Cursor::new(Arc::clone(&input.bytes)),
+                input.name,
+                1,
+                map(),
+                None,
+                DbnOptions::default(),
+            )?;
+            while let Some(e) = src.next_event() {
+                checksum = checksum.wrapping_add(price_of(&e.body));
+                events += 1;
+            }
+            ensure_clean(input.name, src.stats())?;
+            records = src.stats().records;
+        }
+        Row::CsvSource => {
+            let mut src = CsvSource::from_reader(
+                Box::new(Cursor::new(Arc::clone(&input.bytes))),
+                input.name,
+                1,
+                map(),
+            )?;
+            while let Some(e) = src.next_event() {
+                checksum = checksum.wrapping_add(price_of(&e.body));
+                events += 1;
+            }
+            ensure_clean(input.name, src.stats())?;
+            records = src.stats().records;
+        }
+    }
+    let elapsed = clock::now().duration_since(start);
+    ensure!(
+        records == input.records,
+        "{} {}: {records} records, expected {}",
+        input.name,
+        row.name(),
+        input.records
+    );
+    Ok(Measured {
+        elapsed,
+        records,
+        events,
+        checksum: black_box(checksum),
+    })
+}
+
+fn price_of(body: &EventBody) -> u64 {
+    match *body {
+        EventBody::OrderAdd { price, .. }
+        | EventBody::OrderModify { price, .. }
+        | EventBody::Trade { price, .. } => price.raw() as u64,
+        EventBody::OrderDelete { order_id } => order_id,
+        EventBody::Quote { bid_px, .. } => bid_px.raw() as u64,
+        _ => 0,
+    }
+}
+
+/// The measurement with the median elapsed time.
+fn median(ms: &[Measured]) -> Measured {
+    let mut sorted = ms.to_vec();
+    sorted.sort_by_key(|m| m.elapsed);
+    sorted[sorted.len() / 2]
+}
+
+/// xorshift64*: seeded, reproducible.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Self {
+        Self(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
+    }
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+const TICK: i64 = 250_000_000; // 0.25
+const BASE: i64 = 3_720_000_000_000; // 3720.00
+
+/// `n` MBO records of ESH1 encoded as DBN: adds around the mid (bids below, asks above),
+/// partial and full cancels, modifies, trades and fills; about a thousand live orders.
+fn mbo_stream(n: usize, seed: u64) -> Result<Vec<u8>> {
+    let day = dbn::record::ts_to_dt(T0).context("date")?.date();
+    let metadata = Metadata::builder()
+        .dataset("GLBX.MDP3")
+        .schema(Some(Schema::Mbo))
+        .start(T0)
+        .stype_in(Some(SType::RawSymbol))
+        .stype_out(SType::InstrumentId)
+        .symbols(vec!["ESH1".to_owned()])
+        .mappings(vec![SymbolMapping {
+            raw_symbol: "ESH1".to_owned(),
+            intervals: vec![MappingInterval {
+                start_date: day,
+                end_date: day.next_day().context("date")?,
+                symbol: ES_ID.to_string(),
+            }],
+        }])
+        .build();
+    let mut out = Vec::with_capacity(n * std::mem::size_of::<MboMsg>() + 4096);
+    let mut enc = DbnEncoder::new(&mut out, &metadata)?;
+    let mut rng = Rng::new(seed);
+    // Live orders: (id, side, price, size), removed by swap.
+    let mut live: Vec<(u64, u8, i64, u32)> = Vec::new();
+    let mut next_id = 1u64;
+    let mut ts = T0;
+    for k in 0..n {
+        ts += 1 + rng.below(5_000);
+        let r = rng.below(100);
+        let (action, side, id, price, size) = if live.len() < 1_000 && r < 45 || live.is_empty() {
+            let side = if rng.below(2) == 0 { b'B' } else { b'A' };
+            let ticks = 1 + rng.below(20) as i64;
+            let price = if side == b'B' {
+                BASE - ticks * TICK
+            } else {
+                BASE + (ticks - 1) * TICK
+            };
+            let size = 1 + rng.below(50) as u32;
+            next_id += 1;
+            live.push((next_id, side, price, size));
+            (b'A', side, next_id, price, size)
+        } else if r < 85 {
+            let i = rng.below(live.len() as u64) as usize;
+            let (id, side, price, size) = live[i];
+            let cancel = 1 + rng.below(u64::from(size)) as u32;
+            if cancel == size {
+                live.swap_remove(i);
+            } else {
+                live[i].3 = size - cancel;
+            }
+            (b'C', side, id, price, cancel)
+        } else if r < 92 {
+            let i = rng.below(live.len() as u64) as usize;
+            let size = 1 + rng.below(50) as u32;
+            live[i].3 = size;
+            let (id, side, price, _) = live[i];
+            (b'M', side, id, price, size)
+        } else if r < 96 {
+            let side = if rng.below(2) == 0 { b'B' } else { b'A' };
+            (b'T', side, 0, BASE, 1 + rng.below(10) as u32)
+        } else {
+            let i = rng.below(live.len() as u64) as usize;
+            let (id, side, price, size) = live[i];
+            (b'F', side, id, price, size)
+        };
+        let rec = MboMsg {
+            hd: RecordHeader::new::<MboMsg>(rtype::MBO, 1, ES_ID, ts),
+            order_id: id,
+            price,
+            size,
+            flags: FlagSet::new(dbn::flags::LAST),
+            channel_id: 0,
+            action: action as std::ffi::c_char,
+            side: side as std::ffi::c_char,
+            ts_recv: ts + 20_000,
+            ts_in_delta: 0,
+            sequence: k as u32 + 1,
+        };
+        enc.encode_record(&rec)?;
+    }
+    enc.flush()?;
+    Ok(out)
+}
+
+/// `n` quote rows over BTCUSDT and ETHUSDT.
+fn quotes_csv(n: usize, seed: u64) -> String {
+    let mut rng = Rng::new(seed ^ 0x5a5a);
+    let mut out = String::with_capacity(n * 64 + 80);
+    out.push_str("ts_recv_ns,ts_event_ns,symbol,bid_px,bid_qty,ask_px,ask_qty\n");
+    let mut ts = 1_723_075_200_000_000_000u64;
+    let mut mid = [6_400_000i64, 300_000i64]; // cents
+    for _ in 0..n {
+        ts += 1 + rng.below(100_000);
+        let i = rng.below(2) as usize;
+        mid[i] += rng.below(3) as i64 - 1;
+        let (symbol, qty_places) = if i == 0 {
+            ("BTCUSDT", 5)
+        } else {
+            ("ETHUSDT", 4)
+        };
+        let bid = mid[i] - 1;
+        let ask = mid[i] + 1;
+        let bq = 1 + rng.below(100_000);
+        let aq = 1 + rng.below(100_000);
+        let unit = 10u64.pow(qty_places);
+        let _ = writeln!(
+            out,
+            "{ts},{},{symbol},{}.{:02},{}.{:0w$},{}.{:02},{}.{:0w$}",
+            ts - 3_000,
+            bid / 100,
+            bid % 100,
+            bq / unit,
+            bq % unit,
+            ask / 100,
+            ask % 100,
+            aq / unit,
+            aq % unit,
+            w = qty_places as usize
+        );
+    }
+    out
+}
