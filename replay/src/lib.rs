@@ -7,11 +7,16 @@
 //!   end-to-end and determinism tests and, later, by `tickrail backtest` and `replay`. The
 //!   synthetic market of `tickrail-gateways` implements its [`Market`] trait.
 
+pub mod backtest;
+pub mod backtest_job;
+pub mod journal_sink;
 pub mod live;
+pub mod report;
 pub mod runner;
 mod synthetic;
 pub mod verify;
 
+pub use journal_sink::{JournalSink, JournalSinkError};
 pub use live::{run_live, FeedReport, LiveControl, LiveError, LiveReport};
 pub use runner::{Market, NullSink, Recorder, RunSummary, Runner, Sink};
 pub use verify::{replay_run, verify_run, Point, ReplayOptions, Replayed, Verdict, VerifyError};

@@ -107,6 +107,10 @@ pub struct Runner<M, S> {
     script: VecDeque<Event>,
     timers: Timers,
     summary: RunSummary,
+    /// Receive time of the last market input (event time).
+    now: i64,
+    /// The market is done and the script drained.
+    done: bool,
 }
 
 impl<M: Market, S: Stage> Runner<M, S> {
@@ -122,6 +126,8 @@ impl<M: Market, S: Stage> Runner<M, S> {
             script: VecDeque::new(),
             timers: Timers::new(),
             summary: RunSummary::default(),
+            now: i64::MIN,
+            done: false,
         }
     }
 
@@ -164,29 +170,55 @@ impl<M: Market, S: Stage> Runner<M, S> {
     /// processed and its orders submitted: asking advances the market's clock, and a request
     /// submitted behind that clock would be out of causal order.
     pub fn run(&mut self, sink: &mut impl Sink) -> &RunSummary {
-        let mut now = i64::MIN;
+        while self.run_until(i64::MAX, sink) {}
+        &self.summary
+    }
+
+    /// Runs the inputs due at or before event time `until_ns` (by the market's
+    /// [`Market::next_due_ns`] lower bound), then returns `true`; returns `false` once the
+    /// market is done (after feeding the remaining scripted inputs). A caller can look at
+    /// the chain between calls (a backtest samples its PnL this way); the events are the
+    /// same as one [`Runner::run`].
+    pub fn run_until(&mut self, until_ns: i64, sink: &mut impl Sink) -> bool {
+        if self.done {
+            return false;
+        }
         loop {
-            self.inject_due(now, sink);
+            self.inject_due(self.now, sink);
             let Some(due) = self.market.next_due_ns() else {
                 break;
             };
+            if due > until_ns {
+                return true;
+            }
             self.timers.start(due);
             while let Some(mut timer) = self.timers.pop_due(due) {
                 // Orders it causes go to the market at a time it has reached.
                 let at = &mut timer.header.receive_ts_ns;
-                *at = (*at).max(now);
-                now = now.max(*at);
+                *at = (*at).max(self.now);
+                self.now = self.now.max(*at);
                 self.summary.timers += 1;
                 self.step(timer, sink);
             }
             let Some(event) = self.market.next_input() else {
                 break;
             };
-            now = now.max(event.header.receive_ts_ns);
+            self.now = self.now.max(event.header.receive_ts_ns);
             self.step(event, sink);
         }
         self.inject_due(i64::MAX, sink);
-        &self.summary
+        self.done = true;
+        false
+    }
+
+    /// A lower bound on the next market input's receive time (`None`: the market is done).
+    pub fn next_due_ns(&mut self) -> Option<i64> {
+        self.market.next_due_ns()
+    }
+
+    /// Event time: the receive time of the last input.
+    pub fn now_ns(&self) -> i64 {
+        self.now
     }
 
     /// Feeds the scripted inputs due at or before `now`, stamped with receive time

@@ -1,0 +1,314 @@
+//! One backtest, end to end: historical data files → [`HistoricalMarket`] → the
+//! single-thread [`Runner`] with the config's chain and timers → a journal of every input
+//! and output (so `tickrail replay RUN --verify` re-drives it) and the [`report`](crate::report).
+//! This is what `tickrail backtest` runs, once per sweep point.
+//!
+//! The data's venue is the config's **first** `[[venues]]` entry: its id is the `source`
+//! of the data's events and the venue our orders go to; its `entry_latency_ns` and
+//! `ack_latency_ns` are the simulated order-entry and acknowledgement latencies, and its
+//! `feed_latency_ns` is added to the exchange time of formats that carry no receive time
+//! (ITCH). The queue model defaults to FIFO for per-order data (ITCH, DBN) and to the
+//! probabilistic model (power 2) for level data (Binance, CSV).
+
+use std::path::{Path, PathBuf};
+
+use tickrail_engine::config::EngineConfig;
+use tickrail_engine::pipeline::{build_chain, max_outputs_per_event, BookSizing, BuildError};
+use tickrail_gateways::binance::{BinanceOptions, BinanceSource};
+use tickrail_gateways::csv_feed::CsvSource;
+use tickrail_gateways::dbn_feed::DbnSource;
+use tickrail_gateways::feed::{FeedSource, FeedStats, InstrumentMap, Merged, OpenError};
+use tickrail_gateways::itch::{local_midnight_ns, ItchSource};
+
+use crate::backtest::{BacktestError, BacktestParams, HistoricalMarket, QueueModel};
+use crate::journal_sink::{JournalSink, JournalSinkError};
+use crate::report::{Collector, Report};
+use crate::{NullSink, RunSummary, Runner, Sink};
+
+/// A market data file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataFormat {
+    /// NASDAQ TotalView-ITCH 5.0 (`.itch`, `.itch.gz`, or a name containing `ITCH`).
+    Itch,
+    /// A Binance websocket capture (a name containing `binance`, `spot_` or `usdm_`).
+    Binance,
+    /// Databento DBN (`.dbn`, `.dbn.zst`).
+    Dbn,
+    /// CSV quotes or trades (`.csv`, `.csv.gz`).
+    Csv,
+}
+
+impl DataFormat {
+    /// The format a file's name says, if it says one.
+    pub fn detect(path: &Path) -> Option<Self> {
+        let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
+        if name.contains(".dbn") {
+            Some(Self::Dbn)
+        } else if name.contains(".csv") {
+            Some(Self::Csv)
+        } else if name.contains("itch") {
+            Some(Self::Itch)
+        } else if name.contains("binance") || name.starts_with("spot_") || name.starts_with("usdm_")
+        {
+            Some(Self::Binance)
+        } else {
+            None
+        }
+    }
+
+    /// Parses `itch`, `binance`, `dbn` or `csv`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "itch" => Some(Self::Itch),
+            "binance" => Some(Self::Binance),
+            "dbn" => Some(Self::Dbn),
+            "csv" => Some(Self::Csv),
+            _ => None,
+        }
+    }
+
+    /// Whether the format carries individual orders (L3), so FIFO queue positions are exact.
+    pub fn per_order(self) -> bool {
+        matches!(self, Self::Itch | Self::Dbn)
+    }
+}
+
+/// The data of a backtest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataSpec {
+    /// The files, merged by receive time.
+    pub files: Vec<PathBuf>,
+    /// Their format (`None`: detected per file from its name).
+    pub format: Option<DataFormat>,
+    /// DBN instrument definitions file, if the data files lack symbol mappings.
+    pub definitions: Option<PathBuf>,
+    /// ITCH: the trading date `(year, month, day)`; timestamps count from its midnight,
+    /// US Eastern (UTC−5; the sample's date is in winter). Default 1970-01-01.
+    pub itch_date: Option<(i32, u32, u32)>,
+}
+
+/// How to run it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobOptions {
+    /// The queue model (`None`: by format, see the [module docs](self)).
+    pub queue: Option<QueueModel>,
+    /// Event time between equity samples, ns (`> 0`).
+    pub sample_interval_ns: i64,
+    /// Where the journal goes (`out_dir/inputs`, `out_dir/outputs`).
+    pub out_dir: PathBuf,
+}
+
+/// Why a backtest could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// A data file could not be opened.
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    /// A file's format is neither given nor recognisable from its name.
+    #[error("{0}: unknown data format (pass --format itch|binance|dbn|csv)")]
+    UnknownFormat(String),
+    /// The config has no venue.
+    #[error("the config has no [[venues]]: the first one is the data's venue")]
+    NoVenue,
+    /// The market simulator refused its parameters.
+    #[error("backtest market: {0}")]
+    Market(#[from] BacktestError),
+    /// The chain could not be built.
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    /// Journaling failed.
+    #[error(transparent)]
+    Journal(#[from] JournalSinkError),
+    /// A bad option.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// What a backtest produced.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The report.
+    pub report: Report,
+    /// The runner's summary (inputs, outputs, Sequencer rejects, timers).
+    pub summary: RunSummary,
+    /// The data sources' counters (summed over files).
+    pub feed: FeedStats,
+    /// The simulated venue's counters, printed.
+    pub market: String,
+    /// Records journaled: `[inputs, outputs]`.
+    pub journaled: [u64; 2],
+}
+
+fn open_one(
+    path: &Path,
+    format: DataFormat,
+    source: u16,
+    map: InstrumentMap,
+    data: &DataSpec,
+) -> Result<Box<dyn FeedSource + Send>, JobError> {
+    Ok(match format {
+        DataFormat::Itch => {
+            let (y, m, d) = data.itch_date.unwrap_or((1970, 1, 1));
+            let midnight = local_midnight_ns(y, m, d, -5 * 3600).ok_or_else(|| {
+                JobError::Invalid(format!("ITCH date {y:04}-{m:02}-{d:02} is not a date"))
+            })?;
+            Box::new(ItchSource::open(path, source, map, midnight)?)
+        }
+        DataFormat::Binance => Box::new(BinanceSource::open(
+            path,
+            source,
+            map,
+            BinanceOptions::default(),
+        )?),
+        DataFormat::Dbn => Box::new(DbnSource::open(
+            path,
+            source,
+            map,
+            data.definitions.as_deref(),
+        )?),
+        DataFormat::Csv => Box::new(CsvSource::open(path, source, map)?),
+    })
+}
+
+/// Opens every file of `data` for venue `source` with `cfg`'s instruments, merged by
+/// receive time; also returns the format of the first file.
+pub fn open_feed(
+    cfg: &EngineConfig,
+    data: &DataSpec,
+    source: u16,
+) -> Result<(Merged, DataFormat), JobError> {
+    let map = InstrumentMap::from_specs(&cfg.instruments);
+    let mut sources = Vec::with_capacity(data.files.len());
+    let mut first = None;
+    for path in &data.files {
+        let format = data
+            .format
+            .or_else(|| DataFormat::detect(path))
+            .ok_or_else(|| JobError::UnknownFormat(path.display().to_string()))?;
+        first.get_or_insert(format);
+        sources.push(open_one(path, format, source, map.clone(), data)?);
+    }
+    let first = first.ok_or_else(|| JobError::Invalid("no data files".into()))?;
+    Ok((Merged::new(sources), first))
+}
+
+/// Runs one backtest of `cfg` over `data`, journaling under `opts.out_dir`;
+/// `progress(inputs, event_ts_ns)` is called every sample interval.
+pub fn run_backtest(
+    cfg: &EngineConfig,
+    data: &DataSpec,
+    opts: &JobOptions,
+    progress: impl FnMut(u64, i64),
+) -> Result<Outcome, JobError> {
+    let venue = cfg.venues.first().ok_or(JobError::NoVenue)?;
+    let (_, format) = open_feed(cfg, data, venue.id)?;
+    let layout = format!(
+        "backtest: one thread, {:?} queue",
+        queue_for(opts.queue, format)
+    );
+    let journal = JournalSink::create(cfg, &opts.out_dir, &layout)?;
+    let (mut outcome, journal) = drive(cfg, data, opts, journal, progress)?;
+    outcome.journaled = journal.close()?;
+    Ok(outcome)
+}
+
+/// [`run_backtest`] without the journal (a benchmark floor: what journaling costs).
+pub fn run_backtest_unjournaled(
+    cfg: &EngineConfig,
+    data: &DataSpec,
+    opts: &JobOptions,
+) -> Result<Outcome, JobError> {
+    drive(cfg, data, opts, NullSink, |_, _| {}).map(|(o, _)| o)
+}
+
+fn queue_for(queue: Option<QueueModel>, format: DataFormat) -> QueueModel {
+    queue.unwrap_or(if format.per_order() {
+        QueueModel::Fifo
+    } else {
+        QueueModel::Probabilistic { power: 2.0 }
+    })
+}
+
+/// A sink whose write failures a backtest checks between steps.
+pub trait Checked: Sink {
+    /// The first failure, as text.
+    fn failure(&self) -> Option<String>;
+}
+
+impl Checked for JournalSink {
+    fn failure(&self) -> Option<String> {
+        self.error().map(ToString::to_string)
+    }
+}
+
+impl Checked for NullSink {
+    fn failure(&self) -> Option<String> {
+        None
+    }
+}
+
+fn drive<S: Checked>(
+    cfg: &EngineConfig,
+    data: &DataSpec,
+    opts: &JobOptions,
+    sink: S,
+    mut progress: impl FnMut(u64, i64),
+) -> Result<(Outcome, S), JobError> {
+    if opts.sample_interval_ns <= 0 {
+        return Err(JobError::Invalid(
+            "the sample interval must be positive".into(),
+        ));
+    }
+    let venue = cfg.venues.first().ok_or(JobError::NoVenue)?;
+    let (feed, format) = open_feed(cfg, data, venue.id)?;
+    let params = BacktestParams {
+        venue: venue.id,
+        feed_latency_ns: (format == DataFormat::Itch).then_some(venue.feed_latency_ns),
+        entry_latency_ns: venue.entry_latency_ns,
+        ack_latency_ns: venue.ack_latency_ns,
+        queue: queue_for(opts.queue, format),
+        book: BookSizing::default(),
+    };
+    let market = HistoricalMarket::new(feed, params, &cfg.instruments)?;
+    let chain = build_chain(cfg, BookSizing::default())?;
+    let mut runner = Runner::new(
+        market,
+        chain,
+        cfg.instruments.len(),
+        max_outputs_per_event(cfg),
+    )
+    .with_timers(cfg.timers());
+    let mut sink = Collector::new(sink, &cfg.instruments);
+    let wall0 = tickrail_engine::runtime::clock::now_ns();
+    if let Some(t0) = runner.next_due_ns() {
+        let mut t = t0;
+        loop {
+            t = t.saturating_add(opts.sample_interval_ns);
+            let more = runner.run_until(t, &mut sink);
+            let at = if more { t } else { runner.now_ns() };
+            sink.sample(at, runner.chain().downstream.oms());
+            progress(runner.summary().inputs, at);
+            if let Some(e) = sink.inner().failure() {
+                return Err(JobError::Invalid(format!("journal: {e}")));
+            }
+            if !more {
+                break;
+            }
+        }
+    }
+    let wall_s = tickrail_engine::runtime::clock::now_ns().saturating_sub(wall0) as f64 / 1e9;
+    let report = sink.finish(
+        runner.chain().downstream.oms(),
+        wall_s,
+        opts.sample_interval_ns,
+    );
+    let market = runner.market();
+    let outcome = Outcome {
+        report,
+        summary: runner.summary().clone(),
+        feed: market.feed_stats().clone(),
+        market: format!("{:?}", market.stats()),
+        journaled: [0, 0],
+    };
+    Ok((outcome, sink.into_inner()))
+}

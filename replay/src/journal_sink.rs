@@ -1,0 +1,134 @@
+//! A runner [`Sink`] that journals: inputs to `run_dir/inputs`, outputs to
+//! `run_dir/outputs`, with the same manifest keys as a live run — so a backtest is itself a
+//! run that `tickrail replay RUN --verify` re-drives and checks.
+//!
+//! The [`Sink`] methods cannot fail, so the first write error is kept, nothing more is
+//! written after it, and [`JournalSink::error`] / [`JournalSink::close`] report it: the
+//! backtest checks between steps and stops.
+
+use std::path::{Path, PathBuf};
+
+use tickrail_engine::config::EngineConfig;
+use tickrail_engine::runtime::threads::manifest;
+use tickrail_engine::{append_event, CodecError, Event};
+use tickrail_journal::{JournalError, JournalOptions, JournalWriter};
+
+use crate::Sink;
+
+/// Why journaling failed.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalSinkError {
+    /// A journal could not be opened, written or closed.
+    #[error("{dir}: {source}")]
+    Journal {
+        /// The journal directory.
+        dir: PathBuf,
+        /// Why.
+        #[source]
+        source: JournalError,
+    },
+    /// An event could not be written.
+    #[error("{dir}: {source}")]
+    Codec {
+        /// The journal directory.
+        dir: PathBuf,
+        /// Why.
+        #[source]
+        source: CodecError,
+    },
+}
+
+/// Journals every input and output; see the [module docs](self).
+#[derive(Debug)]
+pub struct JournalSink {
+    dirs: [PathBuf; 2],
+    writers: Option<[JournalWriter; 2]>,
+    error: Option<JournalSinkError>,
+    written: [u64; 2],
+}
+
+impl JournalSink {
+    /// Opens `run_dir/inputs` and `run_dir/outputs` for `cfg`; `layout` goes into the
+    /// manifest (e.g. "backtest: one thread").
+    pub fn create(
+        cfg: &EngineConfig,
+        run_dir: &Path,
+        layout: &str,
+    ) -> Result<Self, JournalSinkError> {
+        let dirs = [run_dir.join("inputs"), run_dir.join("outputs")];
+        let open = |dir: &Path, stream: &str| {
+            let opts = JournalOptions {
+                segment_bytes: cfg.runtime.journal_segment_mib * 1024 * 1024,
+                ..Default::default()
+            };
+            let m = manifest(cfg, stream).with("layout", layout);
+            JournalWriter::open(dir, opts, &m)
+                .map(|(w, _)| w)
+                .map_err(|source| JournalSinkError::Journal {
+                    dir: dir.to_path_buf(),
+                    source,
+                })
+        };
+        let inputs = open(&dirs[0], "inputs")?;
+        let outputs = open(&dirs[1], "outputs")?;
+        Ok(Self {
+            dirs,
+            writers: Some([inputs, outputs]),
+            error: None,
+            written: [0; 2],
+        })
+    }
+
+    /// The first write error, if any.
+    pub fn error(&self) -> Option<&JournalSinkError> {
+        self.error.as_ref()
+    }
+
+    /// Records written: `[inputs, outputs]`.
+    pub fn written(&self) -> [u64; 2] {
+        self.written
+    }
+
+    /// Closes both journals; returns the first error of the run or of closing.
+    pub fn close(mut self) -> Result<[u64; 2], JournalSinkError> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        if let Some(writers) = self.writers.take() {
+            for (w, dir) in writers.into_iter().zip(&self.dirs) {
+                w.close().map_err(|source| JournalSinkError::Journal {
+                    dir: dir.clone(),
+                    source,
+                })?;
+            }
+        }
+        Ok(self.written)
+    }
+
+    fn write(&mut self, k: usize, event: &Event) {
+        if self.error.is_some() {
+            return;
+        }
+        let Some(writers) = self.writers.as_mut() else {
+            return;
+        };
+        match append_event(&mut writers[k], event) {
+            Ok(_) => self.written[k] += 1,
+            Err(source) => {
+                self.error = Some(JournalSinkError::Codec {
+                    dir: self.dirs[k].clone(),
+                    source,
+                });
+            }
+        }
+    }
+}
+
+impl Sink for JournalSink {
+    fn input(&mut self, event: &Event) {
+        self.write(0, event);
+    }
+    fn output(&mut self, event: &Event) {
+        self.write(1, event);
+    }
+}

@@ -1,0 +1,113 @@
+#![allow(clippy::unwrap_used)]
+
+use tickrail_engine::config::EngineConfig;
+use tickrail_engine::pipeline::{build_chain, max_outputs_per_event, BookSizing};
+use tickrail_engine::{EventBody, ExecKind};
+use tickrail_gateways::synthetic::{SyntheticConfig, SyntheticMarket};
+
+use super::*;
+use crate::{Recorder, Runner};
+
+const STEP_NS: i64 = 100_000_000;
+
+fn run() -> (Report, Recorder, f64) {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/default.toml");
+    let cfg = EngineConfig::load(path).unwrap();
+    let market = SyntheticMarket::new(SyntheticConfig::from_engine(&cfg)).unwrap();
+    let chain = build_chain(&cfg, BookSizing::default()).unwrap();
+    let mut runner = Runner::new(
+        market,
+        chain,
+        cfg.instruments.len(),
+        max_outputs_per_event(&cfg),
+    )
+    .with_timers(cfg.timers());
+    let mut sink = Collector::new(Recorder::default(), &cfg.instruments);
+    let mut t = runner.next_due_ns().unwrap();
+    loop {
+        t += STEP_NS;
+        let more = runner.run_until(t, &mut sink);
+        let at = if more { t } else { runner.now_ns() };
+        sink.sample(at, runner.chain().downstream.oms());
+        if !more {
+            break;
+        }
+    }
+    let oms = runner.chain().downstream.oms();
+    let net: f64 = cfg
+        .instruments
+        .iter()
+        .map(|s| {
+            let (pu, qu) = units(s);
+            oms.position(s.id)
+                .map_or(0.0, |p| p.pnl().net() as f64 / (pu * qu))
+        })
+        .sum();
+    let report = sink.finish(oms, 1.0, STEP_NS);
+    let rec = std::mem::take(sink.inner_mut());
+    (report, rec, net)
+}
+
+#[test]
+fn the_report_agrees_with_the_stream_and_the_oms() {
+    let (r, rec, net) = run();
+    println!("{r}");
+    let fills = rec
+        .inputs
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.body,
+                EventBody::ExecReport {
+                    exec: ExecKind::Fill | ExecKind::PartialFill,
+                    ..
+                }
+            )
+        })
+        .count() as u64;
+    let orders = rec
+        .outputs
+        .iter()
+        .filter(|e| matches!(e.body, EventBody::OrderNew { .. }))
+        .count() as u64;
+    assert!(
+        fills > 100 && orders > 100,
+        "{fills} fills, {orders} orders"
+    );
+    assert_eq!(r.fills, fills);
+    assert_eq!(r.orders, orders);
+    assert!((r.net_pnl - net).abs() < 1e-6, "{} vs {net}", r.net_pnl);
+    // The last sample is the final state.
+    assert!((r.samples.last().unwrap().net - net).abs() < 1e-6);
+    // ~10 s of event time at 100 ms.
+    assert!((95..=105).contains(&r.samples.len()), "{}", r.samples.len());
+    // Drawdown recomputed independently.
+    let (mut peak, mut dd) = (0f64, 0f64);
+    for s in &r.samples {
+        peak = peak.max(s.net);
+        dd = dd.max(peak - s.net);
+    }
+    assert_eq!(r.max_drawdown, dd);
+    assert!(r.sharpe_daily.is_some() && r.sortino_daily.is_some());
+    assert!(r.fill_ratio.is_some_and(|f| f > 0.0 && f <= 1.0));
+    assert!(r.ack_latency.count > 0 && r.ack_latency.p50_ns > 0);
+    // Turnover: Σ |price × qty| over the fills kept.
+    let turnover: f64 = r.fill_points.iter().map(|f| (f.price * f.qty).abs()).sum();
+    assert!((turnover - r.turnover).abs() < 1e-6 * turnover.max(1.0));
+    // JSON and HTML.
+    let json = serde_json::to_string(&r).unwrap();
+    assert!(json.contains("\"sharpe_daily\""));
+    let html = html::render_html(&r, "test <run>").unwrap();
+    assert!(html.contains("<title>test &lt;run&gt;</title>"));
+    assert_eq!(html.matches("<svg").count(), 3 + r.instruments.len());
+}
+
+#[test]
+fn ratios_follow_their_definitions() {
+    // Changes +2, -1, +2, -1: mean 0.5, sd sqrt(3), downside sqrt(2/4).
+    let changes = [2.0, -1.0, 2.0, -1.0];
+    let (mean, sd, down) = metrics::moments(&changes).unwrap();
+    assert!((mean - 0.5).abs() < 1e-12);
+    assert!((sd - 3f64.sqrt()).abs() < 1e-12);
+    assert!((down - 0.5f64.sqrt()).abs() < 1e-12);
+}
