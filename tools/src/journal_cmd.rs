@@ -39,6 +39,9 @@ pub enum JournalCmd {
     },
     /// Write a journal of synthetic market-data events, then verify, summarise and show it.
     Demo(DemoArgs),
+    /// Export events to Parquet or CSV (one row per event, a typed column per field) for
+    /// pandas, polars or DuckDB; streams record by record in bounded memory.
+    Export(crate::export_cmd::ExportArgs),
 }
 
 /// Which records to show.
@@ -129,6 +132,7 @@ pub fn run(cmd: JournalCmd) -> Result<ExitCode> {
             a.seed,
             a.fresh,
         ),
+        JournalCmd::Export(a) => crate::export_cmd::run(&a),
     }
 }
 

@@ -1,8 +1,8 @@
 //! `tickrail`: the one command-line binary.
 //!
 //! `run` (the main job), `stat` (live counters of a running engine), `replay` (re-drive and
-//! verify a run), `config check` and the journal tools (`tickrail journal …`). `backtest`,
-//! `venue` and `feed` arrive with the issues that build them.
+//! verify a run), `backtest` (historical data), `config check` and the journal tools
+//! (`tickrail journal …`). `venue` and `feed` arrive with issue 6.
 
 /// `println!` for commands: a write error (stdout closed, disk full) is returned with `?`
 /// instead of panicking; `main` exits quietly on a closed pipe.
@@ -13,8 +13,10 @@ macro_rules! outln {
     }};
 }
 
+mod backtest_cmd;
 mod clock;
 mod demo;
+mod export_cmd;
 mod journal_cmd;
 mod replay_cmd;
 mod run_cmd;
@@ -41,6 +43,10 @@ enum Command {
     /// Inspect, follow, verify, summarise and recover journals.
     #[command(subcommand)]
     Journal(journal_cmd::JournalCmd),
+    /// Backtest on historical data (ITCH, DBN, Binance captures, CSV): the chain on one
+    /// thread against the simulated venue, journaled, with a report; `--sweep` runs
+    /// parameter grids in parallel.
+    Backtest(backtest_cmd::BacktestArgs),
     /// Re-drive a run's journaled inputs through the same stages on one thread; with
     /// `--verify`, compare every output with the journal byte for byte (exit 3 at the first
     /// difference).
@@ -75,6 +81,7 @@ fn main() -> std::process::ExitCode {
         Command::Journal(cmd) => journal_cmd::run(cmd),
         Command::Stat(args) => stat_cmd::run(args),
         Command::Replay(args) => replay_cmd::run(args),
+        Command::Backtest(args) => backtest_cmd::run(args),
     };
     match result {
         Ok(code) => code,

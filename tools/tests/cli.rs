@@ -281,11 +281,22 @@ fn tail_follows_a_live_writer_in_another_process() {
 
 #[test]
 fn every_command_has_help() {
-    for cmd in ["inspect", "tail", "verify", "stats", "recover", "demo"] {
+    for cmd in [
+        "inspect", "tail", "verify", "stats", "recover", "export", "demo",
+    ] {
         let o = tickrail(&["journal", cmd, "--help"]);
         assert!(o.status.success(), "{cmd}");
         assert!(
             text(&o).contains("Usage: tickrail journal"),
+            "{cmd}: {}",
+            text(&o)
+        );
+    }
+    for cmd in ["run", "replay", "backtest", "stat"] {
+        let o = tickrail(&[cmd, "--help"]);
+        assert!(o.status.success(), "{cmd}");
+        assert!(
+            text(&o).contains(&format!("Usage: tickrail {cmd}")),
             "{cmd}: {}",
             text(&o)
         );

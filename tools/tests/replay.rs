@@ -3,30 +3,15 @@
 //! caught at the first affected input.
 #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
 
+mod common;
+use common::{text, tickrail};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use tickrail_engine::config::EngineConfig;
 use tickrail_engine::pipeline::{build_chain, max_outputs_per_event, BookSizing};
 use tickrail_engine::stage::{Outbox, Stage};
 use tickrail_engine::{archive_event, decode_event};
 use tickrail_journal::JournalReader;
-
-fn tickrail(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tickrail"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 /// `config/default.toml`, 1 s of market at max pace, unpinned, with the chain split over
 /// two stage threads (signal | order): four threads in all.

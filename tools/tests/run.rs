@@ -1,42 +1,10 @@
 //! `tickrail run` and `tickrail config check` end to end: the real binary.
 #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
 
+mod common;
+use common::{short_config, text, tickrail};
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn tickrail(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tickrail"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-/// `config/default.toml` with a shorter market, max pace and no pinning (tests share the
-/// machine).
-fn short_config(dir: &Path) -> std::path::PathBuf {
-    let default = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/default.toml");
-    let text = std::fs::read_to_string(default)
-        .unwrap()
-        .replace(
-            "duration_ns = 10_000_000_000",
-            "duration_ns = 1_000_000_000",
-        )
-        .replace("pace = \"realtime\"", "pace = \"max\"")
-        .replace("core = 0\n", "")
-        .replace("core = 1\n", "");
-    let path = dir.join("short.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
+use std::process::Command;
 
 #[test]
 fn run_journals_and_summarises() {
