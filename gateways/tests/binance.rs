@@ -18,11 +18,9 @@ const SPOT: &str = "spot_btcusdt_20240808.gz";
 const USDM: &str = "usdm_ethusdt_20240808.gz";
 
 fn data(name: &str) -> Option<PathBuf> {
-    let path = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/data/binance/"
-    ))
-    .join(name);
+    let path = tickrail_gateways::feed::sample_data_dir()
+        .join("binance")
+        .join(name);
     if path.is_file() {
         Some(path)
     } else {

@@ -148,8 +148,8 @@ fn assert_clean(stats: &FeedStats) {
 // The sample files.
 
 fn sample_zst(schema: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data/dbn")
+    tickrail_gateways::feed::sample_data_dir()
+        .join("dbn")
         .join(format!("test_data.{schema}.v3.dbn.zst"))
 }
 

@@ -30,15 +30,21 @@ use tickrail_gateways::itch::{
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
 
-const SAMPLE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/data/itch/ex20101224.TEST_ITCH_50.gz"
-);
+static SAMPLE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    tickrail_gateways::feed::sample_data_dir()
+        .join("itch/ex20101224.TEST_ITCH_50.gz")
+        .display()
+        .to_string()
+});
 
 /// The sample, gunzipped in memory (zeroed length prefixes).
 fn sample_bytes() -> Vec<u8> {
-    let file = std::fs::File::open(SAMPLE)
-        .unwrap_or_else(|e| panic!("{SAMPLE}: {e} (the shared ITCH sample is needed)"));
+    let file = std::fs::File::open(&*SAMPLE).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (the shared ITCH sample is needed; set TICKRAIL_SAMPLE_DATA)",
+            *SAMPLE
+        )
+    });
     let mut out = Vec::new();
     flate2::read::MultiGzDecoder::new(file)
         .read_to_end(&mut out)
@@ -530,7 +536,7 @@ fn print_stats(what: &str, s: &FeedStats) {
 
 #[test]
 fn sample_builds_consistent_l3_books() {
-    let mut src = ItchSource::open(SAMPLE, 7, sample_map(4), sample_midnight()).unwrap();
+    let mut src = ItchSource::open(&*SAMPLE, 7, sample_map(4), sample_midnight()).unwrap();
     let mut books: Vec<L3Book> = (0..3).map(|_| L3Book::with_capacity(8192, 1024)).collect();
     let mut kinds: HashMap<EventKind, u64> = HashMap::new();
     let mut crossed_events = 0u64;
@@ -606,7 +612,7 @@ fn sample_builds_consistent_l3_books() {
     assert!(stats
         .reports
         .iter()
-        .all(|r| r.file == SAMPLE && r.reason.contains("was never added")));
+        .all(|r| r.file == *SAMPLE && r.reason.contains("was never added")));
     // S, R and the rest: every record ends up somewhere.
     assert_eq!(
         stats.records,
@@ -707,7 +713,7 @@ fn sample_at_cent_scale_skips_sub_penny_prices() {
         })
         .count() as u64;
     assert_eq!(sub_penny_adds, 3_593);
-    let mut src = ItchSource::open(SAMPLE, 7, sample_map(2), sample_midnight()).unwrap();
+    let mut src = ItchSource::open(&*SAMPLE, 7, sample_map(2), sample_midnight()).unwrap();
     let events = drain(&mut src);
     let s = src.stats();
     print_stats("sample at price scale 2", s);
@@ -785,7 +791,7 @@ fn truncated_file_reports_the_last_message() {
     );
     println!("truncated: {r}");
     // A .gz cut short is a read error (the decompressor's), reported as fatal.
-    let gz = std::fs::read(SAMPLE).unwrap();
+    let gz = std::fs::read(&*SAMPLE).unwrap();
     let g = TempFile::new("truncated.itch.gz", &gz[..gz.len() / 2]);
     let (events, s) = decode_file_with(g.path(), sample_map(4));
     println!(
@@ -860,7 +866,7 @@ fn wrong_length_prefix_is_skipped_and_resynced() {
     framed.extend(reframe(&msgs[200..]));
     let f = TempFile::new("wrong-prefix.itch", &framed);
     let (_, s) = decode_file_with(f.path(), sample_map(4));
-    let (_, whole) = decode_file_with(Path::new(SAMPLE), sample_map(4));
+    let (_, whole) = decode_file_with(Path::new(&*SAMPLE), sample_map(4));
     assert_eq!(s.records, 12_013);
     assert_eq!(s.skipped, whole.skipped + 1);
     assert_eq!(s.events, whole.events);

@@ -12,8 +12,19 @@ fn repo(rel: &str) -> String {
     p.to_str().unwrap().to_owned()
 }
 
+/// A file of the shared sample data (`tickrail_gateways::feed::sample_data_dir`).
+fn sample(rel: &str) -> String {
+    let p = tickrail_gateways::feed::sample_data_dir().join(rel);
+    assert!(
+        p.is_file(),
+        "{} is missing (set TICKRAIL_SAMPLE_DATA)",
+        p.display()
+    );
+    p.to_str().unwrap().to_owned()
+}
+
 fn itch_sample() -> String {
-    repo("../shared/data/itch/ex20101224.TEST_ITCH_50.gz")
+    sample("itch/ex20101224.TEST_ITCH_50.gz")
 }
 
 fn itch_args<'a>(cfg: &'a str, data: &'a str, out: &'a str) -> Vec<&'a str> {
@@ -75,7 +86,7 @@ fn an_itch_backtest_reports_journals_and_replays_exactly() {
 fn a_binance_backtest_trades_and_replays_exactly() {
     let tmp = tempfile::tempdir().unwrap();
     let cfg = repo("config/backtest-binance.toml");
-    let data = repo("../shared/data/binance/spot_btcusdt_20240808.gz");
+    let data = sample("binance/spot_btcusdt_20240808.gz");
     let o = tickrail(
         &[
             "backtest", "--config", &cfg, "--data", &data, "--out", "bt", "--quiet",
