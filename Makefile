@@ -46,6 +46,12 @@ test: fmt clippy unit loom
 bench: deps
 	$(CARGO) run --release -p tickrail-bench --bin journal_bench
 	$(CARGO) run --release -p tickrail-bench --bin stage_bench -- --pin
+	$(CARGO) run --release -p tickrail-bench --bin itch_decode_bench
+	$(CARGO) run --release -p tickrail-bench --bin binance_decode_bench
+	$(CARGO) run --release -p tickrail-bench --bin file_decode_bench
+	$(CARGO) run --release -p tickrail-bench --bin backtest_bench -- \
+	  --config config/backtest-binance.toml \
+	  --data ../shared/data/binance/spot_btcusdt_20240808.gz ../shared/data/binance/usdm_ethusdt_20240808.gz
 
 clean:
 	$(CARGO) clean
