@@ -201,13 +201,13 @@ pub fn run_backtest(
     progress: impl FnMut(u64, i64),
 ) -> Result<Outcome, JobError> {
     let venue = cfg.venues.first().ok_or(JobError::NoVenue)?;
-    let (_, format) = open_feed(cfg, data, venue.id)?;
+    let feed = open_feed(cfg, data, venue.id)?;
     let layout = format!(
         "backtest: one thread, {:?} queue",
-        queue_for(opts.queue, format)
+        queue_for(opts.queue, feed.1)
     );
     let journal = JournalSink::create(cfg, &opts.out_dir, &layout)?;
-    let (mut outcome, journal) = drive(cfg, data, opts, journal, progress)?;
+    let (mut outcome, journal) = drive(cfg, feed, opts, journal, progress)?;
     outcome.journaled = journal.close()?;
     Ok(outcome)
 }
@@ -218,7 +218,9 @@ pub fn run_backtest_unjournaled(
     data: &DataSpec,
     opts: &JobOptions,
 ) -> Result<Outcome, JobError> {
-    drive(cfg, data, opts, NullSink, |_, _| {}).map(|(o, _)| o)
+    let venue = cfg.venues.first().ok_or(JobError::NoVenue)?;
+    let feed = open_feed(cfg, data, venue.id)?;
+    drive(cfg, feed, opts, NullSink, |_, _| {}).map(|(o, _)| o)
 }
 
 fn queue_for(queue: Option<QueueModel>, format: DataFormat) -> QueueModel {
@@ -247,9 +249,10 @@ impl Checked for NullSink {
     }
 }
 
+/// The backtest over an opened `feed` (of the config's first venue; see [`open_feed`]).
 fn drive<S: Checked>(
     cfg: &EngineConfig,
-    data: &DataSpec,
+    (feed, format): (Merged, DataFormat),
     opts: &JobOptions,
     sink: S,
     mut progress: impl FnMut(u64, i64),
@@ -260,7 +263,6 @@ fn drive<S: Checked>(
         ));
     }
     let venue = cfg.venues.first().ok_or(JobError::NoVenue)?;
-    let (feed, format) = open_feed(cfg, data, venue.id)?;
     let params = BacktestParams {
         venue: venue.id,
         feed_latency_ns: (format == DataFormat::Itch).then_some(venue.feed_latency_ns),
