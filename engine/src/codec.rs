@@ -481,6 +481,38 @@ mod tests {
     }
 
     #[test]
+    fn exec_report_liquidity_sits_in_the_old_padding_byte() {
+        // Journals written before `liquidity` existed have a zero byte where it now sits
+        // (the archive is built in a zeroed buffer): they decode as `Liquidity::Unknown`.
+        let event = |liquidity| {
+            let mut e = sample_events()
+                .into_iter()
+                .find(|e| e.kind() == EventKind::ExecReport)
+                .unwrap();
+            if let crate::event::EventBody::ExecReport { liquidity: l, .. } = &mut e.body {
+                *l = liquidity;
+            }
+            e
+        };
+        let unknown = archive_event(&event(crate::Liquidity::Unknown));
+        let taker = archive_event(&event(crate::Liquidity::Taker));
+        let differ: Vec<usize> = (0..ARCHIVED_EVENT_BYTES)
+            .filter(|&i| unknown[i] != taker[i])
+            .collect();
+        // Header (40 bytes), then the body: tag, exec, side, liquidity, reject_code (u16).
+        assert_eq!(differ, [40 + 3]);
+        assert_eq!((unknown[43], taker[43]), (0, 2));
+        let payload = aligned(&unknown);
+        let decoded = decode_event(&record(
+            journal_kind(EventKind::ExecReport),
+            &event(crate::Liquidity::Unknown),
+            &payload,
+        ))
+        .unwrap();
+        assert_eq!(decoded, event(crate::Liquidity::Unknown));
+    }
+
+    #[test]
     fn append_refuses_invalid_events() {
         let dir = tempfile::tempdir().unwrap();
         let mut writer = open(dir.path());

@@ -163,6 +163,27 @@ named_enum!(ExecKind {
 });
 
 event_type! {
+    /// Whether a fill added or removed liquidity (FIX `LastLiquidityInd`, tag 851), as the
+    /// venue reports it. It decides the fee rate ([`crate::oms`]).
+    #[derive(Hash, Default)]
+    pub enum Liquidity {
+        /// Not reported (and every non-fill report). The OMS infers it: a fill before the
+        /// ack took liquidity.
+        #[default]
+        Unknown,
+        /// The order rested and was hit: maker.
+        Maker,
+        /// The order traded on arrival: taker.
+        Taker,
+    }
+}
+named_enum!(Liquidity {
+    Unknown => "unknown",
+    Maker => "maker",
+    Taker => "taker",
+});
+
+event_type! {
     /// An operator command. Its scope is the header's instrument where that makes sense; the
     /// `arg` of [`EventBody::Command`] is command-specific (0 when unused).
     #[derive(Hash)]
@@ -524,6 +545,10 @@ event_type! {
             exec: ExecKind,
             /// The order's side.
             side: Side,
+            /// Maker or taker, for fills as the venue reports it; `Unknown` otherwise. It sits
+            /// in what was the padding byte before `reject_code`, which older journals wrote
+            /// as zero (`Unknown`), so they still decode.
+            liquidity: Liquidity,
             /// Venue reject reason for `Rejected`/`CancelRejected`, else 0.
             reject_code: u16,
             /// Our order id.
@@ -914,6 +939,7 @@ impl fmt::Display for Event {
             EventBody::ExecReport {
                 exec,
                 side,
+                liquidity,
                 reject_code,
                 client_order_id,
                 venue_order_id,
@@ -924,7 +950,7 @@ impl fmt::Display for Event {
             } => write!(
                 f,
                 " {exec} clid={client_order_id} venue_id={venue_order_id} side={side} px={} \
-                 qty={} leaves={} cum={} reject_code={reject_code}",
+                 qty={} leaves={} cum={} liquidity={liquidity} reject_code={reject_code}",
                 px(price),
                 qty(q),
                 qty(leaves_qty),
@@ -1056,6 +1082,7 @@ pub fn sample_events() -> [Event; EventKind::ALL.len()] {
         EventBody::ExecReport {
             exec: ExecKind::PartialFill,
             side: Side::Buy,
+            liquidity: Liquidity::Maker,
             reject_code: 0,
             client_order_id: 5,
             venue_order_id: 900_005,
@@ -1244,7 +1271,7 @@ mod tests {
         let exec = samples[EventKind::ExecReport as usize - 1].to_string();
         assert!(exec.ends_with(
             "exec_report partial_fill clid=5 venue_id=900005 side=buy px=101.25 qty=100 \
-             leaves=200 cum=100 reject_code=0"
+             leaves=200 cum=100 liquidity=maker reject_code=0"
         ));
         let reject = samples.last().map(ToString::to_string).unwrap_or_default();
         assert!(reject.starts_with("seq=18 cause=17 "), "{reject}");

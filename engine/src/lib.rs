@@ -57,8 +57,8 @@ pub use codec::{
 };
 pub use event::{
     Aggressor, ArchivedEvent, ArchivedEventBody, ArchivedEventHeader, Event, EventBody, EventError,
-    EventHeader, EventKind, ExecKind, LevelAction, OperatorCommand, RiskCode, Side, TimeInForce,
-    TradingState, SIGNAL_SCALE,
+    EventHeader, EventKind, ExecKind, LevelAction, Liquidity, OperatorCommand, RiskCode, Side,
+    TimeInForce, TradingState, SIGNAL_SCALE,
 };
 pub use instrument::{InstrumentId, InstrumentSpec};
 pub use value::{FixedDisplay, Price, Qty, Scale, ValueError};

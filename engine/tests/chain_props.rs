@@ -11,8 +11,8 @@ use tickrail_engine::pipeline::{build_chain, max_outputs_per_event, BookSizing};
 use tickrail_engine::sequencer::Sequencer;
 use tickrail_engine::stage::{Outbox, Stage};
 use tickrail_engine::{
-    Aggressor, Event, EventBody, EventHeader, ExecKind, InstrumentId, LevelAction, OperatorCommand,
-    Price, Qty, Side, TradingState,
+    Aggressor, Event, EventBody, EventHeader, ExecKind, InstrumentId, LevelAction, Liquidity,
+    OperatorCommand, Price, Qty, Side, TradingState,
 };
 
 fn config() -> EngineConfig {
@@ -69,9 +69,10 @@ fn body() -> impl Strategy<Value = EventBody> {
         2 => (px(), qty()).prop_map(|(price, qty)| EventBody::Trade {
             aggressor: Aggressor::Buy, price, qty, trade_id: 1
         }),
-        3 => (prop::sample::select(ExecKind::ALL.to_vec()), side(), 1u64..60, px(), qty(), qty())
-            .prop_map(|(exec, side, client_order_id, price, qty, leaves_qty)| EventBody::ExecReport {
-                exec, side, reject_code: 0, client_order_id, venue_order_id: 5,
+        3 => (prop::sample::select(ExecKind::ALL.to_vec()), side(), 1u64..60, px(), qty(), qty(),
+               prop::sample::select(Liquidity::ALL.to_vec()))
+            .prop_map(|(exec, side, client_order_id, price, qty, leaves_qty, liquidity)| EventBody::ExecReport {
+                exec, side, liquidity, reject_code: 0, client_order_id, venue_order_id: 5,
                 price, qty, leaves_qty, cum_qty: Qty::new(0),
             }),
         1 => prop::sample::select(TradingState::ALL.to_vec())

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use tickrail_engine::{
     append_event, Aggressor, Event, EventBody, EventHeader, ExecKind, InstrumentId, LevelAction,
-    Price, Qty, Side, TimeInForce,
+    Liquidity, Price, Qty, Side, TimeInForce,
 };
 use tickrail_journal::{Durability, JournalOptions, JournalWriter, Manifest};
 
@@ -167,6 +167,7 @@ pub fn run(
             let ack = EventBody::ExecReport {
                 exec: ExecKind::Ack,
                 side: Side::Buy,
+                liquidity: Liquidity::Unknown,
                 reject_code: 0,
                 client_order_id: order_id,
                 venue_order_id: 1_000_000 + order_id,

@@ -72,6 +72,7 @@
 //! | `tif` | utf8 | yes | order_new | `day`, `ioc`, `fok`, `gtc`, `post_only` |
 //! | `venue` | uint16 | yes | order_new | the order gateway routed to |
 //! | `leaves_qty`, `cum_qty` | float64 | yes | exec_report | open and filled quantity at `qty_scale` |
+//! | `liquidity` | utf8 | yes | exec_report | `unknown`, `maker`, `taker` (fills, as the venue reports it) |
 //! | `reject_code` | uint16 | yes | exec_report | venue reject reason (0: none) |
 //! | `risk_code` | utf8 | yes | risk_reject | `max_order_qty`, `price_band`, … |
 //! | `model_id` | uint16 | yes | signal | the model |
@@ -553,6 +554,7 @@ columns! {
     Venue = "venue": U16, null;
     LeavesQty = "leaves_qty": Qty, null;
     CumQty = "cum_qty": Qty, null;
+    Liquidity = "liquidity": Str, null;
     RejectCode = "reject_code": U16, null;
     RiskCode = "risk_code": Str, null;
     ModelId = "model_id": U16, null;
@@ -711,6 +713,7 @@ impl Row {
             EventBody::ExecReport {
                 exec,
                 side,
+                liquidity,
                 reject_code,
                 client_order_id,
                 venue_order_id,
@@ -721,6 +724,7 @@ impl Row {
             } => {
                 r.s(C::Exec, exec.name());
                 r.s(C::Side, side.name());
+                r.s(C::Liquidity, liquidity.name());
                 r.u(C::RejectCode, reject_code);
                 r.u(C::ClientOrderId, client_order_id);
                 r.u(C::VenueOrderId, venue_order_id);

@@ -253,7 +253,7 @@ fn demo_journal_to_parquet_matches_the_journal() {
 
     // The schema is typed as documented.
     let schema = t.batches[0].schema();
-    assert_eq!(schema.fields().len(), 44);
+    assert_eq!(schema.fields().len(), 45);
     for (name, ty, nullable) in [
         ("sequence", DataType::UInt64, false),
         ("exchange_ts_ns", DataType::Int64, false),
@@ -426,7 +426,7 @@ fn csv_has_a_header_one_line_per_event_and_exact_prices() {
     println!("CSV: {} lines for {} events", lines.len(), events.len());
     assert_eq!(lines.len(), 1 + events.len());
     let header: Vec<&str> = lines[0].split(',').collect();
-    assert_eq!(header.len(), 44);
+    assert_eq!(header.len(), 45);
     assert_eq!(
         &header[..5],
         [
@@ -441,7 +441,7 @@ fn csv_has_a_header_one_line_per_event_and_exact_prices() {
     let mut quotes = 0;
     for (line, e) in lines[1..].iter().zip(&events) {
         let cells: Vec<&str> = line.split(',').collect();
-        assert_eq!(cells.len(), 44, "{line}");
+        assert_eq!(cells.len(), 45, "{line}");
         assert_eq!(cells[col("sequence")], e.header.sequence.to_string());
         assert_eq!(cells[col("kind")], e.kind().name());
         let ps = e.header.price_scale().unwrap();
@@ -575,6 +575,7 @@ fn every_kind_fills_its_own_columns() {
             &[
                 "exec",
                 "side",
+                "liquidity",
                 "reject_code",
                 "client_order_id",
                 "venue_order_id",

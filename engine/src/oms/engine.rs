@@ -2,7 +2,7 @@
 
 use super::position::{Fees, Pnl, Position};
 use super::state::{transition, AnomalyKind, OrderEvent, OrderState, Transition};
-use crate::event::{Event, EventBody, ExecKind, Side};
+use crate::event::{Event, EventBody, ExecKind, Liquidity, Side};
 use crate::instrument::InstrumentId;
 
 /// Id-index entries per order slot: the order's own id plus cancel and amend request ids.
@@ -252,6 +252,7 @@ impl Oms {
         let EventBody::ExecReport {
             exec,
             side,
+            liquidity,
             client_order_id,
             venue_order_id,
             price,
@@ -273,7 +274,11 @@ impl Oms {
             if is_fill {
                 match self.inst(event.header.instrument) {
                     Some(i) => {
-                        let rate = self.fees_for(event.header.source, i).taker_per_qty;
+                        let fees = self.fees_for(event.header.source, i);
+                        let rate = match liquidity {
+                            Liquidity::Maker => fees.maker_per_qty,
+                            Liquidity::Taker | Liquidity::Unknown => fees.taker_per_qty,
+                        };
                         out.fill_qty =
                             self.fill_position(&mut out, i, side, qty.raw(), price.raw(), rate);
                     }
@@ -309,10 +314,16 @@ impl Oms {
         };
         if applied > 0 {
             let fees = self.fees_for(order.venue, i);
-            let rate = if order.state == OrderState::PendingNew || order.state.is_terminal() {
-                fees.taker_per_qty
-            } else {
-                fees.maker_per_qty
+            let rate = match liquidity {
+                Liquidity::Maker => fees.maker_per_qty,
+                Liquidity::Taker => fees.taker_per_qty,
+                // Not reported: a fill before the ack traded on arrival.
+                Liquidity::Unknown
+                    if order.state == OrderState::PendingNew || order.state.is_terminal() =>
+                {
+                    fees.taker_per_qty
+                }
+                Liquidity::Unknown => fees.maker_per_qty,
             };
             out.fill_qty = self.fill_position(&mut out, i, order.side, applied, price.raw(), rate);
             if out.fill_qty != 0 {

@@ -74,10 +74,11 @@
 //! - **Unrealised** is `position × mark − cost` at the last [`Oms::on_mark`]; `None` before.
 //! - **Fees** are a fixed rate per unit of raw quantity per instrument, optionally per venue
 //!   ([`Oms::set_venue_fees`]; the order's venue, or an unknown order's report `source`)
-//!   ([`Fees`], raw price units; negative for a rebate). `ExecReport` carries no liquidity
-//!   flag, so the OMS infers it: a fill received while the order is still `PendingNew` (it
-//!   traded on arrival) pays the taker rate, a fill after the ack the maker rate; late and
-//!   unknown-order fills pay taker.
+//!   ([`Fees`], raw price units; negative for a rebate). A fill pays the rate of the
+//!   [`Liquidity`](crate::Liquidity) the venue reports on it (FIX tag 851). When the venue
+//!   does not say (`Unknown`), the OMS infers it: a fill received while the order is still
+//!   `PendingNew` (it traded on arrival) pays the taker rate, a fill after the ack the maker
+//!   rate; late and unknown-order fills pay taker.
 //!   [`Pnl::net`] is realised + unrealised − fees.
 
 mod engine;

@@ -3,7 +3,7 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::event::{Event, EventBody, EventHeader, ExecKind, Side, TimeInForce};
+use crate::event::{Event, EventBody, EventHeader, ExecKind, Liquidity, Side, TimeInForce};
 use crate::instrument::InstrumentId;
 use crate::value::{Price, Qty};
 
@@ -67,6 +67,7 @@ fn report(inst: InstrumentId, exec: ExecKind, id: u64, side: Side, price: i64, q
         EventBody::ExecReport {
             exec,
             side,
+            liquidity: Liquidity::Unknown,
             reject_code: 0,
             client_order_id: id,
             venue_order_id: 77,
@@ -633,4 +634,43 @@ fn fees_follow_the_venue_the_order_went_to() {
     // A fee table for an unknown instrument is an anomaly, not a panic.
     o.set_venue_fees(2, InstrumentId::new(9), Fees::default());
     assert_eq!(o.anomalies(AnomalyKind::UnknownInstrument), 1);
+}
+
+#[test]
+fn reported_liquidity_decides_the_fee_rate() {
+    let with = |mut e: Event, liquidity: Liquidity| {
+        if let EventBody::ExecReport { liquidity: l, .. } = &mut e.body {
+            *l = liquidity;
+        }
+        e
+    };
+    let mut o = oms();
+    o.set_fees(
+        I0,
+        Fees {
+            maker_per_qty: 1,
+            taker_per_qty: 3,
+        },
+    );
+    // Acked first, then a fill the venue says took liquidity (it crossed on arrival, the
+    // venue acked before reporting the match): taker, where inference would say maker.
+    o.on_order_new(&new_order(I0, 1, Side::Buy, 100, 10));
+    o.on_exec_report(&rep(ExecKind::Ack, 1, 10));
+    o.on_exec_report(&with(rep(ExecKind::PartialFill, 1, 4), Liquidity::Taker));
+    assert_eq!(o.position(I0).unwrap().fees, 4 * 3);
+    // The rest rested and was hit: maker, as reported.
+    o.on_exec_report(&with(rep(ExecKind::Fill, 1, 6), Liquidity::Maker));
+    assert_eq!(o.position(I0).unwrap().fees, 4 * 3 + 6);
+    // A fill before the ack that the venue says was passive pays maker.
+    o.on_order_new(&new_order(I0, 2, Side::Buy, 100, 5));
+    o.on_exec_report(&with(rep(ExecKind::Fill, 2, 5), Liquidity::Maker));
+    assert_eq!(o.position(I0).unwrap().fees, 18 + 5);
+    // Unknown: inferred (before the ack → taker).
+    o.on_order_new(&new_order(I0, 3, Side::Sell, 100, 2));
+    o.on_exec_report(&rep(ExecKind::Fill, 3, 2));
+    assert_eq!(o.position(I0).unwrap().fees, 23 + 2 * 3);
+    // An unknown order's fill reported as maker pays maker.
+    o.on_exec_report(&with(rep(ExecKind::Fill, 99, 1), Liquidity::Maker));
+    assert_eq!(o.position(I0).unwrap().fees, 29 + 1);
+    assert_eq!(o.anomalies(AnomalyKind::UnknownOrder), 1);
 }

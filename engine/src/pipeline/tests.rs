@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::event::{
-    Event, EventBody, EventHeader, EventKind, ExecKind, OperatorCommand, RiskCode, Side,
+    Event, EventBody, EventHeader, EventKind, ExecKind, Liquidity, OperatorCommand, RiskCode, Side,
     TimeInForce,
 };
 use crate::features::{FeatureConfig, FeatureKind};
@@ -187,6 +187,7 @@ impl Driver {
             EventBody::ExecReport {
                 exec,
                 side,
+                liquidity: Liquidity::Unknown,
                 reject_code: 0,
                 client_order_id: id,
                 venue_order_id: 100 + id,

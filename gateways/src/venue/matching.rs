@@ -50,7 +50,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use tickrail_engine::{Aggressor, EventBody, ExecKind, Price, Qty, Side, TimeInForce};
+use tickrail_engine::{Aggressor, EventBody, ExecKind, Liquidity, Price, Qty, Side, TimeInForce};
 
 use super::reject;
 
@@ -120,9 +120,20 @@ impl Order {
     }
 
     fn report(&self, exec: ExecKind, price: Price, last_qty: i64) -> EventBody {
+        self.report_as(exec, Liquidity::Unknown, price, last_qty)
+    }
+
+    fn report_as(
+        &self,
+        exec: ExecKind,
+        liquidity: Liquidity,
+        price: Price,
+        last_qty: i64,
+    ) -> EventBody {
         EventBody::ExecReport {
             exec,
             side: self.side,
+            liquidity,
             reject_code: 0,
             client_order_id: self.client_order_id,
             venue_order_id: self.venue_order_id,
@@ -133,14 +144,15 @@ impl Order {
         }
     }
 
-    /// `Fill` if nothing is left, else `PartialFill`.
-    fn fill_report(&self, price: Price, fill: i64) -> EventBody {
+    /// `Fill` if nothing is left, else `PartialFill`; `liquidity` says which side of the
+    /// match this order was.
+    fn fill_report(&self, liquidity: Liquidity, price: Price, fill: i64) -> EventBody {
         let exec = if self.leaves() == 0 {
             ExecKind::Fill
         } else {
             ExecKind::PartialFill
         };
-        self.report(exec, price, fill)
+        self.report_as(exec, liquidity, price, fill)
     }
 }
 
@@ -215,6 +227,7 @@ fn rejected(
     EventBody::ExecReport {
         exec,
         side,
+        liquidity: Liquidity::Unknown,
         reject_code,
         client_order_id,
         venue_order_id,
@@ -715,6 +728,7 @@ impl MatchingEngine {
         out(EventBody::ExecReport {
             exec: ExecKind::CancelRejected,
             side,
+            liquidity: Liquidity::Unknown,
             reject_code: code,
             client_order_id,
             venue_order_id,
@@ -815,8 +829,8 @@ impl MatchingEngine {
             }
             self.next_trade_id += 1;
             self.stats.trades += 1;
-            out(taker.fill_report(fill_px, fill));
-            out(maker_copy.fill_report(fill_px, fill));
+            out(taker.fill_report(Liquidity::Taker, fill_px, fill));
+            out(maker_copy.fill_report(Liquidity::Maker, fill_px, fill));
             if self.publish {
                 out(EventBody::OrderExecute {
                     order_id: maker_copy.venue_order_id,

@@ -1,5 +1,5 @@
 use proptest::prelude::*;
-use tickrail_engine::{ExecKind, Price, Qty, Side, TimeInForce};
+use tickrail_engine::{ExecKind, Liquidity, Price, Qty, Side, TimeInForce};
 
 use super::*;
 
@@ -90,6 +90,34 @@ fn full_fill_at_resting_price() {
     assert_eq!((e.best_bid(), e.best_ask()), (None, None));
     assert_eq!(e.order(2).map(|o| o.cum_qty), Some(q(10)));
     e.check_invariants().unwrap();
+}
+
+#[test]
+fn fills_say_which_side_took_liquidity() {
+    let mut e = MatchingEngine::new();
+    new(&mut e, Sell, Day, 1, 100, 10);
+    let mut out = Vec::new();
+    e.new_order(Buy, Day, 2, px(101), q(4), &mut |b| out.push(b));
+    let flags: Vec<(u64, ExecKind, Liquidity)> = out
+        .iter()
+        .filter_map(|b| match *b {
+            EventBody::ExecReport {
+                exec,
+                client_order_id,
+                liquidity,
+                ..
+            } => Some((client_order_id, exec, liquidity)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        flags,
+        [
+            (2, ExecKind::Ack, Liquidity::Unknown),
+            (2, ExecKind::Fill, Liquidity::Taker),
+            (1, ExecKind::PartialFill, Liquidity::Maker),
+        ]
+    );
 }
 
 #[test]

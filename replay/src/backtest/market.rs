@@ -7,8 +7,8 @@ use std::fmt;
 use tickrail_engine::book::market::MARKET_BOOK_L2_DEPTH;
 use tickrail_engine::book::{BookView, MarketBook};
 use tickrail_engine::{
-    Aggressor, Event, EventBody, EventHeader, ExecKind, InstrumentId, InstrumentSpec, Price, Qty,
-    Side, TimeInForce,
+    Aggressor, Event, EventBody, EventHeader, ExecKind, InstrumentId, InstrumentSpec, Liquidity,
+    Price, Qty, Side, TimeInForce,
 };
 use tickrail_gateways::feed::{FeedSource, FeedStats};
 use tickrail_gateways::venue::reject;
@@ -71,9 +71,21 @@ impl OurOrder {
     }
 
     fn report(&self, exec: ExecKind, price: Price, qty_raw: i64, leaves: i64) -> EventBody {
+        self.report_as(exec, Liquidity::Unknown, price, qty_raw, leaves)
+    }
+
+    fn report_as(
+        &self,
+        exec: ExecKind,
+        liquidity: Liquidity,
+        price: Price,
+        qty_raw: i64,
+        leaves: i64,
+    ) -> EventBody {
         EventBody::ExecReport {
             exec,
             side: self.side,
+            liquidity,
             reject_code: 0,
             client_order_id: self.client_order_id,
             venue_order_id: self.venue_order_id,
@@ -670,7 +682,11 @@ impl<F: FeedSource> HistoricalMarket<F> {
         } else {
             ExecKind::PartialFill
         };
-        let body = o.report(exec, price, fill, leaves);
+        let liquidity = match kind {
+            FillKind::Taker => Liquidity::Taker,
+            FillKind::Queue | FillKind::Through => Liquidity::Maker,
+        };
+        let body = o.report_as(exec, liquidity, price, fill, leaves);
         let stop = leaves == 0 && o.live;
         if leaves == 0 {
             o.live = false;
@@ -779,6 +795,7 @@ impl<F: FeedSource> HistoricalMarket<F> {
                 EventBody::ExecReport {
                     exec: ExecKind::Rejected,
                     side,
+                    liquidity: Liquidity::Unknown,
                     reject_code: code,
                     client_order_id,
                     venue_order_id: 0,
@@ -906,6 +923,7 @@ impl<F: FeedSource> HistoricalMarket<F> {
             Some(o) => EventBody::ExecReport {
                 exec: ExecKind::CancelRejected,
                 side: o.side,
+                liquidity: Liquidity::Unknown,
                 reject_code: code,
                 client_order_id,
                 venue_order_id: o.venue_order_id,
@@ -917,6 +935,7 @@ impl<F: FeedSource> HistoricalMarket<F> {
             None => EventBody::ExecReport {
                 exec: ExecKind::CancelRejected,
                 side: Side::Buy,
+                liquidity: Liquidity::Unknown,
                 reject_code: code,
                 client_order_id,
                 venue_order_id: 0,

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use tickrail_engine::{
     Aggressor, Event, EventBody, EventHeader, ExecKind, InstrumentId, InstrumentSpec, LevelAction,
-    Price, Qty, Scale, Side, TimeInForce, TradingState,
+    Liquidity, Price, Qty, Scale, Side, TimeInForce, TradingState,
 };
 use tickrail_gateways::feed::{FeedSource, FeedStats};
 use tickrail_gateways::venue::reject;
@@ -309,6 +309,21 @@ fn ahead_after(w: &[(Event, Option<f64>)], t: i64) -> Option<f64> {
         .and_then(|(_, a)| *a)
 }
 
+/// The liquidity flag of each fill report.
+fn liquidity_of_fills(events: &[Event]) -> Vec<Liquidity> {
+    events
+        .iter()
+        .filter_map(|e| match e.body {
+            EventBody::ExecReport {
+                exec: ExecKind::PartialFill | ExecKind::Fill,
+                liquidity,
+                ..
+            } => Some(liquidity),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The fill reports: `(venue time, qty, leaves)`.
 fn fills(events: &[Event]) -> Fills {
     events
@@ -348,6 +363,8 @@ fn a_crossing_order_takes_the_displayed_levels_and_rests_the_rest() {
             (ExecKind::PartialFill, 1, 101, 50, 20, 80, 0),
         ]
     );
+    // The ack comes first, so only the flag tells the OMS these fills pay the taker fee.
+    assert_eq!(liquidity_of_fills(&out), [Liquidity::Taker; 2]);
     let o = m.order(1).unwrap();
     assert!(o.live);
     assert_eq!((o.cum_qty.raw(), o.queue_ahead), (80, Some(0.0)));
@@ -467,6 +484,7 @@ fn fifo_fills_only_after_the_orders_ahead_have_gone() {
     let out: Vec<Event> = w.into_iter().map(|(e, _)| e).collect();
     check_quantities(&out);
     assert_eq!(fills(&out), vec![(110, 40, 10), (120, 10, 0)]);
+    assert_eq!(liquidity_of_fills(&out), [Liquidity::Maker; 2]);
     assert_eq!((m.stats().queue_fills, m.stats().maker_qty), (2, 50));
     assert!(!m.order(1).unwrap().live);
 }
