@@ -149,6 +149,37 @@ fn plan(p0: u8, p1: u8, ty: u8) -> Plan {
     }
 }
 
+/// Message sizes (type byte included, no prefix) by type byte; 0 for an unknown type.
+static MESSAGE_SIZE: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut ty = 0;
+    while ty < 256 {
+        if let Some(size) = message_len(ty as u8) {
+            assert!(size > 0 && size <= u8::MAX as usize);
+            table[ty] = size as u8;
+        }
+        ty += 1;
+    }
+    table
+};
+
+/// The length (prefix included) of the frame at the start of `buf` if it is a message of a
+/// known type whose prefix is zero or its size, whole in `buf`; else 0.
+#[inline(always)]
+fn whole_message(buf: &[u8]) -> usize {
+    let (prefix, ty) = match buf {
+        [p0, p1, ty, ..] => (u16::from_be_bytes([*p0, *p1]), *ty),
+        _ => return 0,
+    };
+    let size = u16::from(MESSAGE_SIZE[usize::from(ty)]);
+    let n = PREFIX_LEN + usize::from(size);
+    if (size != 0) & ((prefix == 0) | (prefix == size)) & (n <= buf.len()) {
+        n
+    } else {
+        0
+    }
+}
+
 /// `fill_buf`, retried on `Interrupted`.
 fn fill<R: BufRead>(r: &mut R) -> io::Result<&[u8]> {
     loop {
@@ -208,6 +239,7 @@ impl<R: BufRead> Framer<R> {
         self.reader
     }
 
+    #[inline(always)]
     fn advance(&mut self, n: usize) {
         self.reader.consume(n);
         self.offset += n as u64;
@@ -215,18 +247,43 @@ impl<R: BufRead> Framer<R> {
 
     /// The next frame, `None` at the end of the stream (or after a [`Frame::Fatal`]), or
     /// the reader's error (the stream should then be abandoned).
-    #[inline]
+    #[inline(always)]
     pub fn next_frame(&mut self) -> io::Result<Option<Frame<'_>>> {
-        if self.pending > 0 {
-            let n = self.pending;
+        let pending = self.pending;
+        if pending > 0 {
             self.pending = 0;
-            self.advance(n);
+            self.advance(pending);
         }
+        // Fast path: a well-framed message whole in the reader's buffer — one table
+        // look-up, one branch. Everything else (end of the buffer or of the stream, a
+        // skipped or fatal frame, an interrupted read) takes `next_frame_slow`.
         if self.done {
             return Ok(None);
         }
+        let n = match self.reader.fill_buf() {
+            Ok(buf) => whole_message(buf),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => 0,
+            Err(e) => return Err(e),
+        };
+        if n != 0 {
+            self.pending = n;
+            let offset = self.offset;
+            // The same buffer again (nothing consumed since): `n` fits in it.
+            let buf = self.reader.fill_buf()?;
+            return Ok(Some(Frame::Message {
+                offset,
+                bytes: &buf[PREFIX_LEN..n],
+            }));
+        }
+        self.next_frame_slow()
+    }
+
+    /// [`next_frame`](Self::next_frame) for everything but a well-framed message whole in
+    /// the reader's buffer.
+    #[cold]
+    #[inline(never)]
+    fn next_frame_slow(&mut self) -> io::Result<Option<Frame<'_>>> {
         let start = self.offset;
-        // Fast path: the whole frame is in the reader's buffer.
         let (avail, plan) = match self.reader.fill_buf() {
             Ok(buf) if buf.len() > PREFIX_LEN => (buf.len(), Some(plan(buf[0], buf[1], buf[2]))),
             Ok(buf) => (buf.len(), None),

@@ -200,8 +200,25 @@ impl<const N: usize> Alpha<N> {
     }
 
     /// Whether every byte is printable ASCII (spaces included).
+    #[inline(always)]
     pub fn is_printable(&self) -> bool {
-        self.0.iter().all(|b| (0x20..0x7f).contains(b))
+        if N > 8 {
+            return self.0.iter().all(|b| (0x20..0x7f).contains(b));
+        }
+        // All bytes at once in a register (padded with spaces, which are printable). A
+        // byte is printable iff it is neither below 0x20 nor above 0x7e; the two tests are
+        // the exact "has a byte less than / more than" word tests (Bit Twiddling Hacks):
+        // a borrow or carry out of one byte can only flag the bytes above one that is
+        // already out of range.
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        let mut word = [b' '; 8];
+        word[..N].copy_from_slice(&self.0);
+        let x = u64::from_le_bytes(word);
+        let below = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
+        // Adding 1 (= 0x7f - 0x7e) sets a byte's high bit iff it is above 0x7e.
+        let above = (x.wrapping_add(ONES) | x) & HIGH;
+        below | above == 0
     }
 }
 
@@ -508,7 +525,7 @@ macro_rules! itch_messages {
         impl<'a> Message<'a> {
             /// The message in `bytes` (type byte first, no length prefix; exactly the
             /// type's size).
-            #[inline]
+            #[inline(always)]
             pub fn parse(bytes: &'a [u8]) -> Result<Self, DecodeError> {
                 match bytes.first() {
                     None => Err(DecodeError::Empty),

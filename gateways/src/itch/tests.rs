@@ -370,6 +370,34 @@ fn validation_names_the_field() {
 }
 
 #[test]
+fn printable_is_the_byte_by_byte_check() {
+    fn naive(b: &[u8]) -> bool {
+        b.iter().all(|b| (0x20..0x7f).contains(b))
+    }
+    fn check<const N: usize>(base: [u8; N]) {
+        for at in 0..N {
+            for v in 0..=255u8 {
+                let mut a = base;
+                a[at] = v;
+                assert_eq!(Alpha(a).is_printable(), naive(&a), "{a:?}");
+                // A second byte out of range next to it (borrows and carries).
+                for w in [0x00, 0x1f, 0x7f, 0x80, 0xff] {
+                    let mut a2 = a;
+                    a2[(at + 1) % N] = w;
+                    assert_eq!(Alpha(a2).is_printable(), naive(&a2), "{a2:?}");
+                }
+            }
+        }
+    }
+    check(*b"AAPL    ");
+    check([0x7e; 8]);
+    check([0x20; 8]);
+    check(*b"NSDQ");
+    check(*b"A ");
+    check([b'x'; 12]);
+}
+
+#[test]
 fn parse_errors() {
     assert_eq!(Message::parse(&[]), Err(DecodeError::Empty));
     assert_eq!(
