@@ -4,11 +4,14 @@
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use tickrail_engine::{Aggressor, Event, EventBody, EventHeader, LevelAction, Price, Qty, Side};
+use tickrail_engine::{
+    Aggressor, Event, EventBody, EventHeader, LevelAction, Price, Qty, Scale, Side, ValueError,
+};
 
 use super::depth::{DepthSync, DiffIds, Rule, Verdict};
 use super::messages::{Field, LevelSpan, Message};
 use super::options::{BinanceOptions, Market, TradeStream};
+use super::scan::fixed;
 use crate::feed::{FeedStats, MappedInstrument};
 
 /// Counters specific to Binance captures (the shared ones are in [`FeedStats`]).
@@ -215,6 +218,8 @@ pub(crate) struct Decoder {
     state: Vec<InstrumentState>,
     levels: Vec<LevelSpan>,
     pending: Vec<Event>,
+    /// Scratch: a diff's upserts, while its deletes go to `pending` first.
+    upserts: Vec<Event>,
     next: usize,
     sequence: u64,
     last_recv: Option<i64>,
@@ -247,6 +252,24 @@ fn parse_ns(text: &str) -> Option<i64> {
 /// parser whichever way this answers.
 fn zero_text(q: &str) -> bool {
     !q.is_empty() && q.bytes().all(|b| b == b'0' || b == b'.')
+}
+
+/// [`Price::parse`], by the fast parser when it answers.
+#[inline]
+fn parse_price(text: &str, scale: Scale) -> Result<Price, ValueError> {
+    match fixed(text, scale.get()).map(Price::new_checked) {
+        Some(Ok(p)) => Ok(p),
+        _ => Price::parse(text, scale),
+    }
+}
+
+/// [`Qty::parse`], by the fast parser when it answers.
+#[inline]
+fn parse_qty(text: &str, scale: Scale) -> Result<Qty, ValueError> {
+    match fixed(text, scale.get()).map(Qty::new_checked) {
+        Some(Ok(q)) => Ok(q),
+        _ => Qty::parse(text, scale),
+    }
 }
 
 /// At most 40 characters of `text`, for reports.
@@ -284,6 +307,7 @@ impl Decoder {
             state,
             levels: Vec::with_capacity(1024),
             pending: Vec::with_capacity(1024),
+            upserts: Vec::with_capacity(1024),
             next: 0,
             sequence: 0,
             last_recv: None,
@@ -560,6 +584,13 @@ impl Decoder {
             .get(idx)
             .map(|m| (m.price_scale, m.qty_scale))
             .ok_or("instrument index out of range")?;
+        let start = self.pending.len();
+        if self.push_levels_fast(header, json, sides, snapshot, (px_scale, qty_scale)) {
+            return Ok(());
+        }
+        // Some value is not of the common form: again, with the exact parser and its
+        // errors, in the order that decides which error is reported.
+        self.pending.truncate(start);
         let passes: &[bool] = if snapshot { &[false] } else { &[true, false] };
         for &deletes in passes {
             for (side, spans) in sides {
@@ -593,6 +624,52 @@ impl Decoder {
             }
         }
         Ok(())
+    }
+
+    /// [`Self::push_levels`] when every value converts by the fast parser, in one pass
+    /// (deletes straight to `pending`, upserts after them): the same events in the same
+    /// order. `false` (with `pending` partly filled) as soon as a value does not convert.
+    fn push_levels_fast(
+        &mut self,
+        header: EventHeader,
+        json: &str,
+        sides: [(Side, &[LevelSpan]); 2],
+        snapshot: bool,
+        (px_scale, qty_scale): (Scale, Scale),
+    ) -> bool {
+        let (ps, qs) = (px_scale.get(), qty_scale.get());
+        self.upserts.clear();
+        for (side, spans) in sides {
+            for l in spans {
+                let (Some(px), Some(q)) = (l.px.get(json), l.qty.get(json)) else {
+                    return false;
+                };
+                let (Some(px), Some(q)) = (fixed(px, ps), fixed(q, qs)) else {
+                    return false;
+                };
+                let (Ok(price), Ok(qty)) = (Price::new_checked(px), Qty::new_checked(q)) else {
+                    return false;
+                };
+                let (action, out) = match (qty.is_zero(), snapshot) {
+                    (true, true) => continue,
+                    (true, false) => (LevelAction::Delete, &mut self.pending),
+                    (false, true) => (LevelAction::Upsert, &mut self.pending),
+                    (false, false) => (LevelAction::Upsert, &mut self.upserts),
+                };
+                out.push(Event::new(
+                    header,
+                    EventBody::BookLevel {
+                        side,
+                        action,
+                        level: 0,
+                        price,
+                        qty,
+                    },
+                ));
+            }
+        }
+        self.pending.extend_from_slice(&self.upserts);
+        true
     }
 
     /// Records the levels of `pending[start..]` in the known-level sets of `idx`.
@@ -763,11 +840,11 @@ impl Decoder {
         let Some(m) = self.instruments.get(idx) else {
             return;
         };
-        let price = match Price::parse(px, m.price_scale) {
+        let price = match parse_price(px, m.price_scale) {
             Ok(p) => p,
             Err(e) => return self.skip(no, format_args!("trade price: {e}")),
         };
-        let qty = match Qty::parse(q, m.qty_scale) {
+        let qty = match parse_qty(q, m.qty_scale) {
             Ok(q) if !q.is_zero() => q,
             Ok(_) => return self.skip(no, "trade with zero quantity"),
             Err(e) => return self.skip(no, format_args!("trade qty: {e}")),
@@ -826,16 +903,16 @@ impl Decoder {
             return;
         };
         let (ps, qs) = (m.price_scale, m.qty_scale);
-        let values = Price::parse(bid, ps)
+        let values = parse_price(bid, ps)
             .map_err(|e| ("bid price", e))
-            .and_then(|bp| Ok((bp, Qty::parse(bid_qty, qs).map_err(|e| ("bid qty", e))?)))
-            .and_then(|(bp, bq)| Ok((bp, bq, Price::parse(ask, ps).map_err(|e| ("ask price", e))?)))
+            .and_then(|bp| Ok((bp, parse_qty(bid_qty, qs).map_err(|e| ("bid qty", e))?)))
+            .and_then(|(bp, bq)| Ok((bp, bq, parse_price(ask, ps).map_err(|e| ("ask price", e))?)))
             .and_then(|(bp, bq, ap)| {
                 Ok((
                     bp,
                     bq,
                     ap,
-                    Qty::parse(ask_qty, qs).map_err(|e| ("ask qty", e))?,
+                    parse_qty(ask_qty, qs).map_err(|e| ("ask qty", e))?,
                 ))
             });
         let (bid_px, bid_qty, ask_px, ask_qty) = match values {

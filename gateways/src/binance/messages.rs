@@ -29,6 +29,21 @@ pub(crate) struct Span {
 }
 
 impl Span {
+    /// The bytes `start..end` of the JSON text.
+    pub(crate) fn new(start: usize, end: usize) -> Self {
+        Self { start, end }
+    }
+
+    /// The first byte.
+    pub(crate) fn start(self) -> usize {
+        self.start
+    }
+
+    /// One past the last byte.
+    pub(crate) fn end(self) -> usize {
+        self.end
+    }
+
     /// The text in `json` (`None` only if `json` is not the text the span was taken from).
     pub(crate) fn get(self, json: &str) -> Option<&str> {
         json.get(self.start..self.end)
@@ -105,7 +120,23 @@ pub(crate) struct Message<'a> {
 impl<'a> Message<'a> {
     /// Parses `json` (one whole JSON object, nothing after it but whitespace), clearing
     /// `levels` and filling it with the level entries.
+    ///
+    /// The single-pass scanner ([`scan`](super::scan::scan)) reads the common lines; any
+    /// line it does not take is read by the serde visitor below, which is the reference
+    /// (same result either way).
     pub(crate) fn parse(json: &'a str, levels: &mut Vec<LevelSpan>) -> serde_json::Result<Self> {
+        levels.clear();
+        if let Some(msg) = super::scan::scan(json, levels) {
+            return Ok(msg);
+        }
+        Self::parse_serde(json, levels)
+    }
+
+    /// [`Self::parse`] by the serde visitor alone.
+    pub(crate) fn parse_serde(
+        json: &'a str,
+        levels: &mut Vec<LevelSpan>,
+    ) -> serde_json::Result<Self> {
         levels.clear();
         let mut msg = Message::default();
         let mut de = serde_json::Deserializer::from_str(json);
