@@ -9,9 +9,10 @@
 //! ```
 //!
 //! Rows per repetition: events/s (the data's events, the unit of the issue's target), engine
-//! inputs/s (events + our execution reports + timers, what the Sequencer stamped), and two
-//! floors on the same files in the same process: the adapters alone (the merged feed drained,
-//! no engine) and the engine without journaling (a null sink). Peak RSS is the process's
+//! inputs/s (events + our execution reports + timers, what the Sequencer stamped), and three
+//! floors on the same files in the same process: reading (and for `.gz` inflating) the files
+//! with nothing decoded, the adapters alone (the merged feed drained, no engine) and the
+//! engine without journaling (a null sink). Peak RSS is the process's
 //! `VmHWM` after all repetitions: run the binary once per data set to compare sizes (the
 //! figure then belongs to that data set alone).
 
@@ -94,9 +95,18 @@ fn main() -> Result<()> {
     );
     let venue = cfg.venues.first().context("no venue")?.id;
     let (mut ev_s, mut in_s, mut feed_s, mut nojournal_s) = (vec![], vec![], vec![], vec![]);
+    let mut read_s = vec![];
     let mut events = 0;
     let mut inputs = 0;
     for rep in 1..=args.repeat {
+        // Floor 0: reading (and inflating, for .gz) the files, nothing decoded.
+        let t = clock::now();
+        let mut raw = 0u64;
+        for path in &args.data {
+            let mut r = tickrail_gateways::feed::open_maybe_gz(path)?;
+            raw += std::io::copy(&mut r, &mut std::io::sink())?;
+        }
+        let read_secs = t.elapsed().as_secs_f64();
         // Floor 1: the adapters alone.
         let t = clock::now();
         let (mut feed, _) = open_feed(&cfg, &data, venue)?;
@@ -127,13 +137,14 @@ fn main() -> Result<()> {
         let nj = t.elapsed().as_secs_f64();
         println!(
             "rep {rep}: {events} events, {inputs} inputs, {} + {} journaled: backtest {:.3} s \
-             ({:.2} M events/s, {:.2} M inputs/s); adapters alone {:.3} s ({:.2} M events/s); \
-             without journal {:.3} s ({:.2} M events/s)",
+             ({:.2} M events/s, {:.2} M inputs/s); read+inflate {raw} bytes {:.3} s; adapters \
+             alone {:.3} s ({:.2} M events/s); without journal {:.3} s ({:.2} M events/s)",
             o.journaled[0],
             o.journaled[1],
             secs,
             events as f64 / secs / 1e6,
             inputs as f64 / secs / 1e6,
+            read_secs,
             feed_secs,
             n as f64 / feed_secs / 1e6,
             nj,
@@ -142,6 +153,7 @@ fn main() -> Result<()> {
         ev_s.push(events as f64 / secs / 1e6);
         in_s.push(inputs as f64 / secs / 1e6);
         feed_s.push(n as f64 / feed_secs / 1e6);
+        read_s.push(events as f64 / read_secs / 1e6);
         nojournal_s.push(events as f64 / nj / 1e6);
     }
     let rss = peak_rss_kib().map_or_else(
@@ -151,6 +163,10 @@ fn main() -> Result<()> {
     println!();
     println!("| what | events | M events/s (median of {}) |", args.repeat);
     println!("|---|---:|---:|");
+    println!(
+        "| read + inflate the files alone (floor; per data event) | {events} | {:.2} |",
+        median(&mut read_s)
+    );
     println!(
         "| adapters alone (floor) | {events} | {:.2} |",
         median(&mut feed_s)
