@@ -17,6 +17,8 @@ mod synthetic;
 pub mod verify;
 
 pub use journal_sink::{JournalSink, JournalSinkError};
-pub use live::{run_live, FeedReport, LiveControl, LiveError, LiveReport};
+pub use live::{
+    run_live, run_live_with, FeedReport, LiveControl, LiveError, LiveMarket, LiveReport,
+};
 pub use runner::{Market, NullSink, Recorder, RunSummary, Runner, Sink};
 pub use verify::{replay_run, verify_run, Point, ReplayOptions, Replayed, Verdict, VerifyError};

@@ -40,6 +40,8 @@ use tickrail_engine::timers::Timers;
 use tickrail_engine::{Event, EventBody, EventHeader, ExecKind, InstrumentId, OperatorCommand};
 use tickrail_gateways::synthetic::{SyntheticConfig, SyntheticMarket, SyntheticStats};
 
+use crate::runner::Market;
+
 /// Requests from outside the run (signal handlers, a control socket, a test).
 #[derive(Debug, Default)]
 pub struct LiveControl {
@@ -77,7 +79,7 @@ pub struct FeedReport {
     pub output_hop: Latency,
     /// Time an order request waited for the journal (`before-send`).
     pub journal_gate: Latency,
-    /// The market's statistics at the end.
+    /// The synthetic market's statistics at the end (zero for other markets).
     pub market: SyntheticStats,
     /// Wall time of the feed loop, ns.
     pub wall_ns: u64,
@@ -100,6 +102,25 @@ pub struct LiveReport {
     pub counters: Arc<Counters>,
 }
 
+/// What the feed thread trades against: a [`Market`] (inputs in delivery order, order
+/// requests in) with a clock. The synthetic market is one; real gateways (a UDP feed and a
+/// FIX session) are another.
+pub trait LiveMarket: Market + Send + 'static {
+    /// The market's clock: event time now, ns since the Unix epoch.
+    fn now_ns(&self) -> i64;
+    /// Fills the market's part of the feed thread's report at the end of the run.
+    fn finish(&self, report: &mut FeedReport);
+}
+
+impl LiveMarket for SyntheticMarket {
+    fn now_ns(&self) -> i64 {
+        SyntheticMarket::now_ns(self)
+    }
+    fn finish(&self, report: &mut FeedReport) {
+        report.market = *self.stats();
+    }
+}
+
 /// Runs `cfg` live against its synthetic market, journaling under `run_dir`. `progress`
 /// is called on the calling thread about every `cfg.runtime.progress_interval_ms` with
 /// the live counters, until the feed is done.
@@ -107,10 +128,21 @@ pub fn run_live(
     cfg: &EngineConfig,
     run_dir: &Path,
     control: Arc<LiveControl>,
-    mut progress: impl FnMut(&Counters),
+    progress: impl FnMut(&Counters),
 ) -> Result<LiveReport, LiveError> {
     let market = SyntheticMarket::new(SyntheticConfig::from_engine(cfg))
         .map_err(|e| LiveError::Market(e.to_string()))?;
+    run_live_with(cfg, run_dir, market, control, progress)
+}
+
+/// [`run_live`] against any [`LiveMarket`].
+pub fn run_live_with<M: LiveMarket>(
+    cfg: &EngineConfig,
+    run_dir: &Path,
+    market: M,
+    control: Arc<LiveControl>,
+    mut progress: impl FnMut(&Counters),
+) -> Result<LiveReport, LiveError> {
     // The stats file first (it creates run_dir): a failure here leaves no thread running.
     let mut stats = StatsWriter::create_for_counters(
         &run_dir.join(STATS_FILE_NAME),
@@ -240,8 +272,8 @@ fn idle(wait: WaitKind, spins: &mut u32) {
 /// The feed thread: runs until the market is done (or a stop request) and the output ring
 /// is drained and closed.
 #[allow(clippy::too_many_arguments)]
-fn feed_loop(
-    mut market: SyntheticMarket,
+fn feed_loop<M: LiveMarket>(
+    mut market: M,
     mut timers: Timers,
     input: tickrail_engine::runtime::InputSide,
     mut output: OutputTap,
@@ -254,7 +286,7 @@ fn feed_loop(
     let mut report = FeedReport::default();
     let c = &counters.feed;
     let wall0 = now_ns();
-    let event0 = market.next_due_ns().unwrap_or(0);
+    let event0 = Market::next_due_ns(&mut market).unwrap_or(0);
     timers.start(event0);
     let mut spins = 0u32;
     let mut output_open = true;
@@ -293,7 +325,7 @@ fn feed_loop(
                     report.journal_gate.record(now_ns() - gate0);
                     if gate.may_send(e.header.sequence) {
                         let at = market_ref.now_ns();
-                        match market_ref.submit(at, e) {
+                        match Market::submit(market_ref, at, e) {
                             Ok(()) => bump(&c.orders_sent),
                             Err(err) => {
                                 bump(&c.submit_errors);
@@ -339,7 +371,7 @@ fn feed_loop(
 
         // 4. The market's next event, once due.
         if let Some(inp) = input.as_mut() {
-            match market.next_due_ns() {
+            match Market::next_due_ns(&mut market) {
                 None => {
                     // The market is done: once every conflated quote is out, close.
                     if inp.flush() {
@@ -371,7 +403,7 @@ fn feed_loop(
                         continue;
                     }
                     if due <= clock {
-                        if let Some(ev) = market.next_event() {
+                        if let Some(ev) = market.next_input() {
                             if let EventBody::ExecReport { exec, .. } = ev.body {
                                 bump(&c.exec_reports);
                                 if matches!(exec, ExecKind::Fill | ExecKind::PartialFill) {
@@ -409,6 +441,6 @@ fn feed_loop(
     }
     report.wall_ns = now_ns() - wall0;
     report.event_ns = market.now_ns() - event0;
-    report.market = *market.stats();
+    market.finish(&mut report);
     report
 }
