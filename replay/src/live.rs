@@ -1,5 +1,6 @@
-//! A live run: the threaded engine (`tickrail_engine::runtime`) against the synthetic
-//! market, on the layout of the config. This is what `tickrail run` runs.
+//! A live run: the threaded engine (`tickrail_engine::runtime`) against a [`LiveMarket`] —
+//! the synthetic market by default — on the layout of the config. This is what
+//! `tickrail run` runs.
 //!
 //! The caller's thread spawns the **feed thread** (pinned as the layout says), which owns
 //! the synthetic market (with its simulated venues), the Sequencer side of the input ring
