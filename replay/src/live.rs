@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
 
-use tickrail_engine::config::{EngineConfig, Pace, ThreadRole};
+use tickrail_engine::config::{EngineConfig, LiveSpec, Pace, ThreadRole};
 use tickrail_engine::runtime::clock::now_ns;
 use tickrail_engine::runtime::counters::{bump, Counters};
 use tickrail_engine::runtime::latency::Latency;
@@ -131,6 +131,13 @@ pub fn run_live(
     control: Arc<LiveControl>,
     progress: impl FnMut(&Counters),
 ) -> Result<LiveReport, LiveError> {
+    if cfg.live != LiveSpec::Synthetic {
+        return Err(LiveError::Market(format!(
+            "{}: [live] market = \"gateways\" is not driven by `tickrail run` yet (the UDP \
+             feed and FIX session are not wired into the live loop)",
+            cfg.file
+        )));
+    }
     let market = SyntheticMarket::new(SyntheticConfig::from_engine(cfg))
         .map_err(|e| LiveError::Market(e.to_string()))?;
     run_live_with(cfg, run_dir, market, control, progress)

@@ -42,6 +42,7 @@ pub(crate) fn build(
     let oms = build_oms(&raw.oms, &risk)?;
     let feed = build_feed(&raw.feed, &raw.instruments, &instruments)?;
     let runtime = super::runtime::build_runtime(&raw.runtime)?;
+    let live = super::live::build_live(&raw.live, base_dir, &venues)?;
     Ok(EngineConfig {
         file: file.to_owned(),
         instruments,
@@ -54,6 +55,7 @@ pub(crate) fn build(
         oms,
         feed,
         runtime,
+        live,
         hash,
     })
 }

@@ -52,6 +52,7 @@
 
 mod build;
 mod error;
+mod live;
 mod locate;
 mod raw;
 mod runtime;
@@ -60,6 +61,7 @@ mod tests;
 
 use std::path::{Path, PathBuf};
 
+pub use live::{parse_date, FixSessionSpec, LiveSpec, UdpFeedSpec};
 pub use runtime::{Pace, RuntimeConfig, SendDurability, StageName, ThreadRole, ThreadSpec};
 
 pub use error::{ConfigError, ConfigErrorKind, Location};
@@ -108,6 +110,8 @@ pub struct EngineConfig {
     pub feed: FeedSpec,
     /// How the engine runs live (`[runtime]`, optional).
     pub runtime: RuntimeConfig,
+    /// What a live run trades against (`[live]`, optional: the synthetic market).
+    pub live: LiveSpec,
     /// [`config_hash`] of the file's bytes.
     hash: u64,
 }

@@ -65,6 +65,8 @@ pub(crate) struct RawConfig {
     pub feed: RawFeed,
     #[serde(default)]
     pub runtime: super::runtime::RawRuntime,
+    #[serde(default)]
+    pub live: super::live::RawLive,
 }
 
 /// `[[instruments]]`.

@@ -657,3 +657,110 @@ proptest! {
         let _ = outcome(&lines.join("\n"));
     }
 }
+
+// ---- [live] ------------------------------------------------------------------------------
+
+const LIVE_GATEWAYS: &str = r#"
+[live]
+market = "gateways"
+
+[live.udp]
+group = "239.255.10.1:31001"
+interface = "127.0.0.1"
+session = "TICKRAIL01"
+itch_date = "2019-12-30"
+
+[live.fix]
+settings = "fix/initiator.cfg"
+venue = 3
+"#;
+
+#[test]
+fn live_defaults_to_the_synthetic_market() {
+    assert_eq!(load(BASE).unwrap().live, LiveSpec::Synthetic);
+}
+
+#[test]
+fn live_gateways_loads() {
+    let c = load(&format!("{BASE}{LIVE_GATEWAYS}")).unwrap();
+    let LiveSpec::Gateways { udp, fix } = &c.live else {
+        panic!("{:?}", c.live)
+    };
+    assert_eq!(udp.group.to_string(), "239.255.10.1:31001");
+    assert_eq!(udp.interface.to_string(), "127.0.0.1");
+    assert_eq!(udp.session.as_deref(), Some("TICKRAIL01"));
+    assert_eq!(udp.itch_date, (2019, 12, 30));
+    assert_eq!(fix.settings, Path::new("fix/initiator.cfg"));
+    assert_eq!((fix.venue, fix.reconcile_timeout_ms), (3, 5_000));
+}
+
+#[test]
+fn live_errors_name_the_key() {
+    let with = |from: &str, to: &str| {
+        assert!(LIVE_GATEWAYS.contains(from), "{from}");
+        format!("{BASE}{}", LIVE_GATEWAYS.replacen(from, to, 1))
+    };
+    let cases = [
+        (
+            with("market = \"gateways\"", "market = \"synthetic\""),
+            "live.udp",
+            "only used with [live] market = \"gateways\"",
+        ),
+        (
+            with(
+                "[live.fix]\nsettings = \"fix/initiator.cfg\"\nvenue = 3\n",
+                "",
+            ),
+            "live.fix",
+            "required by [live] market = \"gateways\"",
+        ),
+        (
+            with("239.255.10.1:31001", "239.255.10.1"),
+            "live.udp.group",
+            "\"239.255.10.1\" is not an IPv4 address:port",
+        ),
+        (
+            with("239.255.10.1:31001", "10.0.0.1:31001"),
+            "live.udp.group",
+            "10.0.0.1 is not a multicast address (224.0.0.0/4)",
+        ),
+        (
+            with("interface = \"127.0.0.1\"", "interface = \"lo\""),
+            "live.udp.interface",
+            "\"lo\" is not an IPv4 address",
+        ),
+        (
+            with("TICKRAIL01", "TICKRAIL0123"),
+            "live.udp.session",
+            "\"TICKRAIL0123\": 1 to 10 printable ASCII characters",
+        ),
+        (
+            with("2019-12-30", "2019-02-30"),
+            "live.udp.itch_date",
+            "\"2019-02-30\" is not a YYYY-MM-DD date",
+        ),
+        (
+            with("venue = 3", "venue = 9"),
+            "live.fix.venue",
+            "9 is not the id of a [[venues]] entry",
+        ),
+        (
+            with("venue = 3", "venue = 3\nreconcile_timeout_ms = 0"),
+            "live.fix.reconcile_timeout_ms",
+            "must be positive",
+        ),
+        (
+            with("venue = 3", "venue = 3\nretries = 3"),
+            "live.fix.retries",
+            "unknown key, expected one of `settings`, `venue`, `reconcile_timeout_ms`",
+        ),
+    ];
+    for (text, key, reason) in cases {
+        let err = error(&text);
+        assert_eq!(
+            (err.key.as_str(), err.reason.as_str()),
+            (key, reason),
+            "{err}"
+        );
+    }
+}
