@@ -32,12 +32,20 @@
 //!   and the captured REST snapshots, bookTicker, trades; spot and USD-M) and [`csv_feed`]
 //!   (documented quote and trade layouts).
 //!
-//! Still to come: MoldUDP64 over UDP multicast and FIX order entry (issue 6).
+//! - [`fix`]: FIX 4.4 order entry over QuickFIX — the [`fix::FixOrderGateway`] (one thread
+//!   owning the initiator, reconciliation of in-flight orders on every logon) and the
+//!   [`fix::FixVenue`] simulator (an acceptor in front of the matching engines).
+//!
+//! - [`udp`]: ITCH 5.0 in MoldUDP64 packets over UDP multicast — a publisher that replays
+//!   an ITCH file and a non-blocking receiver with sequence gap detection (`FeedGap`
+//!   events) and counted rejects.
 
 pub mod binance;
 pub mod csv_feed;
 pub mod dbn_feed;
 pub mod feed;
+pub mod fix;
 pub mod itch;
 pub mod synthetic;
+pub mod udp;
 pub mod venue;

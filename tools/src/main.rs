@@ -2,7 +2,8 @@
 //!
 //! `run` (the main job), `stat` (live counters of a running engine), `replay` (re-drive and
 //! verify a run), `backtest` (historical data), `config check` and the journal tools
-//! (`tickrail journal …`). `venue` and `feed` arrive with issue 6.
+//! (`tickrail journal …`), `venue` (the FIX 4.4 venue simulator) and `feed publish`
+//! (replays an ITCH file as MoldUDP64 over UDP multicast).
 
 /// `println!` for commands: a write error (stdout closed, disk full) is returned with `?`
 /// instead of panicking; `main` exits quietly on a closed pipe.
@@ -17,10 +18,12 @@ mod backtest_cmd;
 mod clock;
 mod demo;
 mod export_cmd;
+mod feed_cmd;
 mod journal_cmd;
 mod replay_cmd;
 mod run_cmd;
 mod stat_cmd;
+mod venue_cmd;
 
 use clap::{Parser, Subcommand};
 
@@ -54,6 +57,13 @@ enum Command {
     /// Show a running engine's counters live from its stats file (`<run_dir>/stats`):
     /// one line per counter with its rate, until the engine finishes or its process is gone.
     Stat(stat_cmd::StatArgs),
+    /// The FIX 4.4 venue simulator: a QuickFIX acceptor in front of the matching engines,
+    /// with synthetic participant liquidity, until SIGINT/SIGTERM; prints counts at exit.
+    Venue(venue_cmd::VenueArgs),
+    /// Market data feed tools: `feed publish` replays an ITCH file as MoldUDP64 packets
+    /// over UDP multicast.
+    #[command(subcommand)]
+    Feed(feed_cmd::FeedCmd),
 }
 
 #[derive(Debug, Subcommand)]
@@ -82,6 +92,8 @@ fn main() -> std::process::ExitCode {
         Command::Stat(args) => stat_cmd::run(args),
         Command::Replay(args) => replay_cmd::run(args),
         Command::Backtest(args) => backtest_cmd::run(args),
+        Command::Venue(args) => venue_cmd::run(args),
+        Command::Feed(cmd) => feed_cmd::run(cmd),
     };
     match result {
         Ok(code) => code,

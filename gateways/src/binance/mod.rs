@@ -97,8 +97,8 @@
 //! general parser); anything unusual or malformed falls back to the serde visitor, which
 //! stays the reference (a test compares the two on every line of both captures, and on
 //! damaged lines). The perf profile before it: serde_json ~45% of the adapter's time. In
-//! `binance_decode_bench` (run 3 in docs/BENCHMARKS.md) the decoder went from 4.4 / 6.0 to
-//! 8.0 / 11.5 M events/s (spot / USD-M, decompressed in memory).
+//! `binance_decode_bench` (docs/BENCHMARKS.md) the decoder went from 2.5–2.8 M events/s
+//! (run 2) to 7.6 / 10.6 (run 3; spot / USD-M, decompressed in memory).
 //!
 //! # The sample captures (`../shared/data/binance/`, see `tests/binance.rs`)
 //!

@@ -6,7 +6,8 @@
 //! - [`framing`]: the stream split into messages through a `BufRead`, bounded memory, with
 //!   either real 2-byte length prefixes or zeroed ones ([`Framer`]).
 //! - [`source`]: [`ItchSource`], which turns the messages of the configured instruments
-//!   into L3 events.
+//!   into L3 events through an [`ItchConverter`] (the per-message mapping, also used by the
+//!   MoldUDP64 receiver in [`crate::udp`]).
 //!
 //! # Reading a file
 //!
@@ -120,7 +121,7 @@ pub use messages::{
     message_len, message_name, Alpha, DecodeError, FieldError, FieldVisitor, Message, Price4,
     Price8, Stock, MAX_MESSAGE_LEN, MESSAGE_TYPES,
 };
-pub use source::{ItchSource, MessageCounts, SkipReason};
+pub use source::{ItchConverter, ItchSource, MessageCounts, SkipReason, ALL_INSTRUMENTS};
 
 /// The Unix-epoch time, in ns, of midnight of the date `year-month-day` in a time zone
 /// `utc_offset_secs` east of UTC (`-5 * 3600` for US Eastern standard time, `-4 * 3600`

@@ -17,6 +17,10 @@ use super::messages::{
 };
 use crate::feed::{open_maybe_gz, FeedSource, FeedStats, InstrumentMap, OpenError};
 
+/// The instrument of a `FeedGap` that concerns every instrument of its source (no
+/// configured instrument has this id: the order stage pulls every quote).
+pub const ALL_INSTRUMENTS: InstrumentId = InstrumentId::new(u32::MAX);
+
 /// Why a message was skipped (the text of its [`crate::feed::SkipReport`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SkipReason {
@@ -261,12 +265,16 @@ struct AddFields {
 /// [`InstrumentMap`]. See the [module docs](super) for the mapping.
 pub struct ItchSource<R = Box<dyn BufRead + Send>> {
     framer: Framer<R>,
-    state: State,
+    state: ItchConverter,
 }
 
-/// Everything but the framer (so that a frame borrowed from the framer can be mapped).
+/// The message-to-event mapping of [`ItchSource`] without the framing: stock locates, the
+/// order index, value conversion, counted skips. [`ItchSource`] feeds it the frames of a
+/// file; the UDP receiver ([`crate::udp`]) feeds it the messages of MoldUDP64 packets.
+/// Everything in the [module docs](super) about mapping, instruments, orders and order in
+/// time holds for both.
 #[derive(Debug)]
-struct State {
+pub struct ItchConverter {
     file: String,
     source: u16,
     midnight_ns: i64,
@@ -329,49 +337,9 @@ impl<R: BufRead> ItchSource<R> {
         map: InstrumentMap,
         date_midnight_ns: i64,
     ) -> Self {
-        let instruments = map
-            .entries()
-            .iter()
-            .take(MAX_INSTRUMENTS)
-            .map(|e| {
-                let ps = e.price_scale.get();
-                let pow = |n: u8| 10i64.pow(u32::from(n));
-                Inst {
-                    id: e.id,
-                    price_scale: ps,
-                    qty_scale: e.qty_scale.get(),
-                    px_mul: if ps >= Price4::DECIMALS {
-                        pow(ps - Price4::DECIMALS)
-                    } else {
-                        1
-                    },
-                    px_div: if ps < Price4::DECIMALS {
-                        pow(Price4::DECIMALS - ps)
-                    } else {
-                        1
-                    },
-                    qty_mul: e.qty_scale.unit(),
-                }
-            })
-            .collect();
         Self {
             framer: Framer::new(reader),
-            state: State {
-                file: file.into(),
-                source: venue_source,
-                midnight_ns: date_midnight_ns,
-                map,
-                instruments,
-                locates: Vec::new(),
-                orders: OrderIndex::default(),
-                peak_orders: 0,
-                last_ts: 0,
-                sequence: 0,
-                stats: FeedStats::default(),
-                counts: MessageCounts([0; 256]),
-                unknown_orders: 0,
-                ended: false,
-            },
+            state: ItchConverter::new(file, venue_source, map, date_midnight_ns),
         }
     }
 
@@ -423,6 +391,115 @@ impl<R: BufRead> ItchSource<R> {
     }
 }
 
+impl ItchConverter {
+    /// A converter with no locates and no orders yet. `file` names the stream in skip
+    /// reports; `venue_source` goes into every event's `header.source`;
+    /// `date_midnight_ns` is what ITCH timestamps count from (see [`ItchSource::open`]).
+    pub fn new(
+        file: impl Into<String>,
+        venue_source: u16,
+        map: InstrumentMap,
+        date_midnight_ns: i64,
+    ) -> Self {
+        let instruments = map
+            .entries()
+            .iter()
+            .take(MAX_INSTRUMENTS)
+            .map(|e| {
+                let ps = e.price_scale.get();
+                let pow = |n: u8| 10i64.pow(u32::from(n));
+                Inst {
+                    id: e.id,
+                    price_scale: ps,
+                    qty_scale: e.qty_scale.get(),
+                    px_mul: if ps >= Price4::DECIMALS {
+                        pow(ps - Price4::DECIMALS)
+                    } else {
+                        1
+                    },
+                    px_div: if ps < Price4::DECIMALS {
+                        pow(Price4::DECIMALS - ps)
+                    } else {
+                        1
+                    },
+                    qty_mul: e.qty_scale.unit(),
+                }
+            })
+            .collect();
+        Self {
+            file: file.into(),
+            source: venue_source,
+            midnight_ns: date_midnight_ns,
+            map,
+            instruments,
+            locates: Vec::new(),
+            orders: OrderIndex::default(),
+            peak_orders: 0,
+            last_ts: 0,
+            sequence: 0,
+            stats: FeedStats::default(),
+            counts: MessageCounts([0; 256]),
+            unknown_orders: 0,
+            ended: false,
+        }
+    }
+
+    /// The event of one ITCH message (`bytes`: type byte first, no length prefix), or
+    /// `None` when it yields none (ignored type, unmapped stock, counted skip). `offset`
+    /// names the message in skip reports (a file offset, or a MoldUDP64 sequence number).
+    /// Every event's `receive_ts_ns` is its `exchange_ts_ns`; a live receiver overwrites it.
+    #[inline]
+    pub fn convert(&mut self, offset: u64, bytes: &[u8]) -> Option<Event> {
+        self.on_message(offset, bytes)
+    }
+
+    /// A `FeedGap { expected, received }` event for every instrument of the source
+    /// (`instrument` = [`ALL_INSTRUMENTS`]: the feed cannot tell whose messages were lost),
+    /// stamped with the next sequence and the last accepted message's exchange time;
+    /// counted in [`FeedStats::gaps`].
+    pub fn gap(&mut self, expected: u64, received: u64) -> Event {
+        self.sequence += 1;
+        self.stats.events += 1;
+        self.stats.gaps += 1;
+        let exchange_ts_ns = self
+            .midnight_ns
+            .saturating_add(i64::try_from(self.last_ts).unwrap_or(i64::MAX));
+        Event::new(
+            EventHeader {
+                sequence: self.sequence,
+                cause_sequence: self.sequence,
+                exchange_ts_ns,
+                receive_ts_ns: exchange_ts_ns,
+                instrument: ALL_INSTRUMENTS,
+                price_scale: 0,
+                qty_scale: 0,
+                source: self.source,
+            },
+            EventBody::FeedGap { expected, received },
+        )
+    }
+
+    /// Counters and the first skip reports.
+    pub fn stats(&self) -> &FeedStats {
+        &self.stats
+    }
+
+    /// Messages converted, per type.
+    pub fn message_counts(&self) -> &MessageCounts {
+        &self.counts
+    }
+
+    /// Order messages of mapped stocks that named an order never added.
+    pub fn unknown_orders(&self) -> u64 {
+        self.unknown_orders
+    }
+
+    /// Live orders of mapped instruments tracked now.
+    pub fn live_orders(&self) -> usize {
+        self.orders.len()
+    }
+}
+
 impl<R: BufRead> FeedSource for ItchSource<R> {
     fn next_event(&mut self) -> Option<Event> {
         if self.state.ended {
@@ -469,7 +546,7 @@ impl<R: BufRead> FeedSource for ItchSource<R> {
     }
 }
 
-impl State {
+impl ItchConverter {
     /// Counts and reports a skipped record.
     #[cold]
     fn skip(&mut self, offset: u64, reason: impl Into<SkipReason>) -> Option<Event> {
@@ -1020,7 +1097,7 @@ impl State {
     }
 }
 
-/// Fills in the message type of a [`SkipReason::StockMismatch`] from [`State::resolve`].
+/// Fills in the message type of a [`SkipReason::StockMismatch`] from `ItchConverter::resolve`.
 fn with_type(reason: SkipReason, ty: u8) -> SkipReason {
     match reason {
         SkipReason::StockMismatch {

@@ -1,0 +1,110 @@
+//! FIX 4.4 order entry over QuickFIX (the `quickfix` crate): the [`FixOrderGateway`] that
+//! sends tickrail's orders to a venue, and the [`FixVenue`] simulator that answers them from
+//! the simulated venue's price-time matching engines.
+//!
+//! # Files
+//!
+//! - [`fields`]: FIX field text → fixed point and ids, exactly, with typed [`FieldError`]s.
+//! - [`messages`]: building and parsing the messages (table below); no sessions.
+//! - [`symbols`]: the symbol ↔ instrument table and the inline `Copy` [`FixId`].
+//! - [`state`]: the gateway's in-flight orders and their file.
+//! - [`stats`]: reject reasons, their counters, and the QuickFIX log hook that counts what
+//!   QuickFIX drops by itself (bad checksum or body length, session-level rejects).
+//! - [`gateway`], [`venue`]: the two threads. [`clock`]: the wall-clock seam.
+//!
+//! # Threads
+//!
+//! QuickFIX runs its socket and session logic on its own C++ thread and calls our
+//! `ApplicationCallback` there. A QuickFIX `Message` or `SessionId` never leaves that call:
+//! the callbacks **copy the fields out** into plain `Copy` values ([`FixReport`],
+//! [`ClientRequest`]) and push them through a bounded ring (`crossbeam::ArrayQueue`) to one
+//! Rust thread, which owns the initiator (or acceptor) and all state, and which **builds and
+//! sends every message** (`send_to_target`). A callback never panics on bad input (parsing
+//! returns typed errors; a panic would be swallowed by the `quickfix` crate anyway).
+//!
+//! ```text
+//!  engine ──submit(Event)──► [request ring] ──► gateway thread ──send_to_target──► QuickFIX ──► venue
+//!  engine ◄─poll_report()─── [report ring] ◄── gateway thread ◄──[callback ring]◄── QuickFIX thread
+//! ```
+//!
+//! # Message mapping
+//!
+//! | tickrail | FIX 4.4 | tags |
+//! |---|---|---|
+//! | `order_new` | NewOrderSingle `35=D` | 11 ClOrdID, 55 Symbol, 54 Side (1 buy, 2 sell), 38 OrderQty, 40=2 limit, 44 Price, 59 TimeInForce (0 day, 1 GTC, 3 IOC, 4 FOK; post-only = 59=0 + 18=6), 60 TransactTime |
+//! | `order_cancel` | OrderCancelRequest `35=F` | 11, 41 OrigClOrdID, 55, 54, 38 (if known), 60 |
+//! | `order_amend` | OrderCancelReplaceRequest `35=G` | 11, 41, 55, 54, 38, 40=2, 44, 59, 60 |
+//! | (reconciliation) | OrderStatusRequest `35=H` | 11, 55, 54 |
+//! | `exec_report` ack | ExecutionReport `150=0` | 37 OrderID, 11, 39, 55, 54, 38, 44, 151 LeavesQty, 14 CumQty, 6 AvgPx |
+//! | partial fill / fill | `150=F` (39=1 / 39=2; 151=0 ⇒ fill) | + 31 LastPx, 32 LastQty, 851 LastLiquidityInd (1 added = maker, 2 removed = taker) |
+//! | canceled | `150=4` | 11 = the cancel request, 41 = the order (our report carries the order's id) |
+//! | replaced | `150=5` | 11 = the amend (names the order from now on), 41 = the old id |
+//! | rejected | `150=8` | 103 OrdRejReason → `reject_code`, 58 Text |
+//! | (status answer) | `150=I` | 39 OrdStatus; `39=8` + 103=5 for an order the venue does not know |
+//! | cancel_rejected | OrderCancelReject `35=9` | 11 = the request, 41, 39, 434 (1 cancel, 2 replace), 102 CxlRejReason → `reject_code` |
+//! | — | BusinessMessageReject `35=j` | venue only: a request without a readable ClOrdID (45, 372, 380, 58) |
+//!
+//! Prices and quantities are read from the raw field text straight into fixed point at the
+//! instrument's scales ([`fields`]), never through `f64`; AvgPx is printed at the price
+//! scale plus four places, truncated. Tickrail client order ids are `u64`s, sent as decimal
+//! ClOrdIDs; the venue accepts any printable ClOrdID of up to 39 bytes.
+//!
+//! # Sessions
+//!
+//! `config/fix/initiator.cfg` and `acceptor.cfg`: FIX 4.4 on 127.0.0.1, a file store
+//! (`FileStorePath`) so sequence numbers survive restarts, `ResetOnLogon/Logout/Disconnect=N`
+//! so they are never reset, `NonStopSession=Y`, `ReconnectInterval=1`. `UseDataDictionary=N`:
+//! the crate does not ship `FIX44.xml`, and we validate every field we use ourselves.
+//!
+//! # Reconciliation (gateway)
+//!
+//! Every request sent and not yet terminal is **in flight**, tracked by ClOrdID with the
+//! filled quantity seen so far, and saved to the in-flight file beside the FIX store
+//! **before** it is sent (so a process restart finds it). On **every logon** (after a
+//! disconnect or a restart):
+//!
+//! 1. cancels in flight are forgotten (the order's own status says whether it is canceled);
+//! 2. an OrderStatusRequest goes out for each order and amend in flight;
+//! 3. new requests stay in the request ring (the engine sees back-pressure as [`Full`]) until
+//!    every status request is answered, or `reconcile_timeout` passes (counted);
+//! 4. each answer settles the order: live → stays in flight (an `Ack` is reported if none
+//!    was seen); filled more than seen → the difference is reported as a fill (counted as a
+//!    gap: the session-level resend normally delivers the missed reports first); canceled →
+//!    `Canceled`; unknown to the venue (`39=8`) → `Rejected` if it was never acknowledged
+//!    (it never arrived), `Canceled` if it was (the venue lost it).
+//!
+//! Our own application messages are never resent: a resend request is answered with a gap
+//! fill (`on_msg_to_app` returns `DoNotSend` for `PossDupFlag=Y`), so no order is sent
+//! twice. Reports the venue resends are deduplicated: a fill whose CumQty (14) does not
+//! exceed the CumQty already seen for that ClOrdID, a second ack, or any report for a
+//! recently finished order is dropped and counted; a report for an id never seen is counted
+//! as an unknown-ClOrdID reject. So no fill is counted twice and none is lost.
+//!
+//! # The venue simulator
+//!
+//! [`FixVenue`]: the acceptor's callbacks parse D/F/G/H into [`ClientRequest`]s; the venue
+//! thread maps each session's ClOrdIDs to internal ids, applies requests to a
+//! `MatchingEngine` per symbol and sends the ExecutionReports (with 851 liquidity,
+//! OrdStatus, CumQty, LeavesQty, AvgPx) or OrderCancelRejects. Liquidity
+//! ([`VenueLiquidity`]): none (clients trade with each other), or the **synthetic market's
+//! participant flow**, paced by the wall clock, whose first venue's books the FIX clients
+//! trade on. Malformed requests (missing tags, unknown symbol or ClOrdID, impossible
+//! quantities) are counted by reason, logged once per reason and answered with a rejected
+//! ExecutionReport, an OrderCancelReject or a BusinessMessageReject; messages QuickFIX drops
+//! itself (bad checksum) are counted through its log.
+
+pub mod clock;
+pub mod fields;
+pub mod gateway;
+pub mod messages;
+pub mod state;
+pub mod stats;
+pub mod symbols;
+pub mod venue;
+
+pub use fields::FieldError;
+pub use gateway::{FixGatewayConfig, FixOrderGateway, Full, GatewayError, GatewayStats};
+pub use messages::{ClientRequest, FixError, FixReport};
+pub use stats::RejectReason;
+pub use symbols::{FixId, FixInstrument, Instruments};
+pub use venue::{FixVenue, FixVenueConfig, FixVenueError, FixVenueStats, VenueLiquidity};

@@ -1,0 +1,171 @@
+//! `tickrail venue --config FILE [--fix-config FILE] [--duration SECS]`: the FIX 4.4 venue
+//! simulator (a QuickFIX acceptor in front of the matching engines), until SIGINT/SIGTERM or
+//! the duration; prints its counters at exit. The venue file is described in
+//! `config/venue-sim.toml`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use tickrail_engine::config::EngineConfig;
+use tickrail_gateways::fix::{FixInstrument, FixVenue, FixVenueConfig, VenueLiquidity};
+use tickrail_gateways::synthetic::SyntheticConfig;
+
+use crate::clock;
+
+/// Arguments of `tickrail venue`.
+#[derive(Debug, clap::Args)]
+pub struct VenueArgs {
+    /// The venue file (TOML), e.g. config/venue-sim.toml.
+    #[arg(long)]
+    config: PathBuf,
+    /// QuickFIX acceptor settings; overrides the file's `fix_config`.
+    #[arg(long)]
+    fix_config: Option<PathBuf>,
+    /// Stop after this many seconds (default: run until SIGINT/SIGTERM).
+    #[arg(long)]
+    duration: Option<u64>,
+}
+
+/// The venue file (see `config/venue-sim.toml`).
+#[derive(Debug)]
+struct VenueFile {
+    engine_config: PathBuf,
+    fix_config: PathBuf,
+    liquidity: String,
+    venue_id: u16,
+    duration_ns: i64,
+}
+
+impl VenueFile {
+    fn parse(text: &str, origin: &Path) -> Result<Self> {
+        let table: toml::Table =
+            toml::from_str(text).with_context(|| origin.display().to_string())?;
+        let o = origin.display();
+        for key in table.keys() {
+            if ![
+                "engine_config",
+                "fix_config",
+                "liquidity",
+                "venue_id",
+                "duration_ns",
+            ]
+            .contains(&key.as_str())
+            {
+                bail!("{o}: unknown key {key:?}");
+            }
+        }
+        let string = |key: &str| -> Result<Option<String>> {
+            match table.get(key) {
+                None => Ok(None),
+                Some(toml::Value::String(s)) => Ok(Some(s.clone())),
+                Some(_) => bail!("{o}: {key}: expected a string"),
+            }
+        };
+        let int = |key: &str| -> Result<Option<i64>> {
+            match table.get(key) {
+                None => Ok(None),
+                Some(toml::Value::Integer(i)) => Ok(Some(*i)),
+                Some(_) => bail!("{o}: {key}: expected an integer"),
+            }
+        };
+        Ok(Self {
+            engine_config: string("engine_config")?
+                .with_context(|| format!("{o}: engine_config is required"))?
+                .into(),
+            fix_config: string("fix_config")?
+                .unwrap_or_else(|| "fix/acceptor.cfg".into())
+                .into(),
+            liquidity: string("liquidity")?.unwrap_or_else(|| "synthetic".into()),
+            venue_id: u16::try_from(int("venue_id")?.unwrap_or(1))
+                .with_context(|| format!("{o}: venue_id out of range"))?,
+            duration_ns: int("duration_ns")?.unwrap_or(3_600_000_000_000),
+        })
+    }
+}
+
+fn relative_to(base: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_owned()
+    } else {
+        base.parent().unwrap_or(Path::new(".")).join(p)
+    }
+}
+
+/// `tickrail venue`.
+pub fn run(args: VenueArgs) -> Result<ExitCode> {
+    let text = std::fs::read_to_string(&args.config)
+        .with_context(|| format!("read {}", args.config.display()))?;
+    let file = VenueFile::parse(&text, &args.config)?;
+    let engine_path = relative_to(&args.config, &file.engine_config);
+    let engine = EngineConfig::load(&engine_path)?;
+    let fix_config = args
+        .fix_config
+        .unwrap_or_else(|| relative_to(&args.config, &file.fix_config));
+    let liquidity = match file.liquidity.as_str() {
+        "none" => VenueLiquidity::None,
+        "synthetic" => {
+            let mut s = SyntheticConfig::from_engine(&engine);
+            s.venues.retain(|v| v.venue_id == file.venue_id);
+            if s.venues.is_empty() {
+                bail!(
+                    "{}: venue_id {} is not in {}",
+                    args.config.display(),
+                    file.venue_id,
+                    engine_path.display()
+                );
+            }
+            s.duration_ns = file.duration_ns;
+            VenueLiquidity::Synthetic(s)
+        }
+        other => bail!(
+            "{}: liquidity: {other:?} is not \"synthetic\" or \"none\"",
+            args.config.display()
+        ),
+    };
+    let venue = FixVenue::start(FixVenueConfig {
+        settings_path: fix_config.clone(),
+        instruments: engine.instruments.iter().map(FixInstrument::from).collect(),
+        liquidity,
+        ring_capacity: 65_536,
+    })
+    .with_context(|| format!("start the FIX venue ({})", fix_config.display()))?;
+    eprintln!(
+        "tickrail venue: accepting FIX 4.4 ({}), liquidity {}, instruments {}",
+        fix_config.display(),
+        file.liquidity,
+        engine
+            .instruments
+            .iter()
+            .map(|i| i.symbol.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, stop.clone()).context("install signal handler")?;
+    }
+    let started = clock::monotonic();
+    let limit = args.duration.map(Duration::from_secs);
+    while !stop.load(Ordering::Relaxed) && limit.is_none_or(|l| started.elapsed() < l) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let stats = venue.stats();
+    venue.stop()?;
+    outln!("new_orders        {}", stats.new_orders);
+    outln!("cancels           {}", stats.cancels);
+    outln!("replaces          {}", stats.replaces);
+    outln!("status_requests   {}", stats.status_requests);
+    outln!("exec_reports      {}", stats.exec_reports);
+    outln!("fills             {}", stats.fills);
+    outln!("cancel_rejects    {}", stats.cancel_rejects);
+    outln!("business_rejects  {}", stats.business_rejects);
+    outln!("logons            {}", stats.logons);
+    for (reason, n) in stats.rejects {
+        outln!("reject.{:<16} {n}", reason.name());
+    }
+    Ok(ExitCode::SUCCESS)
+}
