@@ -13,8 +13,8 @@ PROFILE ?= ci
 
 all: run
 
-# Build tools the workspace needs: cmake and ccache (QuickFIX C++ builds with them once the
-# FIX gateway lands). Installed with apt-get when missing.
+# Build tools the workspace needs: cmake and ccache (the quickfix crate builds QuickFIX C++
+# with cmake, through ccache when it is there). Installed with apt-get when missing.
 deps:
 	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust (https://rustup.rs)"; exit 1; }
 	@missing=""; for t in cmake ccache; do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
