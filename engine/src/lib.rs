@@ -34,6 +34,7 @@
 
 pub mod alloc_count;
 pub mod book;
+pub mod calendar;
 pub mod codec;
 pub mod config;
 pub mod event;

@@ -127,25 +127,15 @@ pub use source::{ItchConverter, ItchSource, MessageCounts, SkipReason, ALL_INSTR
 /// `utc_offset_secs` east of UTC (`-5 * 3600` for US Eastern standard time, `-4 * 3600`
 /// in daylight saving time) — what ITCH timestamps count from. `None` for an invalid date.
 pub fn local_midnight_ns(year: i32, month: u32, day: u32, utc_offset_secs: i32) -> Option<i64> {
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let days_in_month = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return None,
-    };
+    let days_in_month = tickrail_engine::calendar::days_in_month(i64::from(year), month)?;
     if day == 0 || day > days_in_month {
         return None;
     }
-    // Howard Hinnant's days-from-civil.
-    let y = i64::from(year) - i64::from(month <= 2);
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = i64::from((month + 9) % 12);
-    let doy = (153 * mp + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
+    let days = tickrail_engine::calendar::days_from_civil(
+        i64::from(year),
+        i64::from(month),
+        i64::from(day),
+    );
     days.checked_mul(86_400)?
         .checked_sub(i64::from(utc_offset_secs))?
         .checked_mul(1_000_000_000)
