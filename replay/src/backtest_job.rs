@@ -18,7 +18,7 @@ use tickrail_gateways::binance::{BinanceOptions, BinanceSource};
 use tickrail_gateways::csv_feed::CsvSource;
 use tickrail_gateways::dbn_feed::DbnSource;
 use tickrail_gateways::feed::{FeedSource, FeedStats, InstrumentMap, Merged, OpenError};
-use tickrail_gateways::itch::{local_midnight_ns, ItchSource};
+use tickrail_gateways::itch::{local_midnight_ns, ItchSource, NEW_YORK_UTC_OFFSET_SECS};
 
 use crate::backtest::{BacktestError, BacktestParams, HistoricalMarket, QueueModel};
 use crate::journal_sink::{JournalSink, JournalSinkError};
@@ -149,9 +149,10 @@ fn open_one(
     Ok(match format {
         DataFormat::Itch => {
             let (y, m, d) = data.itch_date.unwrap_or((1970, 1, 1));
-            let midnight = local_midnight_ns(y, m, d, -5 * 3600).ok_or_else(|| {
-                JobError::Invalid(format!("ITCH date {y:04}-{m:02}-{d:02} is not a date"))
-            })?;
+            let midnight =
+                local_midnight_ns(y, m, d, NEW_YORK_UTC_OFFSET_SECS).ok_or_else(|| {
+                    JobError::Invalid(format!("ITCH date {y:04}-{m:02}-{d:02} is not a date"))
+                })?;
             Box::new(ItchSource::open(path, source, map, midnight)?)
         }
         DataFormat::Binance => Box::new(BinanceSource::open(

@@ -9,6 +9,7 @@
 
 pub mod backtest;
 pub mod backtest_job;
+pub mod gateway_market;
 pub mod journal_sink;
 pub mod live;
 pub mod report;
@@ -16,6 +17,7 @@ pub mod runner;
 mod synthetic;
 pub mod verify;
 
+pub use gateway_market::{GatewayMarket, GatewayReport};
 pub use journal_sink::{JournalSink, JournalSinkError};
 pub use live::{
     run_live, run_live_with, FeedReport, LiveControl, LiveError, LiveMarket, LiveReport,

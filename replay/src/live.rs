@@ -1,10 +1,10 @@
 //! A live run: the threaded engine (`tickrail_engine::runtime`) against a [`LiveMarket`] —
-//! the synthetic market by default — on the layout of the config. This is what
-//! `tickrail run` runs.
+//! the synthetic market by default, or the UDP feed and FIX session of
+//! [`GatewayMarket`] — on the layout of the config. This is what `tickrail run` runs.
 //!
 //! The caller's thread spawns the **feed thread** (pinned as the layout says), which owns
-//! the synthetic market (with its simulated venues), the Sequencer side of the input ring
-//! and the gateway side of the output ring:
+//! the market (the synthetic one with its simulated venues, or the gateways), the
+//! Sequencer side of the input ring and the gateway side of the output ring:
 //!
 //! ```text
 //!   loop:
@@ -18,7 +18,7 @@
 //!       the wall clock from the first event; "max": at once) → Sequencer → input ring
 //! ```
 //!
-//! The market is a simulation, so its reaction to an order depends on when the order came
+//! The synthetic market is a simulation, so its reaction to an order depends on when the order came
 //! back — like a real venue, and unlike the single-thread [`crate::Runner`]. What is exact
 //! is the engine: the journaled inputs replayed through the same stages give the journaled
 //! outputs (see the tests).
@@ -41,6 +41,7 @@ use tickrail_engine::timers::Timers;
 use tickrail_engine::{Event, EventBody, EventHeader, ExecKind, InstrumentId, OperatorCommand};
 use tickrail_gateways::synthetic::{SyntheticConfig, SyntheticMarket, SyntheticStats};
 
+use crate::gateway_market::GatewayMarket;
 use crate::runner::Market;
 
 /// Requests from outside the run (signal handlers, a control socket, a test).
@@ -58,8 +59,8 @@ pub enum LiveError {
     /// The engine did not start.
     #[error(transparent)]
     Start(#[from] StartError),
-    /// The synthetic market refused its config.
-    #[error("synthetic market: {0}")]
+    /// The market (synthetic, or the gateways) refused its config or did not start.
+    #[error("market: {0}")]
     Market(String),
     /// A thread could not be spawned or panicked.
     #[error("feed thread: {0}")]
@@ -82,6 +83,8 @@ pub struct FeedReport {
     pub journal_gate: Latency,
     /// The synthetic market's statistics at the end (zero for other markets).
     pub market: SyntheticStats,
+    /// The gateways' counters at the end (`[live] market = "gateways"` only).
+    pub gateways: Option<crate::gateway_market::GatewayReport>,
     /// Wall time of the feed loop, ns.
     pub wall_ns: u64,
     /// Event time covered, ns.
@@ -122,7 +125,8 @@ impl LiveMarket for SyntheticMarket {
     }
 }
 
-/// Runs `cfg` live against its synthetic market, journaling under `run_dir`. `progress`
+/// Runs `cfg` live against its market — the synthetic one, or the UDP feed and FIX
+/// session of `[live] market = "gateways"` ([`GatewayMarket`]) — journaling under `run_dir`. `progress`
 /// is called on the calling thread about every `cfg.runtime.progress_interval_ms` with
 /// the live counters, until the feed is done.
 pub fn run_live(
@@ -131,16 +135,17 @@ pub fn run_live(
     control: Arc<LiveControl>,
     progress: impl FnMut(&Counters),
 ) -> Result<LiveReport, LiveError> {
-    if cfg.live != LiveSpec::Synthetic {
-        return Err(LiveError::Market(format!(
-            "{}: [live] market = \"gateways\" is not driven by `tickrail run` yet (the UDP \
-             feed and FIX session are not wired into the live loop)",
-            cfg.file
-        )));
+    match &cfg.live {
+        LiveSpec::Synthetic => {
+            let market = SyntheticMarket::new(SyntheticConfig::from_engine(cfg))
+                .map_err(|e| LiveError::Market(e.to_string()))?;
+            run_live_with(cfg, run_dir, market, control, progress)
+        }
+        LiveSpec::Gateways { udp, fix } => {
+            let market = GatewayMarket::open(cfg, udp, fix)?;
+            run_live_with(cfg, run_dir, market, control, progress)
+        }
     }
-    let market = SyntheticMarket::new(SyntheticConfig::from_engine(cfg))
-        .map_err(|e| LiveError::Market(e.to_string()))?;
-    run_live_with(cfg, run_dir, market, control, progress)
 }
 
 /// [`run_live`] against any [`LiveMarket`].

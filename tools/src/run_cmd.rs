@@ -11,7 +11,7 @@ use tickrail_engine::config::EngineConfig;
 use tickrail_engine::runtime::counters::{get, Counters, RISK_CODES};
 use tickrail_engine::runtime::latency::Latency;
 use tickrail_engine::RiskCode;
-use tickrail_replay::{run_live, LiveControl, LiveReport};
+use tickrail_replay::{run_live, GatewayReport, LiveControl, LiveReport};
 
 /// The config `tickrail run` uses without `--config`: `config/default.toml`, built in.
 pub const DEFAULT_CONFIG: &str = include_str!("../../config/default.toml");
@@ -187,6 +187,64 @@ fn ns(v: u64) -> String {
     }
 }
 
+/// The UDP feed's and the FIX session's counters (`[live] market = "gateways"`).
+fn gateway_summary(g: &GatewayReport) -> Result<()> {
+    let u = &g.udp;
+    outln!(
+        "udp feed    {} packets ({} bytes), {} messages, {} events; gaps {} ({} messages \
+         missing), duplicates {} ({} whole packets), rejected packets {} (short {}, malformed \
+         {}, wrong session {}), bad messages {}; {}; SO_RCVBUF {} bytes",
+        u.packets,
+        u.bytes,
+        u.messages,
+        u.events,
+        u.gaps,
+        u.missing,
+        u.duplicates,
+        u.duplicate_packets,
+        u.rejected(),
+        u.short,
+        u.malformed,
+        u.wrong_session,
+        u.bad_messages,
+        if g.feed_ended {
+            "session ended"
+        } else {
+            "session not ended"
+        },
+        g.recv_buffer_bytes
+    );
+    let x = &g.fix;
+    let rejects: Vec<String> = x
+        .rejects
+        .iter()
+        .map(|(reason, n)| format!("{} {n}", reason.name()))
+        .collect();
+    outln!(
+        "fix session {} new, {} cancel, {} replace sent; {} reports, {} duplicates dropped; \
+         {} logons, {} logouts; reconciled {} ({} timeouts, {} fill gaps); {} in flight at \
+         the end; {} for another venue; rejects: {}",
+        x.sent_new,
+        x.sent_cancel,
+        x.sent_replace,
+        x.reports,
+        x.duplicates,
+        x.logons,
+        x.logouts,
+        x.reconciled,
+        x.reconcile_timeouts,
+        x.reconcile_fill_gaps,
+        x.in_flight,
+        g.wrong_venue,
+        if rejects.is_empty() {
+            "none".to_string()
+        } else {
+            rejects.join(", ")
+        }
+    );
+    Ok(())
+}
+
 fn summary(cfg: &EngineConfig, run_dir: &Path, r: &LiveReport) -> Result<()> {
     let c: &Counters = &r.counters;
     let f = &c.feed;
@@ -214,6 +272,9 @@ fn summary(cfg: &EngineConfig, run_dir: &Path, r: &LiveReport) -> Result<()> {
         get(&f.fills),
         get(&f.exec_reports)
     );
+    if let Some(g) = &r.feed.gateways {
+        gateway_summary(g)?;
+    }
     if get(&f.kill_switches) > 0 {
         outln!(
             "kill switch thrown {} time(s): open orders cancelled, no new order after it",

@@ -8,12 +8,16 @@
 //! group = "239.255.10.1:31001"   # multicast group and port
 //! interface = "127.0.0.1"        # the interface to join on
 //! session = "TICKRAIL01"         # optional: the MoldUDP64 session (default: the first seen)
-//! itch_date = "2019-12-30"       # the trading day (ITCH times are ns since midnight)
+//! itch_date = "2019-12-30"       # the trading day (ITCH times are ns since its midnight
+//!                                # in New York, UTC−5, as in `tickrail backtest`)
 //!
 //! [live.fix]                     # FIX 4.4 order entry (QuickFIX initiator)
 //! settings = "fix/initiator.cfg" # QuickFIX session file, relative to this config
 //! venue = 1                      # the [[venues]] id this session trades on
 //! reconcile_timeout_ms = 5000    # optional: wait for OrderStatusRequest answers after logon
+//! state = "data/fix/gateway/in-flight.state"  # optional: the in-flight order file
+//! drain_ms = 500                 # optional: after the feed's end of session, stop once no
+//!                                # execution report came for this long
 //! ```
 //!
 //! With `market = "gateways"` both tables are required and `[feed]` is not used by the run
@@ -52,7 +56,8 @@ pub struct UdpFeedSpec {
     pub interface: Ipv4Addr,
     /// The MoldUDP64 session to accept (`None`: the first one seen).
     pub session: Option<String>,
-    /// The trading day `(year, month, day)`: ITCH timestamps count from its midnight (UTC).
+    /// The trading day `(year, month, day)`: ITCH timestamps count from its midnight in
+    /// New York (UTC−5), as in `tickrail backtest`.
     pub itch_date: (i32, u32, u32),
 }
 
@@ -66,6 +71,12 @@ pub struct FixSessionSpec {
     /// How long, after a logon, in-flight orders may take to be reconciled before new
     /// orders go out anyway (counted), ms.
     pub reconcile_timeout_ms: u64,
+    /// The gateway's in-flight order file (relative paths: to the working directory, like
+    /// the QuickFIX `FileStorePath`); it must survive restarts, beside the FIX store.
+    pub state: PathBuf,
+    /// After the feed's end of session, the run stops once no execution report has come
+    /// for this long, ms.
+    pub drain_ms: u64,
 }
 
 /// `[live]` as written.
@@ -102,10 +113,16 @@ pub(crate) struct RawFix {
     pub settings: String,
     pub venue: u16,
     pub reconcile_timeout_ms: Option<u64>,
+    pub state: Option<String>,
+    pub drain_ms: Option<u64>,
 }
 
 /// The default `reconcile_timeout_ms`.
 pub const DEFAULT_RECONCILE_TIMEOUT_MS: u64 = 5_000;
+/// The default `[live.fix] state`.
+pub const DEFAULT_FIX_STATE: &str = "data/fix/gateway/in-flight.state";
+/// The default `[live.fix] drain_ms`.
+pub const DEFAULT_DRAIN_MS: u64 = 500;
 
 /// Parses `YYYY-MM-DD` (a real calendar day).
 pub fn parse_date(text: &str) -> Option<(i32, u32, u32)> {
@@ -199,6 +216,10 @@ pub(crate) fn build_live(
             "must be positive",
         ));
     }
+    let state = fix.state.as_deref().unwrap_or(DEFAULT_FIX_STATE);
+    if state.is_empty() {
+        return Err(Issue::invalid("live.fix.state", "must name a file"));
+    }
     Ok(LiveSpec::Gateways {
         udp: UdpFeedSpec {
             group,
@@ -210,6 +231,8 @@ pub(crate) fn build_live(
             settings: base_dir.join(&fix.settings),
             venue: fix.venue,
             reconcile_timeout_ms,
+            state: PathBuf::from(state),
+            drain_ms: fix.drain_ms.unwrap_or(DEFAULT_DRAIN_MS),
         },
     })
 }

@@ -692,6 +692,19 @@ fn live_gateways_loads() {
     assert_eq!(udp.itch_date, (2019, 12, 30));
     assert_eq!(fix.settings, Path::new("fix/initiator.cfg"));
     assert_eq!((fix.venue, fix.reconcile_timeout_ms), (3, 5_000));
+    assert_eq!(fix.state, Path::new("data/fix/gateway/in-flight.state"));
+    assert_eq!(fix.drain_ms, 500);
+    let c = load(&format!(
+        "{BASE}{LIVE_GATEWAYS}state = \"/tmp/x/in-flight\"\ndrain_ms = 2000\n"
+    ))
+    .unwrap();
+    let LiveSpec::Gateways { fix, .. } = &c.live else {
+        panic!("{:?}", c.live)
+    };
+    assert_eq!(
+        (fix.state.as_path(), fix.drain_ms),
+        (Path::new("/tmp/x/in-flight"), 2000)
+    );
 }
 
 #[test]
@@ -750,9 +763,15 @@ fn live_errors_name_the_key() {
             "must be positive",
         ),
         (
+            with("venue = 3", "venue = 3\nstate = \"\""),
+            "live.fix.state",
+            "must name a file",
+        ),
+        (
             with("venue = 3", "venue = 3\nretries = 3"),
             "live.fix.retries",
-            "unknown key, expected one of `settings`, `venue`, `reconcile_timeout_ms`",
+            "unknown key, expected one of `settings`, `venue`, `reconcile_timeout_ms`, `state`, \
+             `drain_ms`",
         ),
     ];
     for (text, key, reason) in cases {

@@ -123,6 +123,10 @@ pub use messages::{
 };
 pub use source::{ItchConverter, ItchSource, MessageCounts, SkipReason, ALL_INSTRUMENTS};
 
+/// New York's offset from UTC in standard time (`-5 * 3600` s): what `tickrail backtest`
+/// and a live `[live.udp]` feed take an ITCH trading day's midnight in.
+pub const NEW_YORK_UTC_OFFSET_SECS: i32 = -5 * 3600;
+
 /// The Unix-epoch time, in ns, of midnight of the date `year-month-day` in a time zone
 /// `utc_offset_secs` east of UTC (`-5 * 3600` for US Eastern standard time, `-4 * 3600`
 /// in daylight saving time) — what ITCH timestamps count from. `None` for an invalid date.

@@ -1,0 +1,225 @@
+//! [`GatewayMarket`]: the outside world as a [`LiveMarket`] — ITCH 5.0 market data from a
+//! MoldUDP64 multicast feed ([`Receiver`]) and order entry over a FIX 4.4 session
+//! ([`FixOrderGateway`]). This is what `tickrail run` trades against with
+//! `[live] market = "gateways"` (`config/live-sim.toml`).
+//!
+//! The feed thread owns it. Each time the feed loop asks for the next due time, the market
+//! reads every datagram waiting on the socket (non-blocking `recv`, no allocation) and
+//! every execution report the FIX gateway thread has queued, in that order, into one
+//! bounded queue of inputs stamped with their receive times; the loop hands them to the
+//! Sequencer in that order. Order requests go to the gateway thread's ring
+//! ([`FixOrderGateway::submit`]); the QuickFIX engine, the persistent store and the
+//! in-flight reconciliation live on that thread.
+//!
+//! Event time is the wall clock (`CLOCK_REALTIME`): the next due time is the receive time
+//! of the oldest queued input, else now, so timers fire on time while the market is quiet.
+//!
+//! The run ends after the feed's end-of-session packet once no execution report has come
+//! for `[live.fix] drain_ms` (or earlier on a stop request): fills of orders still working
+//! when the feed ends are collected, and the journal closes with them.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use tickrail_engine::config::{EngineConfig, FixSessionSpec, UdpFeedSpec};
+use tickrail_engine::runtime::clock::{now_ns, wall_ns};
+use tickrail_engine::{Event, EventBody};
+use tickrail_gateways::feed::InstrumentMap;
+use tickrail_gateways::fix::{FixGatewayConfig, FixInstrument, FixOrderGateway, GatewayStats};
+use tickrail_gateways::itch::{local_midnight_ns, NEW_YORK_UTC_OFFSET_SECS};
+use tickrail_gateways::udp::{Receiver, ReceiverConfig, ReceiverStats, Session};
+
+use crate::live::{FeedReport, LiveError, LiveMarket};
+use crate::runner::Market;
+
+/// Inputs the market holds between the sockets and the Sequencer. The UDP socket is not
+/// read while fewer than [`PACKET_HEADROOM`] slots are free (the kernel's receive buffer
+/// holds the rest), so the queue never grows.
+pub const QUEUE_CAPACITY: usize = 1 << 16;
+/// Free slots needed before another datagram is read: a MoldUDP64 packet of at most
+/// 1,472 bytes holds at most 70 ITCH messages (the shortest is 11 bytes plus its 2-byte
+/// length), each giving at most two events.
+const PACKET_HEADROOM: usize = 160;
+/// `header.source` of the feed's events (as the backtest's first data file).
+pub const FEED_SOURCE: u16 = 1;
+/// `header.source` of the FIX session's execution reports.
+pub const FIX_SOURCE: u16 = 100;
+/// The FIX gateway's ring capacity (requests in, reports out).
+const FIX_RING: usize = 1 << 14;
+
+/// What the gateways counted, for the run's summary.
+#[derive(Debug, Clone, Default)]
+pub struct GatewayReport {
+    /// The UDP receiver's counters.
+    pub udp: ReceiverStats,
+    /// `SO_RCVBUF` granted by the kernel.
+    pub recv_buffer_bytes: usize,
+    /// The FIX gateway's counters.
+    pub fix: GatewayStats,
+    /// Order requests for a venue this session does not trade on (refused, counted as
+    /// submit errors too).
+    pub wrong_venue: u64,
+    /// Whether the feed's session ended (an end-of-session packet came).
+    pub feed_ended: bool,
+}
+
+/// Why a request did not reach the FIX session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SubmitError {
+    /// The gateway thread's request ring is full.
+    #[error("the FIX gateway's request ring is full")]
+    Full,
+    /// The order names a venue the session does not trade on.
+    #[error("order for venue {0}: the FIX session trades venue {1}")]
+    WrongVenue(u16, u16),
+}
+
+/// The UDP feed and the FIX session as one [`LiveMarket`]; see the [module docs](self).
+#[derive(Debug)]
+pub struct GatewayMarket {
+    feed: Receiver,
+    fix: FixOrderGateway,
+    venue: u16,
+    queue: VecDeque<Event>,
+    drain_ns: u64,
+    /// Monotonic ns of the end of session, or of the last report after it.
+    quiet_since: Option<u64>,
+    wrong_venue: u64,
+}
+
+impl GatewayMarket {
+    /// Joins the feed's multicast group and starts the FIX gateway thread (which connects
+    /// and logs on by itself, reconciling orders in flight from an earlier run first).
+    pub fn open(
+        cfg: &EngineConfig,
+        udp: &UdpFeedSpec,
+        fix: &FixSessionSpec,
+    ) -> Result<Self, LiveError> {
+        let (y, m, d) = udp.itch_date;
+        let midnight = local_midnight_ns(y, m, d, NEW_YORK_UTC_OFFSET_SECS).ok_or_else(|| {
+            LiveError::Market(format!("[live.udp] itch_date {y:04}-{m:02}-{d:02}"))
+        })?;
+        let session = match &udp.session {
+            None => None,
+            Some(s) => Some(
+                s.parse::<Session>()
+                    .map_err(|e| LiveError::Market(format!("[live.udp] session {s:?}: {e}")))?,
+            ),
+        };
+        let mut rc = ReceiverConfig::new(udp.group);
+        rc.interface = udp.interface;
+        rc.session = session;
+        rc.venue_source = FEED_SOURCE;
+        rc.date_midnight_ns = midnight;
+        let feed = Receiver::open(&rc, InstrumentMap::from_specs(&cfg.instruments))
+            .map_err(|e| LiveError::Market(format!("UDP feed: {e}")))?;
+        if let Some(dir) = fix.state.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                LiveError::Market(format!("FIX state directory {}: {e}", dir.display()))
+            })?;
+        }
+        let gateway = FixOrderGateway::start(FixGatewayConfig {
+            settings_path: fix.settings.clone(),
+            state_path: fix.state.clone(),
+            instruments: cfg.instruments.iter().map(FixInstrument::from).collect(),
+            ring_capacity: FIX_RING,
+            reconcile_timeout: Duration::from_millis(fix.reconcile_timeout_ms),
+            source: FIX_SOURCE,
+        })
+        .map_err(|e| LiveError::Market(format!("FIX gateway ({}): {e}", fix.settings.display())))?;
+        Ok(Self {
+            feed,
+            fix: gateway,
+            venue: fix.venue,
+            queue: VecDeque::with_capacity(QUEUE_CAPACITY),
+            drain_ns: fix.drain_ms.saturating_mul(1_000_000),
+            quiet_since: None,
+            wrong_venue: 0,
+        })
+    }
+
+    /// The FIX gateway (logon state, counters).
+    pub fn fix(&self) -> &FixOrderGateway {
+        &self.fix
+    }
+
+    /// The UDP receiver's counters.
+    pub fn feed_stats(&self) -> &ReceiverStats {
+        self.feed.stats()
+    }
+
+    /// Moves what has arrived into the queue: every report, then every datagram that fits.
+    fn pump(&mut self) {
+        let mut reports = false;
+        while self.queue.len() < QUEUE_CAPACITY {
+            match self.fix.poll_report() {
+                Some(ev) => {
+                    self.queue.push_back(ev);
+                    reports = true;
+                }
+                None => break,
+            }
+        }
+        if reports && self.quiet_since.is_some() {
+            self.quiet_since = Some(now_ns());
+        }
+        if QUEUE_CAPACITY - self.queue.len() >= PACKET_HEADROOM {
+            let queue = &mut self.queue;
+            // A socket error other than "nothing to read" is not expected on a bound UDP
+            // socket; it is counted by the next read failing the same way, so it is
+            // treated as "nothing now".
+            let _ = self.feed.poll(&mut |ev| queue.push_back(ev));
+        }
+        if self.quiet_since.is_none() && self.feed.is_ended() {
+            self.quiet_since = Some(now_ns());
+        }
+    }
+}
+
+impl Market for GatewayMarket {
+    type Error = SubmitError;
+
+    fn next_input(&mut self) -> Option<Event> {
+        if self.queue.is_empty() {
+            self.pump();
+        }
+        self.queue.pop_front()
+    }
+
+    fn next_due_ns(&mut self) -> Option<i64> {
+        self.pump();
+        if let Some(ev) = self.queue.front() {
+            return Some(ev.header.receive_ts_ns);
+        }
+        match self.quiet_since {
+            Some(t) if now_ns().saturating_sub(t) >= self.drain_ns => None,
+            _ => Some(wall_ns()),
+        }
+    }
+
+    fn submit(&mut self, _now_ns: i64, request: &Event) -> Result<(), SubmitError> {
+        if let EventBody::OrderNew { venue, .. } = request.body {
+            if venue != self.venue {
+                self.wrong_venue += 1;
+                return Err(SubmitError::WrongVenue(venue, self.venue));
+            }
+        }
+        self.fix.submit(request).map_err(|_| SubmitError::Full)
+    }
+}
+
+impl LiveMarket for GatewayMarket {
+    fn now_ns(&self) -> i64 {
+        wall_ns()
+    }
+
+    fn finish(&self, report: &mut FeedReport) {
+        report.gateways = Some(GatewayReport {
+            udp: *self.feed.stats(),
+            recv_buffer_bytes: self.feed.recv_buffer_bytes(),
+            fix: self.fix.stats(),
+            wrong_venue: self.wrong_venue,
+            feed_ended: self.feed.is_ended(),
+        });
+    }
+}

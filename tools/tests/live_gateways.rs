@@ -1,0 +1,522 @@
+//! `tickrail run` against the outside world on loopback, with the real binaries: the venue
+//! simulator (`tickrail venue`, a FIX 4.4 acceptor), the market data (`tickrail feed
+//! publish`, ITCH 5.0 in MoldUDP64 over multicast joined on 127.0.0.1) and the engine
+//! (`tickrail run` with `[live] market = "gateways"`, config/live-sim.toml with its ports,
+//! group and paths moved into a temporary directory).
+//!
+//! 1. The ITCH sample end to end: every message arrives, the run journals, and `tickrail
+//!    replay --verify` reproduces it byte for byte.
+//! 2. The venue killed (SIGKILL) mid-session and restarted on its message store: the FIX
+//!    session logs on again with its sequence numbers, the orders in flight are reconciled,
+//!    and the venue's own record (the execution reports in its QuickFIX store) matches the
+//!    run's journal: every order the engine sent reached the venue once, every fill the
+//!    venue sent is in the journal once, and the positions are the sum of those fills.
+//!
+//! Every wait has a timeout; every child process is killed when its guard drops.
+#![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use tickrail_engine::runtime::clock::now_ns;
+
+use common::{text, tickrail};
+
+/// A child process killed on drop, its output in a file.
+struct Proc {
+    child: Child,
+    out: PathBuf,
+}
+
+impl Proc {
+    fn spawn(args: &[&str], cwd: &Path, out: PathBuf) -> Self {
+        let file = std::fs::File::create(&out).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_tickrail"))
+            .args(args)
+            .current_dir(cwd)
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+        Self { child, out }
+    }
+
+    fn output(&self) -> String {
+        std::fs::read_to_string(&self.out).unwrap_or_default()
+    }
+
+    /// Waits for the exit (up to `timeout`); the output and whether it succeeded.
+    fn wait(&mut self, timeout: Duration) -> (bool, String) {
+        let t0 = now_ns();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return (status.success(), self.output());
+            }
+            assert!(
+                Duration::from_nanos(now_ns() - t0) < timeout,
+                "process did not exit within {timeout:?}; output so far:\n{}",
+                self.output()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGTERM (a clean stop), then [`wait`](Self::wait).
+    fn terminate(&mut self, timeout: Duration) -> (bool, String) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.wait(timeout)
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A free TCP port on 127.0.0.1 (bound and released).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The files of one loopback session in `dir`: FIX settings on a free port, the live
+/// config on a multicast group of its own, the venue file.
+struct Setup {
+    dir: PathBuf,
+    live: PathBuf,
+    venue: PathBuf,
+    group: String,
+    venue_store: PathBuf,
+}
+
+impl Setup {
+    /// `edit` changes the text of config/live-sim.toml after the paths are moved.
+    fn new(dir: &Path, k: u8, edit: impl Fn(String) -> String) -> Self {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let port = free_port();
+        let group = format!(
+            "239.255.78.{k}:{}",
+            21_000 + (std::process::id() % 4_000) * 8 + u32::from(k)
+        );
+        let common = "PersistMessages=Y\nResetOnLogon=N\nResetOnLogout=N\n\
+                      ResetOnDisconnect=N\nRefreshOnLogon=Y\nNonStopSession=Y\nHeartBtInt=30\n\
+                      UseDataDictionary=N\nCheckLatency=N\n";
+        let venue_store = dir.join("venue-store");
+        std::fs::create_dir_all(dir.join("fix")).unwrap();
+        std::fs::write(
+            dir.join("fix/initiator.cfg"),
+            format!(
+                "[DEFAULT]\nConnectionType=initiator\nFileStorePath={}\nReconnectInterval=1\n\
+                 {common}[SESSION]\nBeginString=FIX.4.4\nSenderCompID=TICKRAIL\n\
+                 TargetCompID=VENUE\nSocketConnectHost=127.0.0.1\nSocketConnectPort={port}\n",
+                dir.join("gateway-store").display()
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("acceptor.cfg"),
+            format!(
+                "[DEFAULT]\nConnectionType=acceptor\nSocketAcceptPort={port}\n\
+                 FileStorePath={}\n{common}[SESSION]\nBeginString=FIX.4.4\n\
+                 SenderCompID=VENUE\nTargetCompID=TICKRAIL\n",
+                venue_store.display()
+            ),
+        )
+        .unwrap();
+        let live_sim = std::fs::read_to_string(repo.join("config/live-sim.toml")).unwrap();
+        let mut text = live_sim
+            .replace(
+                "group = \"239.255.10.1:31001\"",
+                &format!("group = \"{group}\""),
+            )
+            .replace(
+                "state = \"data/fix/gateway/in-flight.state\"",
+                &format!(
+                    "state = \"{}\"",
+                    dir.join("gateway-store/in-flight.state").display()
+                ),
+            )
+            .replace("journal_dir = \"data\"", "journal_dir = \"journal\"")
+            // Tests share the machine: no pinning.
+            .replace("core = 0\n", "")
+            .replace("core = 1\n", "");
+        assert_ne!(text, live_sim);
+        text = edit(text);
+        let live = dir.join("live.toml");
+        std::fs::write(&live, text).unwrap();
+        let venue = dir.join("venue.toml");
+        std::fs::write(
+            &venue,
+            "engine_config = \"live.toml\"\nfix_config = \"acceptor.cfg\"\n\
+             liquidity = \"synthetic\"\nvenue_id = 1\n",
+        )
+        .unwrap();
+        Self {
+            dir: dir.to_owned(),
+            live,
+            venue,
+            group,
+            venue_store,
+        }
+    }
+
+    fn venue(&self, n: u32) -> Proc {
+        Proc::spawn(
+            &["venue", "--config", self.venue.to_str().unwrap()],
+            &self.dir,
+            self.dir.join(format!("venue{n}.out")),
+        )
+    }
+
+    /// Starts `tickrail run` and waits until it has joined the group (its stats file
+    /// appears once the gateways are open).
+    fn run(&self) -> Proc {
+        let mut p = Proc::spawn(
+            &[
+                "run",
+                "--config",
+                self.live.to_str().unwrap(),
+                "--run-dir",
+                "run",
+            ],
+            &self.dir,
+            self.dir.join("run.out"),
+        );
+        let t0 = now_ns();
+        while !self.dir.join("run/stats").exists() {
+            assert!(
+                p.child.try_wait().unwrap().is_none(),
+                "tickrail run exited:\n{}",
+                p.output()
+            );
+            assert!(
+                Duration::from_nanos(now_ns() - t0) < Duration::from_secs(30),
+                "tickrail run did not start:\n{}",
+                p.output()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        p
+    }
+
+    fn publish(&self, file: &Path, rate: u32) -> Proc {
+        Proc::spawn(
+            &[
+                "feed",
+                "publish",
+                file.to_str().unwrap(),
+                "--group",
+                &self.group,
+                "--rate",
+                &rate.to_string(),
+                "--itch-date",
+                "2019-12-30",
+            ],
+            &self.dir,
+            self.dir.join("publish.out"),
+        )
+    }
+}
+
+/// The number after `label` in `text` (`"fills       12 fills"` → 12 for `"fills"`).
+fn number_after(text: &str, label: &str) -> u64 {
+    let at = text
+        .find(label)
+        .unwrap_or_else(|| panic!("{label:?} not in:\n{text}"));
+    text[at + label.len()..]
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|s| !s.is_empty())
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+fn sample() -> PathBuf {
+    tickrail_gateways::feed::sample_data_dir().join("itch/ex20101224.TEST_ITCH_50.gz")
+}
+
+#[test]
+fn itch_sample_over_udp_and_fix_replays_exactly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = Setup::new(tmp.path(), 1, |t| t);
+    let mut venue = s.venue(1);
+    let mut run = s.run();
+    let (ok, out) = s.publish(&sample(), 20_000).wait(Duration::from_secs(60));
+    assert!(ok, "{out}");
+    assert!(out.contains("12012 messages"), "{out}");
+    let (ok, out) = run.wait(Duration::from_secs(60));
+    assert!(ok, "{out}");
+    // Every message of the file arrived, in order, nothing rejected.
+    for want in [
+        "12012 messages, 11886 events; gaps 0 (0 messages missing), duplicates 0",
+        "rejected packets 0",
+        "session ended",
+        "1 logons",
+        "closed cleanly",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
+    // Orders went out over FIX and their reports came back as inputs.
+    let sent = number_after(&out, "fix session");
+    assert!(sent > 0, "no order sent:\n{out}");
+    assert_eq!(
+        number_after(&out, "requests sent (new + cancel + amend), ") as usize,
+        0,
+        "{out}"
+    );
+    let (ok, vout) = venue.terminate(Duration::from_secs(20));
+    assert!(ok, "{vout}");
+    assert_eq!(number_after(&vout, "new_orders"), sent, "{vout}");
+    // The journal replays exactly.
+    let v = tickrail(&["replay", "--verify", "run"], tmp.path());
+    let vt = text(&v);
+    assert!(v.status.success(), "{vt}");
+    assert!(vt.contains("identical"), "{vt}");
+    assert!(vt.contains("order_new"), "{vt}");
+}
+
+// ---- the venue killed mid-session -------------------------------------------------------
+
+/// An ITCH file (2-byte length prefixes) of `steps` book changes for BOB around 6.00: a
+/// bid and an ask that move by a tick at random and change size, so the model's imbalance
+/// features swing and the strategy quotes and takes.
+fn bob_book_file(path: &Path, steps: u32) {
+    use tickrail_gateways::udp::craft::{add_order, order_delete, system_event};
+    let mut out = Vec::new();
+    let mut push = |m: &[u8]| {
+        out.extend_from_slice(&u16::try_from(m.len()).unwrap().to_be_bytes());
+        out.extend_from_slice(m);
+    };
+    let t0: u64 = 9 * 3_600_000_000_000 + 30 * 60_000_000_000;
+    push(&system_event(t0, b'O'));
+    let mut rng: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let (mut bid, mut ask) = (None::<u64>, None::<u64>);
+    for i in 0..u64::from(steps) {
+        let ts = t0 + (i + 1) * 1_000_000;
+        let r = next();
+        let mid_ticks: u32 = 600 + u32::try_from(r % 3).unwrap(); // 6.00 .. 6.02
+        let size = 100 + 100 * u32::try_from((r >> 8) % 10).unwrap();
+        let reference = 1_000 + i;
+        if i % 2 == 0 {
+            if let Some(old) = bid.replace(reference) {
+                push(&order_delete(1, ts, old));
+            }
+            push(&add_order(
+                1,
+                ts,
+                reference,
+                b'B',
+                size,
+                "BOB",
+                (mid_ticks - 1) * 100,
+            ));
+        } else {
+            if let Some(old) = ask.replace(reference) {
+                push(&order_delete(1, ts, old));
+            }
+            push(&add_order(
+                1,
+                ts,
+                reference,
+                b'S',
+                size,
+                "BOB",
+                (mid_ticks + 1) * 100,
+            ));
+        }
+    }
+    push(&system_event(t0 + u64::from(steps + 2) * 1_000_000, b'C'));
+    std::fs::write(path, out).unwrap();
+}
+
+/// The execution reports a QuickFIX file store holds (the `.body` file: every message the
+/// venue sent, kept across its restart): per ClOrdID (11), the fills' LastQty (32) sum, and
+/// how many times each NewOrderSingle was answered (acked, 150=0, or rejected, 150=8).
+fn venue_store_reports(store: &Path) -> (BTreeMap<u64, u64>, BTreeMap<u64, u32>) {
+    let mut fills = BTreeMap::new();
+    let mut answered = BTreeMap::new();
+    for entry in std::fs::read_dir(store).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "body") {
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        for msg in text.split("8=FIX.4.4\u{1}").filter(|m| !m.is_empty()) {
+            let field = |tag: &str| {
+                msg.split('\u{1}')
+                    .find_map(|f| f.strip_prefix(&format!("{tag}=")))
+                    .map(str::to_owned)
+            };
+            if field("35").as_deref() != Some("8") {
+                continue;
+            }
+            let cl: u64 = field("11").unwrap().parse().unwrap();
+            match field("150").as_deref() {
+                Some("F") => {
+                    *fills.entry(cl).or_insert(0) += field("32").unwrap().parse::<u64>().unwrap();
+                }
+                Some("0" | "8") => *answered.entry(cl).or_insert(0) += 1,
+                _ => {}
+            }
+        }
+    }
+    (fills, answered)
+}
+
+/// What the run's journal says: per clid the sum of fill quantities, the signed position
+/// per instrument, the number of fills, the clids with any execution report, and (from the
+/// outputs) the clids of the new orders sent.
+struct Journaled {
+    fills_by_clid: BTreeMap<u64, u64>,
+    position: BTreeMap<u32, i64>,
+    fills: usize,
+    reported: BTreeSet<u64>,
+    sent: BTreeSet<u64>,
+}
+
+fn journaled(dir: &Path) -> Journaled {
+    let lines = |stream: &str, kind: &str| {
+        let o = tickrail(&["journal", "inspect", stream, "--kind", kind], dir);
+        let t = text(&o);
+        assert!(o.status.success(), "{t}");
+        t
+    };
+    let value = |line: &str, key: &str| -> String {
+        line.split_whitespace()
+            .find_map(|w| w.strip_prefix(key))
+            .unwrap_or_else(|| panic!("{key} not in {line}"))
+            .to_owned()
+    };
+    let mut j = Journaled {
+        fills_by_clid: BTreeMap::new(),
+        position: BTreeMap::new(),
+        fills: 0,
+        reported: BTreeSet::new(),
+        sent: BTreeSet::new(),
+    };
+    for line in lines("run/inputs", "exec_report").lines() {
+        let Some(at) = line.rfind("exec_report ") else {
+            continue;
+        };
+        let clid: u64 = value(line, "clid=").parse().unwrap();
+        j.reported.insert(clid);
+        let kind = line[at..].split_whitespace().nth(1).unwrap_or_default();
+        if kind != "fill" && kind != "partial_fill" {
+            continue;
+        }
+        // `qty=` of a fill is the fill's quantity.
+        let qty: u64 = value(line, "qty=").parse().unwrap();
+        let inst: u32 = value(line, "inst=").parse().unwrap();
+        let sign = if value(line, "side=") == "buy" { 1 } else { -1 };
+        *j.fills_by_clid.entry(clid).or_insert(0) += qty;
+        *j.position.entry(inst).or_insert(0) += sign * i64::try_from(qty).unwrap();
+        j.fills += 1;
+    }
+    for line in lines("run/outputs", "order_new").lines() {
+        if line.contains("order_new clid=") {
+            j.sent.insert(value(line, "clid=").parse().unwrap());
+        }
+    }
+    j
+}
+
+#[test]
+fn venue_killed_mid_session_recovers_without_duplicates_or_lost_fills() {
+    let tmp = tempfile::tempdir().unwrap();
+    // The venue's participants trade around BOB 6.00, where the crafted feed is; a low take
+    // threshold so that the strategy trades.
+    let s = Setup::new(tmp.path(), 2, |t| {
+        t.replace("initial_mid = \"6.00\"", "initial_mid = \"6.01\"")
+            .replace(
+                "participant_rate_per_s = 200.0",
+                "participant_rate_per_s = 2000.0",
+            )
+            .replace("threshold_bps = 2.5", "threshold_bps = 0.5")
+    });
+    let feed = tmp.path().join("bob.itch");
+    bob_book_file(&feed, 8_000);
+    let mut venue = s.venue(1);
+    let mut run = s.run();
+    let mut publish = s.publish(&feed, 2_000); // ~8 s of market data
+    std::thread::sleep(Duration::from_millis(3_000));
+    drop(venue); // SIGKILL: no logout, books lost, the store keeps what it sent
+    std::thread::sleep(Duration::from_millis(1_500));
+    venue = s.venue(2);
+    let (ok, out) = publish.wait(Duration::from_secs(60));
+    assert!(ok, "{out}");
+    let (ok, out) = run.wait(Duration::from_secs(60));
+    assert!(ok, "{out}");
+    let (ok, vout) = venue.terminate(Duration::from_secs(20));
+    assert!(ok, "{vout}");
+
+    // The session came back with its sequence numbers (no reset) and reconciled.
+    let logons = number_after(&out, "duplicates dropped; ");
+    assert!(logons >= 2, "{logons} logons:\n{out}");
+    assert!(out.contains("gaps 0 (0 messages missing)"), "{out}");
+    let (store_fills, answered) = venue_store_reports(&s.venue_store);
+    let j = journaled(tmp.path());
+    assert!(j.fills > 0, "no fill in the run:\n{out}");
+    // Every fill the venue sent (before or after its restart) is in the journal, once.
+    assert_eq!(
+        j.fills_by_clid, store_fills,
+        "fills: journal vs the venue's store\n{out}"
+    );
+    // No order reached the venue twice: each was answered (acked or rejected) at most once,
+    // and only orders the engine sent were.
+    let sent = number_after(&out, "fix session");
+    assert_eq!(j.sent.len() as u64, sent, "{out}");
+    for (cl, n) in &answered {
+        assert_eq!(*n, 1, "order {cl} answered {n} times by the venue");
+        assert!(
+            j.sent.contains(cl),
+            "the venue answered order {cl}, never sent"
+        );
+    }
+    // No order was lost: each one sent has an execution report in the journal (those the
+    // venue lost with its books were settled by the reconciliation after the restart).
+    let unsettled: Vec<_> = j.sent.difference(&j.reported).collect();
+    assert!(
+        unsettled.is_empty(),
+        "orders without any report: {unsettled:?}\n{out}"
+    );
+    eprintln!(
+        "{out}\n{} fills in the journal ({} orders filled), {} of {} orders answered in the \
+         venue's store\nvenue after restart:\n{vout}",
+        j.fills,
+        j.fills_by_clid.len(),
+        answered.len(),
+        j.sent.len()
+    );
+    // The positions are the fills.
+    for (inst, symbol) in [(0u32, "BOB"), (1, "CHAR"), (2, "ALC")] {
+        let want = j.position.get(&inst).copied().unwrap_or(0);
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(&format!("PnL {symbol}")))
+            .unwrap();
+        assert!(
+            line.ends_with(&format!("position {want}")),
+            "{symbol}: journal fills give {want}: {line}"
+        );
+    }
+}
