@@ -26,8 +26,7 @@ use tickrail_engine::runtime::clock::{now_ns, wall_ns};
 use tickrail_engine::{Event, EventBody};
 use tickrail_gateways::feed::InstrumentMap;
 use tickrail_gateways::fix::{FixGatewayConfig, FixInstrument, FixOrderGateway, GatewayStats};
-use tickrail_gateways::itch::{local_midnight_ns, NEW_YORK_UTC_OFFSET_SECS};
-use tickrail_gateways::udp::{Receiver, ReceiverConfig, ReceiverStats, Session};
+use tickrail_gateways::udp::{Receiver, ReceiverConfig, ReceiverStats};
 
 use crate::live::{FeedReport, LiveError, LiveMarket};
 use crate::runner::Market;
@@ -95,22 +94,9 @@ impl GatewayMarket {
         udp: &UdpFeedSpec,
         fix: &FixSessionSpec,
     ) -> Result<Self, LiveError> {
-        let (y, m, d) = udp.itch_date;
-        let midnight = local_midnight_ns(y, m, d, NEW_YORK_UTC_OFFSET_SECS).ok_or_else(|| {
-            LiveError::Market(format!("[live.udp] itch_date {y:04}-{m:02}-{d:02}"))
-        })?;
-        let session = match &udp.session {
-            None => None,
-            Some(s) => Some(
-                s.parse::<Session>()
-                    .map_err(|e| LiveError::Market(format!("[live.udp] session {s:?}: {e}")))?,
-            ),
-        };
-        let mut rc = ReceiverConfig::new(udp.group);
-        rc.interface = udp.interface;
-        rc.session = session;
+        let mut rc = ReceiverConfig::from_spec(udp)
+            .map_err(|e| LiveError::Market(format!("[live.udp] {e}")))?;
         rc.venue_source = FEED_SOURCE;
-        rc.date_midnight_ns = midnight;
         let feed = Receiver::open(&rc, InstrumentMap::from_specs(&cfg.instruments))
             .map_err(|e| LiveError::Market(format!("UDP feed: {e}")))?;
         if let Some(dir) = fix.state.parent() {

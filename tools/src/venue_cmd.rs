@@ -10,9 +10,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use tickrail_engine::config::EngineConfig;
+use tickrail_engine::config::{EngineConfig, LiveSpec};
 use tickrail_gateways::fix::{FixInstrument, FixVenue, FixVenueConfig, VenueLiquidity};
 use tickrail_gateways::synthetic::SyntheticConfig;
+use tickrail_gateways::udp::ReceiverConfig;
 
 use crate::clock;
 
@@ -105,6 +106,7 @@ pub fn run(args: VenueArgs) -> Result<ExitCode> {
     let fix_config = args
         .fix_config
         .unwrap_or_else(|| relative_to(&args.config, &file.fix_config));
+    let mut feed_group = None;
     let liquidity = match file.liquidity.as_str() {
         "none" => VenueLiquidity::None,
         "synthetic" => {
@@ -121,8 +123,22 @@ pub fn run(args: VenueArgs) -> Result<ExitCode> {
             s.duration_ns = file.duration_ns;
             VenueLiquidity::Synthetic(s)
         }
+        "feed" => {
+            let LiveSpec::Gateways { udp, .. } = &engine.live else {
+                bail!(
+                    "{}: liquidity = \"feed\" takes the feed from [live.udp] of {}, which has \
+                     no [live] market = \"gateways\"",
+                    args.config.display(),
+                    engine_path.display()
+                );
+            };
+            let rc = ReceiverConfig::from_spec(udp)
+                .map_err(|e| anyhow::anyhow!("{}: [live.udp] {e}", engine_path.display()))?;
+            feed_group = Some(udp.group);
+            VenueLiquidity::Feed(rc)
+        }
         other => bail!(
-            "{}: liquidity: {other:?} is not \"synthetic\" or \"none\"",
+            "{}: liquidity: {other:?} is not \"feed\", \"synthetic\" or \"none\"",
             args.config.display()
         ),
     };
@@ -134,9 +150,12 @@ pub fn run(args: VenueArgs) -> Result<ExitCode> {
     })
     .with_context(|| format!("start the FIX venue ({})", fix_config.display()))?;
     eprintln!(
-        "tickrail venue: accepting FIX 4.4 ({}), liquidity {}, instruments {}",
+        "tickrail venue: accepting FIX 4.4 ({}), liquidity {}{}, instruments {}",
         fix_config.display(),
         file.liquidity,
+        feed_group.map_or(String::new(), |g| format!(
+            " (mirroring the ITCH feed on {g})"
+        )),
         engine
             .instruments
             .iter()
@@ -166,6 +185,23 @@ pub fn run(args: VenueArgs) -> Result<ExitCode> {
     outln!("logons            {}", stats.logons);
     for (reason, n) in stats.rejects {
         outln!("reject.{:<16} {n}", reason.name());
+    }
+    if let Some((m, f)) = stats.feed {
+        outln!(
+            "feed              {} packets, {} events, {} gaps; mirrored {} adds ({} traded on \
+             arrival), {} cancels, {} partial cancels, {} executions; {} for orders not on the \
+             book, {} for unlisted instruments",
+            f.packets,
+            f.events,
+            f.gaps,
+            m.adds,
+            m.crossed,
+            m.cancels,
+            m.amends,
+            m.executions,
+            m.missing,
+            m.foreign
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -104,7 +104,7 @@ struct Setup {
 
 impl Setup {
     /// `edit` changes the text of config/live-sim.toml after the paths are moved.
-    fn new(dir: &Path, k: u8, edit: impl Fn(String) -> String) -> Self {
+    fn new(dir: &Path, k: u8, liquidity: &str, edit: impl Fn(String) -> String) -> Self {
         let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let port = free_port();
         let group = format!(
@@ -160,8 +160,10 @@ impl Setup {
         let venue = dir.join("venue.toml");
         std::fs::write(
             &venue,
-            "engine_config = \"live.toml\"\nfix_config = \"acceptor.cfg\"\n\
-             liquidity = \"synthetic\"\nvenue_id = 1\n",
+            format!(
+                "engine_config = \"live.toml\"\nfix_config = \"acceptor.cfg\"\n\
+                 liquidity = \"{liquidity}\"\nvenue_id = 1\n"
+            ),
         )
         .unwrap();
         Self {
@@ -251,7 +253,8 @@ fn sample() -> PathBuf {
 #[test]
 fn itch_sample_over_udp_and_fix_replays_exactly() {
     let tmp = tempfile::tempdir().unwrap();
-    let s = Setup::new(tmp.path(), 1, |t| t);
+    // The venue's books mirror the same feed (config/venue-sim.toml's mode).
+    let s = Setup::new(tmp.path(), 1, "feed", |t| t);
     let mut venue = s.venue(1);
     let mut run = s.run();
     let (ok, out) = s.publish(&sample(), 20_000).wait(Duration::from_secs(60));
@@ -280,6 +283,8 @@ fn itch_sample_over_udp_and_fix_replays_exactly() {
     let (ok, vout) = venue.terminate(Duration::from_secs(20));
     assert!(ok, "{vout}");
     assert_eq!(number_after(&vout, "new_orders"), sent, "{vout}");
+    // The venue mirrored the whole feed onto its books.
+    assert!(vout.contains("11886 events, 0 gaps; mirrored"), "{vout}");
     // The journal replays exactly.
     let v = tickrail(&["replay", "--verify", "run"], tmp.path());
     let vt = text(&v);
@@ -445,7 +450,7 @@ fn venue_killed_mid_session_recovers_without_duplicates_or_lost_fills() {
     let tmp = tempfile::tempdir().unwrap();
     // The venue's participants trade around BOB 6.00, where the crafted feed is; a low take
     // threshold so that the strategy trades.
-    let s = Setup::new(tmp.path(), 2, |t| {
+    let s = Setup::new(tmp.path(), 2, "synthetic", |t| {
         t.replace("initial_mid = \"6.00\"", "initial_mid = \"6.01\"")
             .replace(
                 "participant_rate_per_s = 200.0",

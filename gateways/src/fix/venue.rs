@@ -22,10 +22,13 @@ use tickrail_engine::{
 use super::clock;
 use super::fields::FieldError;
 use super::messages::{self, parse_request, BadRequest, ClientRequest, ExecReportOut, FixError};
+use super::mirror::{FeedMirror, MirrorStats};
 use super::stats::{CountingLog, RejectCounters, RejectReason};
 use super::symbols::{FixId, FixInstrument, Instruments};
+use crate::feed::{InstrumentMap, MappedInstrument};
 use crate::synthetic::{ConfigError, SyntheticConfig, SyntheticMarket};
-use crate::venue::{reject, MatchingEngine, OrderView};
+use crate::udp::{ReceiverConfig, ReceiverError, ReceiverStats};
+use crate::venue::{reject, MatchingEngine, OrderView, PARTICIPANT_ID_BIT};
 
 /// Where the liquidity on the venue's books comes from.
 #[derive(Debug, Clone)]
@@ -35,6 +38,9 @@ pub enum VenueLiquidity {
     /// The synthetic market's participant flow, paced by the wall clock (event time =
     /// `start_ns` + time since the venue started). Its first venue is the one simulated.
     Synthetic(SyntheticConfig),
+    /// The orders of a market data feed (ITCH 5.0 in MoldUDP64 over multicast, e.g. a file
+    /// sent by `tickrail feed publish`), mirrored onto the books; see [`super::mirror`].
+    Feed(ReceiverConfig),
 }
 
 /// How a [`FixVenue`] is set up.
@@ -59,6 +65,9 @@ pub enum FixVenueError {
     /// The synthetic market config.
     #[error(transparent)]
     Synthetic(#[from] ConfigError),
+    /// The market data feed could not be joined.
+    #[error(transparent)]
+    Feed(#[from] ReceiverError),
     /// The venue thread could not be spawned or died.
     #[error("venue thread: {0}")]
     Thread(String),
@@ -78,6 +87,9 @@ struct VenueCounters {
     send_failures: AtomicU64,
     logons: AtomicU64,
     rejects: RejectCounters,
+    /// The feed mirror's and its receiver's counters (`VenueLiquidity::Feed`), refreshed
+    /// by the venue thread after each batch of packets.
+    feed: Mutex<Option<(MirrorStats, ReceiverStats)>>,
 }
 
 /// A snapshot of the venue's counters.
@@ -105,6 +117,8 @@ pub struct FixVenueStats {
     pub logons: u64,
     /// Rejected client messages by reason (non-zero only).
     pub rejects: Vec<(RejectReason, u64)>,
+    /// With `VenueLiquidity::Feed`: what the mirror did, and the feed's receiver counters.
+    pub feed: Option<(MirrorStats, ReceiverStats)>,
 }
 
 impl VenueCounters {
@@ -122,6 +136,7 @@ impl VenueCounters {
             send_failures: g(&self.send_failures),
             logons: g(&self.logons),
             rejects: self.rejects.snapshot(),
+            feed: self.feed.lock().ok().and_then(|f| *f),
         }
     }
 }
@@ -270,12 +285,27 @@ fn run(
 ) -> Result<(), FixVenueError> {
     let instruments = Arc::new(Instruments::new(config.instruments.iter().cloned()));
     let books = match &config.liquidity {
-        VenueLiquidity::None => Books::Direct(
-            instruments
-                .iter()
-                .map(|i| (i.id, MatchingEngine::new()))
-                .collect(),
-        ),
+        VenueLiquidity::None => Books::Direct {
+            engines: direct_engines(&instruments),
+            feed: None,
+        },
+        VenueLiquidity::Feed(rc) => {
+            let map = InstrumentMap::new(
+                instruments
+                    .iter()
+                    .map(|i| MappedInstrument {
+                        symbol: i.symbol.clone(),
+                        id: i.id,
+                        price_scale: i.price_scale,
+                        qty_scale: i.qty_scale,
+                    })
+                    .collect(),
+            );
+            Books::Direct {
+                engines: direct_engines(&instruments),
+                feed: Some(Box::new(FeedMirror::open(rc, map)?)),
+            }
+        }
         VenueLiquidity::Synthetic(cfg) => {
             let market = Box::new(SyntheticMarket::new(cfg.clone())?);
             let venue_id = cfg.venues.first().map_or(0, |v| v.venue_id);
@@ -364,10 +394,26 @@ fn run(
     Ok(())
 }
 
-/// The venue's books: plain engines, or the synthetic market's venue.
+/// One matching engine per instrument, feed orders forgotten once finished.
+fn direct_engines(instruments: &Instruments) -> BTreeMap<InstrumentId, MatchingEngine> {
+    instruments
+        .iter()
+        .map(|i| {
+            let mut engine = MatchingEngine::new();
+            engine.set_transient_ids(PARTICIPANT_ID_BIT);
+            (i.id, engine)
+        })
+        .collect()
+}
+
+/// The venue's books: plain engines (empty, or fed by a market data feed), or the
+/// synthetic market's venue.
 #[derive(Debug)]
 enum Books {
-    Direct(BTreeMap<InstrumentId, MatchingEngine>),
+    Direct {
+        engines: BTreeMap<InstrumentId, MatchingEngine>,
+        feed: Option<Box<FeedMirror>>,
+    },
     Synthetic {
         market: Box<SyntheticMarket>,
         venue_id: u16,
@@ -445,7 +491,7 @@ fn reject_text(code: u16) -> &'static str {
 impl VenueState<'_> {
     fn now_ns(&self) -> i64 {
         match &self.books {
-            Books::Direct(_) => clock::wall_ns(),
+            Books::Direct { .. } => clock::wall_ns(),
             Books::Synthetic {
                 start_ns, started, ..
             } => start_ns
@@ -473,16 +519,32 @@ impl VenueState<'_> {
 
     fn order_view(&self, instrument: InstrumentId, internal: u64) -> Option<OrderView> {
         match &self.books {
-            Books::Direct(engines) => engines.get(&instrument)?.order(internal),
+            Books::Direct { engines, .. } => engines.get(&instrument)?.order(internal),
             Books::Synthetic {
                 market, venue_id, ..
             } => market.venue(*venue_id)?.engine(instrument)?.order(internal),
         }
     }
 
-    /// Pulls the synthetic market forward to now; our reports go out as FIX.
+    /// Pulls the synthetic market forward to now, or plays what the feed sent onto the
+    /// books; our reports go out as FIX.
     fn advance(&mut self) -> bool {
         let now = self.now_ns();
+        if let Books::Direct {
+            engines,
+            feed: Some(feed),
+        } = &mut self.books
+        {
+            let outs = &mut self.outs;
+            let any = feed.poll(engines, &mut |i, b| outs.push((i, b)));
+            if any {
+                if let Ok(mut f) = self.counters.feed.lock() {
+                    *f = Some((feed.stats(), feed.feed_stats()));
+                }
+            }
+            self.flush();
+            return any;
+        }
         let Books::Synthetic { market, .. } = &mut self.books else {
             return false;
         };
@@ -503,7 +565,7 @@ impl VenueState<'_> {
     fn submit(&mut self, instrument: InstrumentId, body: EventBody) {
         let now = self.now_ns();
         match &mut self.books {
-            Books::Direct(engines) => {
+            Books::Direct { engines, .. } => {
                 if let Some(engine) = engines.get_mut(&instrument) {
                     let outs = &mut self.outs;
                     engine.handle(&body, &mut |b| outs.push((instrument, b)));
@@ -781,7 +843,7 @@ impl VenueState<'_> {
 
     fn is_live(&self, instrument: InstrumentId, internal: u64) -> bool {
         match &self.books {
-            Books::Direct(engines) => engines
+            Books::Direct { engines, .. } => engines
                 .get(&instrument)
                 .is_some_and(|e| e.is_live(internal)),
             Books::Synthetic {

@@ -12,6 +12,7 @@ use super::clock::{monotonic, Clock, RealtimeClock};
 use super::moldudp64::{Packet, PacketError, PacketKind, Session, MAX_UDP_PAYLOAD};
 use crate::feed::{FeedStats, InstrumentMap};
 use crate::itch::{message_len, ItchConverter, MessageCounts};
+use tickrail_engine::config::UdpFeedSpec;
 use tickrail_engine::Event;
 
 /// How to receive.
@@ -48,6 +49,30 @@ impl ReceiverConfig {
             venue_source: 1,
             date_midnight_ns: 0,
         }
+    }
+}
+
+impl ReceiverConfig {
+    /// The receiver of a `[live.udp]` feed: its group, interface and session; the ITCH
+    /// trading day's midnight in New York (as `tickrail backtest` takes it); venue source 1;
+    /// first sequence 1. An invalid session name or date is refused.
+    pub fn from_spec(spec: &UdpFeedSpec) -> Result<Self, String> {
+        let (y, m, d) = spec.itch_date;
+        let midnight =
+            crate::itch::local_midnight_ns(y, m, d, crate::itch::NEW_YORK_UTC_OFFSET_SECS)
+                .ok_or_else(|| format!("itch_date {y:04}-{m:02}-{d:02} is not a date"))?;
+        let session = match &spec.session {
+            None => None,
+            Some(s) => Some(
+                s.parse::<Session>()
+                    .map_err(|e| format!("session {s:?}: {e}"))?,
+            ),
+        };
+        let mut rc = Self::new(spec.group);
+        rc.interface = spec.interface;
+        rc.session = session;
+        rc.date_midnight_ns = midnight;
+        Ok(rc)
     }
 }
 
