@@ -14,6 +14,15 @@
 //! Event time is the wall clock (`CLOCK_REALTIME`): the next due time is the receive time
 //! of the oldest queued input, else now, so timers fire on time while the market is quiet.
 //!
+//! **Client order ids.** The engine numbers its orders from 1 in every run, but a FIX
+//! session outlives runs (its store, its in-flight file), so a ClOrdID must never repeat:
+//! the market sends `base + client_order_id` as the ClOrdID, with `base` the run's start
+//! second × 2^24 (a run may send 2^24 orders; later runs start above), and takes `base` off
+//! the reports' ids again before the Sequencer sees them. Reports for an earlier run's
+//! orders (settled by the reconciliation after a restart, or fills arriving by resend)
+//! keep their full ClOrdID: the OMS counts them as unknown orders and still moves the
+//! position by their fills, which happened.
+//!
 //! The run ends after the feed's end-of-session packet once no execution report has come
 //! for `[live.fix] drain_ms` (or earlier on a stop request): fills of orders still working
 //! when the feed ends are collected, and the journal closes with them.
@@ -45,6 +54,8 @@ pub const FEED_SOURCE: u16 = 1;
 pub const FIX_SOURCE: u16 = 100;
 /// The FIX gateway's ring capacity (requests in, reports out).
 const FIX_RING: usize = 1 << 14;
+/// Client order ids per run: ClOrdID = base + id, base a multiple of this.
+pub const CLIENT_IDS_PER_RUN: u64 = 1 << 24;
 
 /// What the gateways counted, for the run's summary.
 #[derive(Debug, Clone, Default)]
@@ -60,6 +71,10 @@ pub struct GatewayReport {
     pub wrong_venue: u64,
     /// Whether the feed's session ended (an end-of-session packet came).
     pub feed_ended: bool,
+    /// What was added to the engine's client order ids to make the ClOrdIDs.
+    pub client_id_base: u64,
+    /// Reports for orders of an earlier run (their ClOrdIDs are below the base).
+    pub earlier_run_reports: u64,
 }
 
 /// Why a request did not reach the FIX session.
@@ -71,6 +86,9 @@ pub enum SubmitError {
     /// The order names a venue the session does not trade on.
     #[error("order for venue {0}: the FIX session trades venue {1}")]
     WrongVenue(u16, u16),
+    /// A client order id at or above [`CLIENT_IDS_PER_RUN`].
+    #[error("client order id {0} is beyond the {CLIENT_IDS_PER_RUN} of a run")]
+    IdRange(u64),
 }
 
 /// The UDP feed and the FIX session as one [`LiveMarket`]; see the [module docs](self).
@@ -84,6 +102,8 @@ pub struct GatewayMarket {
     /// Monotonic ns of the end of session, or of the last report after it.
     quiet_since: Option<u64>,
     wrong_venue: u64,
+    client_id_base: u64,
+    earlier_run_reports: u64,
 }
 
 impl GatewayMarket {
@@ -121,6 +141,8 @@ impl GatewayMarket {
             drain_ns: fix.drain_ms.saturating_mul(1_000_000),
             quiet_since: None,
             wrong_venue: 0,
+            client_id_base: client_id_base(wall_ns()),
+            earlier_run_reports: 0,
         })
     }
 
@@ -134,12 +156,64 @@ impl GatewayMarket {
         self.feed.stats()
     }
 
+    /// What is added to the engine's client order ids to make this run's ClOrdIDs.
+    pub fn client_id_base(&self) -> u64 {
+        self.client_id_base
+    }
+
+    /// The request with its ids moved to this run's ClOrdIDs.
+    fn outgoing(&self, request: &Event) -> Result<Event, SubmitError> {
+        let base = self.client_id_base;
+        let map = |id: u64| {
+            if id < CLIENT_IDS_PER_RUN {
+                Ok(base + id)
+            } else {
+                Err(SubmitError::IdRange(id))
+            }
+        };
+        let mut e = *request;
+        match &mut e.body {
+            EventBody::OrderNew {
+                client_order_id, ..
+            } => *client_order_id = map(*client_order_id)?,
+            EventBody::OrderCancel {
+                client_order_id,
+                orig_client_order_id,
+            }
+            | EventBody::OrderAmend {
+                client_order_id,
+                orig_client_order_id,
+                ..
+            } => {
+                *client_order_id = map(*client_order_id)?;
+                *orig_client_order_id = map(*orig_client_order_id)?;
+            }
+            _ => {}
+        }
+        Ok(e)
+    }
+
+    /// A report with this run's ClOrdID turned back into the engine's id.
+    fn incoming(&mut self, mut report: Event) -> Event {
+        if let EventBody::ExecReport {
+            client_order_id, ..
+        } = &mut report.body
+        {
+            match client_order_id.checked_sub(self.client_id_base) {
+                Some(id) if id < CLIENT_IDS_PER_RUN => *client_order_id = id,
+                _ => self.earlier_run_reports += 1,
+            }
+        }
+        report
+    }
+
     /// Moves what has arrived into the queue: every report, then every datagram that fits.
     fn pump(&mut self) {
         let mut reports = false;
         while self.queue.len() < QUEUE_CAPACITY {
             match self.fix.poll_report() {
                 Some(ev) => {
+                    let ev = self.incoming(ev);
                     self.queue.push_back(ev);
                     reports = true;
                 }
@@ -190,7 +264,8 @@ impl Market for GatewayMarket {
                 return Err(SubmitError::WrongVenue(venue, self.venue));
             }
         }
-        self.fix.submit(request).map_err(|_| SubmitError::Full)
+        let request = self.outgoing(request)?;
+        self.fix.submit(&request).map_err(|_| SubmitError::Full)
     }
 }
 
@@ -206,6 +281,15 @@ impl LiveMarket for GatewayMarket {
             fix: self.fix.stats(),
             wrong_venue: self.wrong_venue,
             feed_ended: self.feed.is_ended(),
+            client_id_base: self.client_id_base,
+            earlier_run_reports: self.earlier_run_reports,
         });
     }
+}
+
+/// The ClOrdID base of a run starting at `wall_ns`: its second × [`CLIENT_IDS_PER_RUN`].
+pub fn client_id_base(wall_ns: i64) -> u64 {
+    u64::try_from(wall_ns / 1_000_000_000)
+        .unwrap_or(0)
+        .saturating_mul(CLIENT_IDS_PER_RUN)
 }

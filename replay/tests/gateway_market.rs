@@ -195,6 +195,20 @@ fn the_feed_threads_side_allocates_nothing_once_warm() {
         assert!(e.header.receive_ts_ns > now - 60_000_000_000, "{e:?}");
         assert!(e.header.receive_ts_ns <= now, "{e:?}");
     }
+    // Reports carry the engine's ids again (the ClOrdIDs were base + id).
+    assert!(market.client_id_base() >= 1 << 24);
+    for e in &log {
+        if let EventBody::ExecReport {
+            client_order_id, ..
+        } = e.body
+        {
+            assert!((6..=10).contains(&client_order_id), "{e:?}");
+        }
+    }
+    assert_eq!(
+        market.submit(0, &order(1 << 24, 1, 59_000)),
+        Err(SubmitError::IdRange(1 << 24))
+    );
     // An order for a venue the session does not trade on is refused, not sent.
     assert_eq!(
         market.submit(0, &order(99, 2, 59_000)),

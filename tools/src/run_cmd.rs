@@ -223,7 +223,8 @@ fn gateway_summary(g: &GatewayReport) -> Result<()> {
     outln!(
         "fix session {} new, {} cancel, {} replace sent; {} reports, {} duplicates dropped; \
          {} logons, {} logouts; reconciled {} ({} timeouts, {} fill gaps); {} in flight at \
-         the end; {} for another venue; rejects: {}",
+         the end; {} for another venue; rejects: {}; ClOrdID = {} + client id ({} reports \
+         for an earlier run's orders)",
         x.sent_new,
         x.sent_cancel,
         x.sent_replace,
@@ -240,7 +241,9 @@ fn gateway_summary(g: &GatewayReport) -> Result<()> {
             "none".to_string()
         } else {
             rejects.join(", ")
-        }
+        },
+        g.client_id_base,
+        g.earlier_run_reports
     );
     Ok(())
 }

@@ -354,9 +354,10 @@ fn bob_book_file(path: &Path, steps: u32) {
 }
 
 /// The execution reports a QuickFIX file store holds (the `.body` file: every message the
-/// venue sent, kept across its restart): per ClOrdID (11), the fills' LastQty (32) sum, and
-/// how many times each NewOrderSingle was answered (acked, 150=0, or rejected, 150=8).
-fn venue_store_reports(store: &Path) -> (BTreeMap<u64, u64>, BTreeMap<u64, u32>) {
+/// venue sent, kept across its restart): per ClOrdID (11) less `base`, the fills' LastQty
+/// (32) sum, and how many times each NewOrderSingle was answered (acked, 150=0, or
+/// rejected, 150=8).
+fn venue_store_reports(store: &Path, base: u64) -> (BTreeMap<u64, u64>, BTreeMap<u64, u32>) {
     let mut fills = BTreeMap::new();
     let mut answered = BTreeMap::new();
     for entry in std::fs::read_dir(store).unwrap() {
@@ -375,7 +376,7 @@ fn venue_store_reports(store: &Path) -> (BTreeMap<u64, u64>, BTreeMap<u64, u32>)
             if field("35").as_deref() != Some("8") {
                 continue;
             }
-            let cl: u64 = field("11").unwrap().parse().unwrap();
+            let cl: u64 = field("11").unwrap().parse::<u64>().unwrap() - base;
             match field("150").as_deref() {
                 Some("F") => {
                     *fills.entry(cl).or_insert(0) += field("32").unwrap().parse::<u64>().unwrap();
@@ -478,7 +479,9 @@ fn venue_killed_mid_session_recovers_without_duplicates_or_lost_fills() {
     let logons = number_after(&out, "duplicates dropped; ");
     assert!(logons >= 2, "{logons} logons:\n{out}");
     assert!(out.contains("gaps 0 (0 messages missing)"), "{out}");
-    let (store_fills, answered) = venue_store_reports(&s.venue_store);
+    // The venue saw ClOrdID = base + the engine's client order id.
+    let base = number_after(&out, "ClOrdID = ");
+    let (store_fills, answered) = venue_store_reports(&s.venue_store, base);
     let j = journaled(tmp.path());
     assert!(j.fills > 0, "no fill in the run:\n{out}");
     // Every fill the venue sent (before or after its restart) is in the journal, once.
