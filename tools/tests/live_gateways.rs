@@ -186,19 +186,24 @@ impl Setup {
     /// Starts `tickrail run` and waits until it has joined the group (its stats file
     /// appears once the gateways are open).
     fn run(&self) -> Proc {
+        self.run_in("run")
+    }
+
+    /// [`run`](Self::run) journaling to `self.dir/name`.
+    fn run_in(&self, name: &str) -> Proc {
         let mut p = Proc::spawn(
             &[
                 "run",
                 "--config",
                 self.live.to_str().unwrap(),
                 "--run-dir",
-                "run",
+                name,
             ],
             &self.dir,
-            self.dir.join("run.out"),
+            self.dir.join(format!("{name}.out")),
         );
         let t0 = now_ns();
-        while !self.dir.join("run/stats").exists() {
+        while !self.dir.join(name).join("stats").exists() {
             assert!(
                 p.child.try_wait().unwrap().is_none(),
                 "tickrail run exited:\n{}",
@@ -389,9 +394,10 @@ fn venue_store_reports(store: &Path, base: u64) -> (BTreeMap<u64, u64>, BTreeMap
     (fills, answered)
 }
 
-/// What the run's journal says: per clid the sum of fill quantities, the signed position
-/// per instrument, the number of fills, the clids with any execution report, and (from the
-/// outputs) the clids of the new orders sent.
+/// What a run's journal says: per clid the sum of fill quantities, the signed position per
+/// instrument, the number of fills, the clids with any execution report, and (from the
+/// outputs) the clids of the new orders sent. A clid at or above 2^24 is an earlier run's
+/// whole ClOrdID (see `replay/src/gateway_market.rs`).
 struct Journaled {
     fills_by_clid: BTreeMap<u64, u64>,
     position: BTreeMap<u32, i64>,
@@ -400,8 +406,8 @@ struct Journaled {
     sent: BTreeSet<u64>,
 }
 
-fn journaled(dir: &Path) -> Journaled {
-    let lines = |stream: &str, kind: &str| {
+fn journaled(dir: &Path, run: &str) -> Journaled {
+    let lines = |stream: &String, kind: &str| {
         let o = tickrail(&["journal", "inspect", stream, "--kind", kind], dir);
         let t = text(&o);
         assert!(o.status.success(), "{t}");
@@ -420,7 +426,7 @@ fn journaled(dir: &Path) -> Journaled {
         reported: BTreeSet::new(),
         sent: BTreeSet::new(),
     };
-    for line in lines("run/inputs", "exec_report").lines() {
+    for line in lines(&format!("{run}/inputs"), "exec_report").lines() {
         let Some(at) = line.rfind("exec_report ") else {
             continue;
         };
@@ -438,7 +444,7 @@ fn journaled(dir: &Path) -> Journaled {
         *j.position.entry(inst).or_insert(0) += sign * i64::try_from(qty).unwrap();
         j.fills += 1;
     }
-    for line in lines("run/outputs", "order_new").lines() {
+    for line in lines(&format!("{run}/outputs"), "order_new").lines() {
         if line.contains("order_new clid=") {
             j.sent.insert(value(line, "clid=").parse().unwrap());
         }
@@ -482,7 +488,7 @@ fn venue_killed_mid_session_recovers_without_duplicates_or_lost_fills() {
     // The venue saw ClOrdID = base + the engine's client order id.
     let base = number_after(&out, "ClOrdID = ");
     let (store_fills, answered) = venue_store_reports(&s.venue_store, base);
-    let j = journaled(tmp.path());
+    let j = journaled(tmp.path(), "run");
     assert!(j.fills > 0, "no fill in the run:\n{out}");
     // Every fill the venue sent (before or after its restart) is in the journal, once.
     assert_eq!(
@@ -526,5 +532,123 @@ fn venue_killed_mid_session_recovers_without_duplicates_or_lost_fills() {
             line.ends_with(&format!("position {want}")),
             "{symbol}: journal fills give {want}: {line}"
         );
+    }
+}
+
+// ---- the engine process killed mid-session ------------------------------------------------
+
+/// Per instrument symbol, the signed sum of the fills in a venue store's execution reports
+/// (54 side, 32 LastQty), and per whole ClOrdID the fills' LastQty sum.
+fn venue_store_positions(store: &Path) -> (BTreeMap<String, i64>, BTreeMap<u64, u64>) {
+    let (mut position, mut by_id) = (BTreeMap::new(), BTreeMap::new());
+    for entry in std::fs::read_dir(store).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "body") {
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        for msg in text.split("8=FIX.4.4\u{1}").filter(|m| !m.is_empty()) {
+            let field = |tag: &str| {
+                msg.split('\u{1}')
+                    .find_map(|f| f.strip_prefix(&format!("{tag}=")))
+                    .map(str::to_owned)
+            };
+            if field("35").as_deref() != Some("8") || field("150").as_deref() != Some("F") {
+                continue;
+            }
+            let qty: u64 = field("32").unwrap().parse().unwrap();
+            let sign = if field("54").as_deref() == Some("1") {
+                1
+            } else {
+                -1
+            };
+            *position.entry(field("55").unwrap()).or_insert(0) +=
+                sign * i64::try_from(qty).unwrap();
+            *by_id
+                .entry(field("11").unwrap().parse::<u64>().unwrap())
+                .or_insert(0) += qty;
+        }
+    }
+    (position, by_id)
+}
+
+#[test]
+fn engine_killed_mid_session_restarts_reconciles_and_misses_no_fill() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = Setup::new(tmp.path(), 3, "synthetic", |t| {
+        t.replace("initial_mid = \"6.00\"", "initial_mid = \"6.01\"")
+            .replace(
+                "participant_rate_per_s = 200.0",
+                "participant_rate_per_s = 2000.0",
+            )
+            .replace("threshold_bps = 2.5", "threshold_bps = 0.5")
+    });
+    let feed = tmp.path().join("bob.itch");
+    bob_book_file(&feed, 10_000);
+    let mut venue = s.venue(1);
+    let run1 = s.run_in("run1");
+    let mut publish = s.publish(&feed, 2_000); // ~10 s of market data
+    std::thread::sleep(Duration::from_millis(3_000));
+    drop(run1); // SIGKILL: orders in flight, quotes resting at the venue
+                // The venue keeps trading; what it sends meanwhile waits in its store.
+    std::thread::sleep(Duration::from_millis(2_000));
+    let mut run2 = s.run_in("run2");
+    let (ok, out) = publish.wait(Duration::from_secs(60));
+    assert!(ok, "{out}");
+    let (ok, out2) = run2.wait(Duration::from_secs(60));
+    assert!(ok, "{out2}");
+    let (ok, vout) = venue.terminate(Duration::from_secs(20));
+    assert!(ok, "{vout}");
+
+    // Run 2 joined the feed late (one gap, counted and journaled as a feed_gap) and the
+    // same FIX session, sequence numbers continuing: one logon, orders in flight reconciled.
+    assert!(out2.contains("gaps 1 ("), "{out2}");
+    assert!(out2.contains("1 logons"), "{out2}");
+    let reconciled = number_after(&out2, "reconciled ");
+    let earlier = number_after(&out2, "client id (");
+    // The two runs' ClOrdIDs: base + client id; run 1's base is the other one the venue saw.
+    let base2 = number_after(&out2, "ClOrdID = ");
+    let (store_position, store_fills) = venue_store_positions(&s.venue_store);
+    let bases: BTreeSet<u64> = store_fills.keys().map(|id| id >> 24 << 24).collect();
+    let j1 = journaled(tmp.path(), "run1");
+    let j2 = journaled(tmp.path(), "run2");
+    let base1 = bases.iter().copied().find(|b| *b != base2).unwrap_or(0);
+    let whole = |base: u64, clid: u64| if clid < 1 << 24 { base + clid } else { clid };
+    let mut journal_fills: BTreeMap<u64, u64> = BTreeMap::new();
+    for (base, j) in [(base1, &j1), (base2, &j2)] {
+        for (clid, q) in &j.fills_by_clid {
+            *journal_fills.entry(whole(base, *clid)).or_insert(0) += q;
+        }
+    }
+    let earlier_fills = j2.fills_by_clid.keys().filter(|c| **c >= 1 << 24).count();
+    eprintln!(
+        "run 2:\n{out2}\nrun 1 journal: {} fills; run 2 journal: {} fills, {earlier} reports \
+         for run 1's orders ({earlier_fills} of its orders filled), {reconciled} reconciled; \
+         venue store: {} orders filled\n{vout}",
+        j1.fills,
+        j2.fills,
+        store_fills.len()
+    );
+    assert!(reconciled > 0, "nothing was in flight at the kill:\n{out2}");
+    // Every fill the venue sent — before the kill, while the engine was down (resent on
+    // logon), after the restart — is in one of the two journals, once.
+    assert_eq!(
+        journal_fills, store_fills,
+        "fills: journals vs the venue's store"
+    );
+    // The venue's position per instrument is the sum of the two runs' positions.
+    for (inst, symbol) in [(0u32, "BOB"), (1, "CHAR"), (2, "ALC")] {
+        let runs = j1.position.get(&inst).copied().unwrap_or(0)
+            + j2.position.get(&inst).copied().unwrap_or(0);
+        let venue = store_position.get(symbol).copied().unwrap_or(0);
+        assert_eq!(runs, venue, "{symbol}: runs {runs}, venue {venue}");
+        // Run 2's OMS shows its journal's fills, the earlier run's included.
+        let line = out2
+            .lines()
+            .find(|l| l.starts_with(&format!("PnL {symbol}")))
+            .unwrap();
+        let want = j2.position.get(&inst).copied().unwrap_or(0);
+        assert!(line.ends_with(&format!("position {want}")), "{line}");
     }
 }

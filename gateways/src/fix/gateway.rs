@@ -501,6 +501,11 @@ impl Worker<'_> {
     }
 
     fn finish(&mut self, cl: u64) {
+        // Settled while its status request was out (a report resent on logon came first):
+        // the order needs no answer any more, so it no longer holds new orders back.
+        if self.pending_status.remove(&cl) {
+            bump(&self.counters.reconciled);
+        }
         if self.in_flight.remove(&cl).is_some() && self.done.insert(cl) {
             self.done_order.push_back(cl);
             if self.done_order.len() > DONE_MEMORY {
