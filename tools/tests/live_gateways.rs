@@ -262,6 +262,23 @@ fn itch_sample_over_udp_and_fix_replays_exactly() {
     let s = Setup::new(tmp.path(), 1, "feed", |t| t);
     let mut venue = s.venue(1);
     let mut run = s.run();
+    // Garbage first, on the same group: a short packet, a message block that does not
+    // match its header, another session's packet. Counted and dropped by both receivers.
+    {
+        use tickrail_gateways::udp::craft::add_order;
+        use tickrail_gateways::udp::{encode, Publisher, PublisherConfig, Session};
+        let mut tx = Publisher::new(PublisherConfig::new(s.group.parse().unwrap())).unwrap();
+        let add = add_order(1, 1, 1, b'B', 100, "BOB", 60_000);
+        let mut malformed = encode("20191230".parse::<Session>().unwrap(), 1, &[&add]);
+        malformed[19] = 3; // three messages announced, one there
+        for packet in [
+            vec![0u8; 5],
+            malformed,
+            encode("OTHER".parse::<Session>().unwrap(), 1, &[&add]),
+        ] {
+            tx.send_raw(&packet).unwrap();
+        }
+    }
     let (ok, out) = s.publish(&sample(), 20_000).wait(Duration::from_secs(60));
     assert!(ok, "{out}");
     assert!(out.contains("12012 messages"), "{out}");
@@ -270,7 +287,7 @@ fn itch_sample_over_udp_and_fix_replays_exactly() {
     // Every message of the file arrived, in order, nothing rejected.
     for want in [
         "12012 messages, 11886 events; gaps 0 (0 messages missing), duplicates 0",
-        "rejected packets 0",
+        "rejected packets 3 (short 1, malformed 1, wrong session 1)",
         "session ended",
         "1 logons",
         "closed cleanly",

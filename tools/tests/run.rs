@@ -172,3 +172,28 @@ fn sigusr1_throws_the_kill_switch_and_sigterm_closes_cleanly() {
     );
     assert!(text(&k).contains("kill"), "{}", text(&k));
 }
+
+#[test]
+fn every_shipped_engine_config_checks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config");
+    let mut checked = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        // venue-sim.toml is the venue simulator's file, not an engine config.
+        if !name.ends_with(".toml") || name == "venue-sim.toml" {
+            continue;
+        }
+        let o = tickrail(&["config", "check", path.to_str().unwrap()], tmp.path());
+        // colo.toml pins threads to cores a small machine (CI's two) does not have: the only
+        // error allowed is that one.
+        let small_machine = name == "colo.toml" && text(&o).contains("this machine has cores");
+        assert!(o.status.success() || small_machine, "{name}: {}", text(&o));
+        checked.push(name);
+    }
+    checked.sort();
+    for want in ["default.toml", "colo.toml", "live-sim.toml", "backtest-itch.toml"] {
+        assert!(checked.iter().any(|c| c == want), "{want} not checked: {checked:?}");
+    }
+}
