@@ -11,6 +11,10 @@
 //! ([`FixOrderGateway::submit`]); the QuickFIX engine, the persistent store and the
 //! in-flight reconciliation live on that thread.
 //!
+//! Nothing here allocates, locks or logs once running (`replay/tests/gateway_market.rs`
+//! counts); the system calls left are the `recv`s of the datagrams (one per datagram and
+//! one `EAGAIN` per empty poll) — what a kernel-bypass NIC API would replace.
+//!
 //! Event time is the wall clock (`CLOCK_REALTIME`): the next due time is the receive time
 //! of the oldest queued input, else now, so timers fire on time while the market is quiet.
 //!

@@ -158,6 +158,8 @@ fn the_feed_threads_side_allocates_nothing_once_warm() {
     }
     let mut pc = PublisherConfig::new(udp.group);
     pc.max_packet = 200;
+    // live-sim.toml accepts one session (what `feed publish --itch-date 2019-12-30` names).
+    pc.session = udp.session.as_deref().unwrap_or("TICKRAIL").parse().unwrap();
     let mut tx = Publisher::new(pc).unwrap();
     let mut log = Vec::with_capacity(1_000);
     let (mut clid, mut reference) = (0u64, 0u64);
