@@ -1,10 +1,11 @@
-//! UDP multicast feed latency on loopback: packet send → events delivered, for our
+//! UDP multicast feed latency on loopback: packet send → events sequenced, for our
 //! receiver (`tickrail_gateways::udp::Receiver`: recv + MoldUDP64 sequence rules + ITCH
-//! decode + events) beside a bare receive floor on the same socket set-up, in the same run.
+//! decode + events) followed by the engine's `Sequencer`, beside a bare receive floor on the
+//! same socket set-up, in the same run.
 //!
 //! ```text
-//! cargo run --release -p tickrail-bench --bin udp_feed_bench -- \
-//!     [--packets 100000] [--rate 20000] [--rounds 2] [--pin]
+//! cargo build --release -p tickrail-bench --bin udp_feed_bench
+//! ./target/release/udp_feed_bench [--packets 100000] [--rate 20000] [--rounds 2] [--pin]
 //! ```
 //!
 //! **What is measured.** A sender thread sends `--packets` MoldUDP64 packets at `--rate`
@@ -17,17 +18,23 @@
 //! - `floor`: the socket of `tickrail_gateways::udp::multicast_socket` (same options as
 //!   ours), `recv` into a buffer, `i` read straight from the packet's bytes, clock read.
 //!   The kernel's loopback path, the wake-up of a spinning reader and two clock reads.
-//! - `ours`: `Receiver::poll` on the same kind of socket; the clock is read in the event
-//!   callback when the packet's last event (the `OrderDelete`) comes out — recv, the
-//!   receive timestamp, packet validation, session and sequence checks, two ITCH messages
-//!   converted (stock locate, order index insert and remove, value conversion) and two
-//!   events built.
+//! - `ours`: `Receiver::poll` on the same kind of socket, and every event it hands out
+//!   offered to a `tickrail_engine::sequencer::Sequencer` (`stamp`: the input checks —
+//!   input kind, known instrument, quantity, `Event::validate`, exchange time not going
+//!   backwards per source and instrument — then the sequence number), which is what the
+//!   live feed thread does before it publishes an input (`InputSide::offer`: `validate` +
+//!   `assign`); the clock is read once the packet's last event (the `OrderDelete`) is
+//!   stamped — recv, the receive timestamp, packet validation, session and sequence
+//!   checks, two ITCH messages converted (stock locate, order index insert and remove,
+//!   value conversion), two events built and sequenced. Not included: the publish into
+//!   the input ring (a ring hop, measured by `ring_bench`).
 //!
 //! The difference between the rows is what our receive path adds to the kernel's. Rows
-//! alternate (`floor`, `ours`, per round) on fresh groups; the first 1,000 packets of each
-//! are warm-up and not recorded. Lost packets (not received within 2 s of the last send)
-//! are counted and printed. Two-core noisy VM: compare the rows of the same run, and read
-//! the tail (p99.9 and above) as scheduling noise more than code.
+//! alternate (`floor`, `ours`, per round) on fresh groups (and a fresh Sequencer); the first
+//! 1,000 packets of each are warm-up and not recorded. Lost packets (not received within
+//! 2 s of the last send) are counted and printed; any input the Sequencer refuses fails the
+//! run. Two-core noisy VM: compare the rows of the same run, and read the tail (p99.9 and
+//! above) as scheduling noise more than code.
 
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -39,6 +46,7 @@ use clap::Parser;
 use hdrhistogram::Histogram;
 use tickrail_bench::clock;
 use tickrail_bench::report::{latency_histogram, machine_line, nanos, Latency};
+use tickrail_engine::sequencer::Sequencer;
 use tickrail_engine::{EventBody, InstrumentId, Scale};
 use tickrail_gateways::feed::{InstrumentMap, MappedInstrument};
 use tickrail_gateways::udp::craft::{add_order, order_delete};
@@ -46,7 +54,7 @@ use tickrail_gateways::udp::{
     multicast_socket, Publisher, PublisherConfig, Receiver, ReceiverConfig, HEADER_LEN,
 };
 
-/// Packet-to-event latency of the UDP multicast receiver against a bare-recv floor.
+/// Packet-to-sequenced-event latency of the UDP multicast receiver against a bare-recv floor.
 #[derive(Debug, Parser)]
 #[command(name = "udp_feed_bench")]
 struct Args {
@@ -105,9 +113,17 @@ fn main() -> Result<()> {
                 Row::Floor => (&mut floor, &mut lost[0]),
                 Row::Ours => (&mut ours, &mut lost[1]),
             };
-            let (got, missed) = run_row(row, group, &args, origin, cores.first().copied(), h)?;
+            let mut this = latency_histogram()?;
+            let (got, missed) =
+                run_row(row, group, &args, origin, cores.first().copied(), &mut this)?;
+            h.add(&this).map_err(|e| anyhow::anyhow!("{e}"))?;
             *l += missed;
-            println!("round {round} {row:?}: {got} packets recorded, {missed} lost");
+            let r = Latency::of(&this);
+            println!(
+                "round {round} {row:?}: {got} packets recorded, {missed} lost; \
+                 p50 {} ns, p99 {} ns, p99.9 {} ns, max {} ns",
+                r.p50, r.p99, r.p999, r.max
+            );
         }
     }
     let f = Latency::of(&floor);
@@ -117,7 +133,11 @@ fn main() -> Result<()> {
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     for (name, l, lost) in [
         ("floor: recv only", f, lost[0]),
-        ("ours: recv + MoldUDP64 + ITCH → events", o, lost[1]),
+        (
+            "ours: recv + MoldUDP64 + ITCH → events → Sequencer",
+            o,
+            lost[1],
+        ),
     ] {
         println!(
             "| {name} | {} | {} | {} | {} | {} | {} | {lost} |",
@@ -194,6 +214,11 @@ fn run_row(
             }
         }
     };
+    // The live engine's Sequencer: numbers from 1, instruments 0 and 1 (the map's id), the
+    // feed source registered ahead (as the runtime registers every venue at start-up).
+    let mut sequencer = Sequencer::new(1, 2);
+    sequencer.register_source(config.venue_source);
+    let mut first_reject = None;
     let mut last_seen = clock::now();
     let mut buf = vec![0u8; 65_536];
     loop {
@@ -211,11 +236,18 @@ fn run_row(
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
                 Err(e) => return Err(e.into()),
             },
-            Rx::Ours(r) => r.poll(&mut |e| {
-                if let EventBody::OrderDelete { .. } = e.body {
-                    let now = nanos(clock::now() - origin);
-                    // Midnight 0: the exchange time is the ITCH timestamp, `i`.
-                    record(e.header.exchange_ts_ns as u64, now);
+            Rx::Ours(r) => r.poll(&mut |e| match sequencer.stamp(e) {
+                Ok(e) => {
+                    if let EventBody::OrderDelete { .. } = e.body {
+                        let now = nanos(clock::now() - origin);
+                        // Midnight 0: the exchange time is the ITCH timestamp, `i`.
+                        record(e.header.exchange_ts_ns as u64, now);
+                    }
+                }
+                Err(reject) => {
+                    if first_reject.is_none() {
+                        first_reject = Some(reject);
+                    }
                 }
             })?,
         };
@@ -240,6 +272,11 @@ fn run_row(
         anyhow::ensure!(
             s.rejected() == 0 && s.bad_messages == 0,
             "receiver rejected packets: {s:?}"
+        );
+        anyhow::ensure!(
+            first_reject.is_none(),
+            "the Sequencer refused inputs ({:?}), the first: {first_reject:?}",
+            sequencer.rejects()
         );
     }
     Ok((recorded.get(), n - received.get().min(n)))
