@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use tickrail_engine::runtime::WaitKind;
 use tickrail_engine::{
     Event, EventBody, EventHeader, ExecKind, InstrumentId, Liquidity, Price, Qty, Scale, Side,
     TimeInForce,
@@ -92,6 +93,7 @@ fn start_venue(acc: &Path) -> FixVenue {
         instruments: instruments(),
         liquidity: VenueLiquidity::None,
         ring_capacity: 1024,
+        wait: WaitKind::Block,
     })
     .unwrap()
 }
@@ -102,6 +104,7 @@ fn start_gateway(dir: &Path, init: &Path) -> FixOrderGateway {
         state_path: dir.join("gateway-store").join("inflight.state"),
         instruments: instruments(),
         ring_capacity: 1024,
+        wait: WaitKind::Block,
         reconcile_timeout: Duration::from_secs(5),
         source: 7,
     })

@@ -135,6 +135,7 @@ impl GatewayMarket {
             ring_capacity: FIX_RING,
             reconcile_timeout: Duration::from_millis(fix.reconcile_timeout_ms),
             source: FIX_SOURCE,
+            wait: fix.wait,
         })
         .map_err(|e| LiveError::Market(format!("FIX gateway ({}): {e}", fix.settings.display())))?;
         Ok(Self {

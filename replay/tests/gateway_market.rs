@@ -145,6 +145,7 @@ fn the_feed_threads_side_allocates_nothing_once_warm() {
         instruments: cfg.instruments.iter().map(FixInstrument::from).collect(),
         liquidity: VenueLiquidity::None,
         ring_capacity: 1024,
+        wait: tickrail_engine::runtime::WaitKind::Block,
     })
     .unwrap();
     let mut market = GatewayMarket::open(&cfg, udp, fix).unwrap();
@@ -159,7 +160,12 @@ fn the_feed_threads_side_allocates_nothing_once_warm() {
     let mut pc = PublisherConfig::new(udp.group);
     pc.max_packet = 200;
     // live-sim.toml accepts one session (what `feed publish --itch-date 2019-12-30` names).
-    pc.session = udp.session.as_deref().unwrap_or("TICKRAIL").parse().unwrap();
+    pc.session = udp
+        .session
+        .as_deref()
+        .unwrap_or("TICKRAIL")
+        .parse()
+        .unwrap();
     let mut tx = Publisher::new(pc).unwrap();
     let mut log = Vec::with_capacity(1_000);
     let (mut clid, mut reference) = (0u64, 0u64);

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use tickrail_engine::config::{EngineConfig, LiveSpec};
+use tickrail_engine::runtime::WaitKind;
 use tickrail_gateways::fix::{FixInstrument, FixVenue, FixVenueConfig, VenueLiquidity};
 use tickrail_gateways::synthetic::SyntheticConfig;
 use tickrail_gateways::udp::ReceiverConfig;
@@ -39,6 +40,7 @@ struct VenueFile {
     liquidity: String,
     venue_id: u16,
     duration_ns: i64,
+    wait: WaitKind,
 }
 
 impl VenueFile {
@@ -53,6 +55,7 @@ impl VenueFile {
                 "liquidity",
                 "venue_id",
                 "duration_ns",
+                "wait",
             ]
             .contains(&key.as_str())
             {
@@ -84,6 +87,14 @@ impl VenueFile {
             venue_id: u16::try_from(int("venue_id")?.unwrap_or(1))
                 .with_context(|| format!("{o}: venue_id out of range"))?,
             duration_ns: int("duration_ns")?.unwrap_or(3_600_000_000_000),
+            wait: match string("wait")? {
+                None => WaitKind::Yield,
+                Some(w) => w.parse().map_err(|_| {
+                    anyhow::anyhow!(
+                        "{o}: wait: must be \"busy-spin\", \"yield\" or \"block\", got {w:?}"
+                    )
+                })?,
+            },
         })
     }
 }
@@ -147,6 +158,7 @@ pub fn run(args: VenueArgs) -> Result<ExitCode> {
         instruments: engine.instruments.iter().map(FixInstrument::from).collect(),
         liquidity,
         ring_capacity: 65_536,
+        wait: file.wait,
     })
     .with_context(|| format!("start the FIX venue ({})", fix_config.display()))?;
     eprintln!(

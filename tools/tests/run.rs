@@ -193,7 +193,15 @@ fn every_shipped_engine_config_checks() {
         checked.push(name);
     }
     checked.sort();
-    for want in ["default.toml", "colo.toml", "live-sim.toml", "backtest-itch.toml"] {
-        assert!(checked.iter().any(|c| c == want), "{want} not checked: {checked:?}");
+    for want in [
+        "default.toml",
+        "colo.toml",
+        "live-sim.toml",
+        "backtest-itch.toml",
+    ] {
+        assert!(
+            checked.iter().any(|c| c == want),
+            "{want} not checked: {checked:?}"
+        );
     }
 }

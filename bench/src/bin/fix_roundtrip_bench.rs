@@ -5,7 +5,7 @@
 //! ```text
 //! cargo build --release -p tickrail-bench --bin fix_roundtrip_bench
 //! ./target/release/fix_roundtrip_bench [--orders 20000] [--warmup 1000] [--rounds 2] \
-//!     [--msg-size BYTES]
+//!     [--msg-size BYTES] [--wait yield|block|busy-spin]
 //! ```
 //!
 //! **What is measured.** One process starts the venue (a QuickFIX acceptor on a free
@@ -32,12 +32,13 @@
 //!   ring, the venue thread (matching engine, ExecutionReport built, stored, sent), TCP
 //!   back, our QuickFIX thread and callback ring, the gateway thread (report parsed and
 //!   checked, in-flight file written) and the report ring: two QuickFIX engines, two TCP
-//!   hops, four of our thread hand-offs. The gateway and venue threads sleep 200 µs when
-//!   they find nothing to do (gateways/src/fix/{gateway,venue}.rs), which this closed loop
-//!   meets on most samples.
+//!   hops, four of our thread hand-offs. How the gateway and venue threads wait when they
+//!   find nothing to do is `--wait` (gateways/src/fix/idle.rs): `yield` (the default, as
+//!   `[live.fix] wait`), `block` (park until a producer wakes them) or `busy-spin`. Before
+//!   `--wait` existed they slept 200 µs, which this closed loop met on most samples.
 //! - `reference` (not a floor): `std::thread::sleep(200 µs)` timed on the measuring thread,
-//!   2,000 per round — what one idle wait of the gateway or venue thread really lasts here
-//!   (timer slack and wake-up included), to read the `ours` rows against.
+//!   2,000 per round — what one such idle sleep really lasts here (timer slack and wake-up
+//!   included), to read the earlier runs against.
 //!
 //! So the floor is one TCP round trip of the order's size (the ExecutionReport coming back
 //! is ~30 B longer) — the part of the path no
@@ -56,6 +57,7 @@ use clap::Parser;
 use hdrhistogram::Histogram;
 use tickrail_bench::clock;
 use tickrail_bench::report::{latency_histogram, machine_line, nanos, Latency};
+use tickrail_engine::runtime::WaitKind;
 use tickrail_engine::{
     Event, EventBody, EventHeader, ExecKind, InstrumentId, Price, Qty, Scale, Side, TimeInForce,
 };
@@ -79,6 +81,9 @@ struct Args {
     /// Echo message size in bytes (default: a typical NewOrderSingle's length)
     #[arg(long)]
     msg_size: Option<usize>,
+    /// How the gateway and venue threads wait when idle: yield, block or busy-spin
+    #[arg(long, default_value = "yield")]
+    wait: WaitKind,
 }
 
 const AAA: InstrumentId = InstrumentId::new(0);
@@ -93,11 +98,13 @@ fn main() -> Result<()> {
     let typical = typical_new_order_single();
     let size = args.msg_size.unwrap_or(typical.len()).max(1);
     println!(
-        "fix_roundtrip_bench: {} orders/row/round (+{} warm-up), {} rounds, closed loop; \
-         echo floor {} B each way (a typical NewOrderSingle is {} B: {})",
+        "fix_roundtrip_bench: {} orders/row/round (+{} warm-up), {} rounds, closed loop, \
+         gateway and venue threads wait {}; echo floor {} B each way (a typical NewOrderSingle \
+         is {} B: {})",
         args.orders,
         args.warmup,
         args.rounds,
+        args.wait,
         size,
         typical.len(),
         String::from_utf8_lossy(&typical).replace('\x01', "|")
@@ -114,6 +121,7 @@ fn main() -> Result<()> {
         instruments: instruments(),
         liquidity: VenueLiquidity::None,
         ring_capacity: 1024,
+        wait: args.wait,
     })
     .map_err(|e| anyhow!("start the venue: {e}"))?;
     let gw = match FixOrderGateway::start(FixGatewayConfig {
@@ -123,6 +131,7 @@ fn main() -> Result<()> {
         ring_capacity: 1024,
         reconcile_timeout: Duration::from_secs(5),
         source: 7,
+        wait: args.wait,
     }) {
         Ok(g) => g,
         Err(e) => {
@@ -170,7 +179,7 @@ fn main() -> Result<()> {
             Some(true),
         ),
         (
-            "reference: one `thread::sleep(200 µs)` (the gateway's and venue's idle wait)",
+            "reference: one `thread::sleep(200 µs)` (the threads' idle wait before `--wait`)",
             &idle,
             None,
         ),

@@ -18,6 +18,8 @@
 //! state = "data/fix/gateway/in-flight.state"  # optional: the in-flight order file
 //! drain_ms = 500                 # optional: after the feed's end of session, stop once no
 //!                                # execution report came for this long
+//! wait = "yield"                 # optional: the gateway thread's idle wait (busy-spin, yield,
+//!                                # block), as [[runtime.threads]] wait
 //! ```
 //!
 //! With `market = "gateways"` both tables are required and `[feed]` is not used by the run
@@ -28,6 +30,7 @@ use std::path::{Path, PathBuf};
 
 use super::error::Issue;
 use super::VenueSpec;
+use crate::runtime::wait::WaitKind;
 
 /// The longest MoldUDP64 session name.
 pub const MOLD_SESSION_LEN: usize = 10;
@@ -77,6 +80,8 @@ pub struct FixSessionSpec {
     /// After the feed's end of session, the run stops once no execution report has come
     /// for this long, ms.
     pub drain_ms: u64,
+    /// How the FIX gateway thread waits when idle.
+    pub wait: WaitKind,
 }
 
 /// `[live]` as written.
@@ -115,6 +120,7 @@ pub(crate) struct RawFix {
     pub reconcile_timeout_ms: Option<u64>,
     pub state: Option<String>,
     pub drain_ms: Option<u64>,
+    pub wait: Option<String>,
 }
 
 /// The default `reconcile_timeout_ms`.
@@ -220,6 +226,15 @@ pub(crate) fn build_live(
     if state.is_empty() {
         return Err(Issue::invalid("live.fix.state", "must name a file"));
     }
+    let wait = match &fix.wait {
+        None => WaitKind::Yield,
+        Some(w) => w.parse().map_err(|_| {
+            Issue::invalid(
+                "live.fix.wait",
+                format!("must be \"busy-spin\", \"yield\" or \"block\", got {w:?}"),
+            )
+        })?,
+    };
     Ok(LiveSpec::Gateways {
         udp: UdpFeedSpec {
             group,
@@ -233,6 +248,7 @@ pub(crate) fn build_live(
             reconcile_timeout_ms,
             state: PathBuf::from(state),
             drain_ms: fix.drain_ms.unwrap_or(DEFAULT_DRAIN_MS),
+            wait,
         },
     })
 }

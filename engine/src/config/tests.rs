@@ -10,6 +10,7 @@ use super::*;
 use crate::features::FeatureSet;
 use crate::instrument::InstrumentId;
 use crate::router::RouteRule;
+use crate::runtime::WaitKind;
 
 /// A small valid config; tests edit it with [`edit`]. Line numbers matter to the tests.
 const BASE: &str = r#"[[instruments]]
@@ -694,8 +695,9 @@ fn live_gateways_loads() {
     assert_eq!((fix.venue, fix.reconcile_timeout_ms), (3, 5_000));
     assert_eq!(fix.state, Path::new("data/fix/gateway/in-flight.state"));
     assert_eq!(fix.drain_ms, 500);
+    assert_eq!(fix.wait, WaitKind::Yield);
     let c = load(&format!(
-        "{BASE}{LIVE_GATEWAYS}state = \"/tmp/x/in-flight\"\ndrain_ms = 2000\n"
+        "{BASE}{LIVE_GATEWAYS}state = \"/tmp/x/in-flight\"\ndrain_ms = 2000\nwait = \"block\"\n"
     ))
     .unwrap();
     let LiveSpec::Gateways { fix, .. } = &c.live else {
@@ -763,6 +765,11 @@ fn live_errors_name_the_key() {
             "must be positive",
         ),
         (
+            with("venue = 3", "venue = 3\nwait = \"sleep\""),
+            "live.fix.wait",
+            "must be \"busy-spin\", \"yield\" or \"block\", got \"sleep\"",
+        ),
+        (
             with("venue = 3", "venue = 3\nstate = \"\""),
             "live.fix.state",
             "must name a file",
@@ -771,7 +778,7 @@ fn live_errors_name_the_key() {
             with("venue = 3", "venue = 3\nretries = 3"),
             "live.fix.retries",
             "unknown key, expected one of `settings`, `venue`, `reconcile_timeout_ms`, `state`, \
-             `drain_ms`",
+             `drain_ms`, `wait`",
         ),
     ];
     for (text, key, reason) in cases {

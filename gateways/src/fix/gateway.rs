@@ -14,14 +14,17 @@ use quickfix::{
     FixSocketServerKind, Initiator, LogFactory, Message, MsgFromAdminError, MsgFromAppError,
     MsgToAppError, QuickFixError, SessionId, SessionSettings,
 };
+use tickrail_engine::runtime::wait::NotifierError;
+use tickrail_engine::runtime::WaitKind;
 use tickrail_engine::{Event, EventBody, EventHeader, ExecKind, Liquidity, Qty, Side, TimeInForce};
 
 use super::clock;
 use super::fields::parse_u64;
+use super::idle::{Idle, Wake};
 use super::messages::{
     self, parse_report, tag, FieldSource, FixError, FixReport, OrderTerms, ReportKind,
 };
-use super::state::{self, RequestKind, StateError, Tracked};
+use super::state::{RequestKind, StateError, StateLog, Tracked};
 use super::stats::{CountingLog, RejectCounters, RejectReason};
 use super::symbols::{FixInstrument, Instruments};
 use crate::venue::reject;
@@ -42,6 +45,8 @@ pub struct FixGatewayConfig {
     pub reconcile_timeout: Duration,
     /// `source` stamped on the execution report events.
     pub source: u16,
+    /// How the gateway thread waits when idle (see [`super::idle`]).
+    pub wait: WaitKind,
 }
 
 /// Why the gateway could not start or stopped with an error.
@@ -59,6 +64,9 @@ pub enum GatewayError {
     /// The gateway thread could not be spawned or died.
     #[error("gateway thread: {0}")]
     Thread(String),
+    /// No blocking wait strategy could be set up.
+    #[error(transparent)]
+    Wait(#[from] NotifierError),
 }
 
 /// A full ring: the request was not taken; retry later.
@@ -177,6 +185,8 @@ struct Callbacks {
     running: Arc<AtomicBool>,
     /// (BeginString, SenderCompID, TargetCompID) of the session, set by `on_create`.
     session: Mutex<Option<(String, String, String)>>,
+    /// Wakes the gateway thread after a push.
+    wake: Wake,
 }
 
 impl Callbacks {
@@ -186,7 +196,7 @@ impl Callbacks {
         // gateway thread is alive to drain the ring.
         loop {
             match self.inbound.push(item) {
-                Ok(()) => return,
+                Ok(()) => return self.wake.wake(),
                 Err(back) if self.running.load(Ordering::Acquire) => {
                     item = back;
                     std::thread::yield_now();
@@ -280,6 +290,7 @@ pub struct FixOrderGateway {
     counters: Arc<GatewayCounters>,
     running: Arc<AtomicBool>,
     thread: Option<JoinHandle<Result<(), GatewayError>>>,
+    wake: Wake,
 }
 
 impl FixOrderGateway {
@@ -292,6 +303,7 @@ impl FixOrderGateway {
         let reports = Arc::new(ArrayQueue::new(cap));
         let counters = Arc::new(GatewayCounters::default());
         let running = Arc::new(AtomicBool::new(true));
+        let (idle, wake) = Idle::new(config.wait)?;
         let (ready_tx, ready_rx) = mpsc::sync_channel(1);
         let thread = {
             let (requests, reports, counters, running) = (
@@ -300,9 +312,14 @@ impl FixOrderGateway {
                 counters.clone(),
                 running.clone(),
             );
+            let waiting = (idle, wake);
             std::thread::Builder::new()
                 .name("fix-gateway".into())
-                .spawn(move || run(config, requests, reports, counters, running, ready_tx))
+                .spawn(move || {
+                    run(
+                        config, requests, reports, counters, running, ready_tx, waiting,
+                    )
+                })
                 .map_err(|e| GatewayError::Thread(e.to_string()))?
         };
         match ready_rx.recv() {
@@ -312,6 +329,7 @@ impl FixOrderGateway {
                 counters,
                 running,
                 thread: Some(thread),
+                wake,
             }),
             Err(_) => Err(match thread.join() {
                 Ok(Err(e)) => e,
@@ -325,7 +343,9 @@ impl FixOrderGateway {
     /// thread. [`Full`] if the ring is full (nothing taken). Orders wait in the ring while
     /// the session is down or reconciling.
     pub fn submit(&self, request: &Event) -> Result<(), Full> {
-        self.requests.push(*request).map_err(|_| Full)
+        self.requests.push(*request).map_err(|_| Full)?;
+        self.wake.wake();
+        Ok(())
     }
 
     /// The next execution report event, if any (header `sequence` 0: the Sequencer stamps).
@@ -379,9 +399,10 @@ fn run(
     counters: Arc<GatewayCounters>,
     running: Arc<AtomicBool>,
     ready: mpsc::SyncSender<()>,
+    (idle, wake): (Idle, Wake),
 ) -> Result<(), GatewayError> {
     let instruments = Arc::new(Instruments::new(config.instruments.iter().cloned()));
-    let in_flight = state::load(&config.state_path)?;
+    let (state_log, in_flight) = StateLog::open(&config.state_path)?;
     let settings = SessionSettings::try_from_path(&config.settings_path)?;
     let store = FileMessageStoreFactory::try_new(&settings)?;
     let log = CountingLog {
@@ -396,6 +417,7 @@ fn run(
         instruments: instruments.clone(),
         running: running.clone(),
         session: Mutex::new(None),
+        wake,
     };
     let app = Application::try_new(&callbacks)?;
     let mut initiator = Initiator::try_new(
@@ -423,6 +445,7 @@ fn run(
         running: &running,
         session_id,
         in_flight,
+        state: state_log,
         done: BTreeSet::new(),
         done_order: VecDeque::new(),
         pending_status: BTreeSet::new(),
@@ -447,7 +470,12 @@ fn run(
             }
         }
         if !busy {
-            std::thread::sleep(Duration::from_micros(200));
+            idle.wait(|| {
+                !callbacks.inbound.is_empty()
+                    || (worker.logged_on
+                        && worker.pending_status.is_empty()
+                        && !requests.is_empty())
+            });
         }
     }
     // Callbacks now drop rather than wait (running is false): stop cannot deadlock.
@@ -476,6 +504,8 @@ struct Worker<'a> {
     running: &'a AtomicBool,
     session_id: SessionId,
     in_flight: BTreeMap<u64, Tracked>,
+    /// The in-flight file, kept in step with `in_flight` by `save`.
+    state: StateLog,
     /// Recently finished requests: late or resent reports for them are duplicates, not
     /// unknown ids. Bounded by `DONE_MEMORY`.
     done: BTreeSet<u64>,
@@ -494,9 +524,9 @@ impl Worker<'_> {
             .store(self.in_flight.len() as u64, Ordering::Relaxed);
     }
 
-    fn save(&self) -> Result<(), GatewayError> {
+    fn save(&mut self) -> Result<(), GatewayError> {
         self.publish_in_flight();
-        state::save(&self.config.state_path, &self.in_flight)?;
+        self.state.sync(&self.in_flight)?;
         Ok(())
     }
 

@@ -96,6 +96,7 @@
 pub mod clock;
 pub mod fields;
 pub mod gateway;
+mod idle;
 pub mod messages;
 pub mod mirror;
 pub mod state;

@@ -1,16 +1,24 @@
 //! The gateway's in-flight orders (sent, not yet terminal) and their state file.
 //!
-//! The file sits beside the QuickFIX store and is rewritten (to a temporary file, then
-//! renamed) whenever the set changes, **before** the message that changed it is sent, so a
-//! process restart finds every order that may be live at the venue. Format: one line per
-//! request, space-separated:
-//! `cl_ord_id kind orig instrument side tif price_raw qty_raw acked cum_raw venue_order_id`
-//! with `kind` `new`/`cancel`/`amend`, `side` `buy`/`sell`, `tif` the tickrail name and
-//! `acked` `0`/`1`; lines starting with `#` are comments.
+//! The file sits beside the QuickFIX store and is brought up to date whenever the set
+//! changes, **before** the message that changed it is sent, so a process restart finds
+//! every order that may be live at the venue. It is an append-only log ([`StateLog`]): each
+//! change is one line appended with one `write` (no rename, no directory update on the
+//! order path), and the file is rewritten compactly (temporary file, then rename) when it
+//! is opened and when the log has grown to many times the live set. Format, one line per
+//! record, space-separated:
+//!
+//! - `+ cl_ord_id kind orig instrument side tif price_raw qty_raw acked cum_raw venue_order_id`
+//!   — the request is in flight with these values (`kind` `new`/`cancel`/`amend`, `side`
+//!   `buy`/`sell`, `tif` the tickrail name, `acked` `0`/`1`); the `+ ` may be left out;
+//! - `- cl_ord_id` — it is no longer in flight;
+//! - `#` starts a comment. A last line without its newline (a write cut short by a crash
+//!   of the machine) is ignored: the record it would have made was not yet relied on.
 
 use std::collections::BTreeMap;
-use std::fs;
-use std::io;
+use std::fmt::Write as _;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
 use tickrail_engine::{InstrumentId, Price, Qty, Side, TimeInForce};
@@ -82,27 +90,35 @@ pub enum StateError {
     },
 }
 
+const HEADER: &str = "# tickrail FIX gateway in-flight orders (+ in flight, - settled)\n";
+
+/// Appends the `+` record of `cl` to `out`.
+fn put_line(out: &mut String, cl: u64, t: &Tracked) {
+    let _ = writeln!(
+        out,
+        "+ {cl} {} {} {} {} {} {} {} {} {} {}",
+        t.kind.name(),
+        t.orig,
+        t.instrument.get(),
+        t.side.name(),
+        t.tif.name(),
+        t.price.raw(),
+        t.qty.raw(),
+        u8::from(t.acked),
+        t.cum.raw(),
+        t.venue_order_id
+    );
+}
+
 /// Writes `orders` to `path` atomically (temporary file + rename).
 pub fn save(path: &Path, orders: &BTreeMap<u64, Tracked>) -> Result<(), StateError> {
     let io_err = |source| StateError::Io {
         path: path.to_owned(),
         source,
     };
-    let mut text = String::from("# tickrail FIX gateway in-flight orders\n");
+    let mut text = String::from(HEADER);
     for (cl, t) in orders {
-        text.push_str(&format!(
-            "{cl} {} {} {} {} {} {} {} {} {} {}\n",
-            t.kind.name(),
-            t.orig,
-            t.instrument.get(),
-            t.side.name(),
-            t.tif.name(),
-            t.price.raw(),
-            t.qty.raw(),
-            u8::from(t.acked),
-            t.cum.raw(),
-            t.venue_order_id
-        ));
+        put_line(&mut text, *cl, t);
     }
     if let Some(dir) = path.parent() {
         if !dir.as_os_str().is_empty() {
@@ -127,7 +143,9 @@ pub fn load(path: &Path) -> Result<BTreeMap<u64, Tracked>, StateError> {
         }
     };
     let mut out = BTreeMap::new();
-    for (i, line) in text.lines().enumerate() {
+    // A last line without its newline was cut short: ignored.
+    let whole = text.rfind('\n').map_or("", |end| &text[..=end]);
+    for (i, line) in whole.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
@@ -136,6 +154,11 @@ pub fn load(path: &Path) -> Result<BTreeMap<u64, Tracked>, StateError> {
             path: path.to_owned(),
             line: i + 1,
         };
+        if let Some(cl) = line.strip_prefix("- ") {
+            out.remove(&cl.trim().parse::<u64>().map_err(|_| malformed())?);
+            continue;
+        }
+        let line = line.strip_prefix("+ ").unwrap_or(line);
         let f: Vec<&str> = line.split(' ').collect();
         let [cl, kind, orig, inst, side, tif, px, qty, acked, cum, vid] = f[..] else {
             return Err(malformed());
@@ -163,6 +186,85 @@ pub fn load(path: &Path) -> Result<BTreeMap<u64, Tracked>, StateError> {
         out.insert(uint(cl)?, tracked);
     }
     Ok(out)
+}
+
+/// Records appended before the file is rewritten compactly, at least (and at least four per
+/// live entry).
+const COMPACT_AFTER: usize = 4_096;
+
+/// The in-flight file as an append-only log, kept open (see the [module docs](self)).
+#[derive(Debug)]
+pub struct StateLog {
+    path: PathBuf,
+    file: File,
+    /// What the file says now.
+    saved: BTreeMap<u64, Tracked>,
+    /// Records appended since the last rewrite.
+    appended: usize,
+    line: String,
+}
+
+impl StateLog {
+    /// Reads the file at `path` (none: nothing in flight), rewrites it compactly and opens
+    /// it for appending; returns the log and what was in flight.
+    pub fn open(path: &Path) -> Result<(Self, BTreeMap<u64, Tracked>), StateError> {
+        let orders = load(path)?;
+        let log = Self::rewrite(path, orders.clone())?;
+        Ok((log, orders))
+    }
+
+    fn rewrite(path: &Path, orders: BTreeMap<u64, Tracked>) -> Result<Self, StateError> {
+        save(path, &orders)?;
+        let file = OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(|source| StateError::Io {
+                path: path.to_owned(),
+                source,
+            })?;
+        Ok(Self {
+            path: path.to_owned(),
+            file,
+            saved: orders,
+            appended: 0,
+            line: String::with_capacity(256),
+        })
+    }
+
+    /// Brings the file to `orders`: one `+` record per new or changed entry and one `-`
+    /// per entry gone, appended with a single `write` (nothing when nothing changed).
+    pub fn sync(&mut self, orders: &BTreeMap<u64, Tracked>) -> Result<(), StateError> {
+        self.line.clear();
+        let mut records = 0;
+        for (cl, t) in orders {
+            if self.saved.get(cl) != Some(t) {
+                put_line(&mut self.line, *cl, t);
+                records += 1;
+            }
+        }
+        for cl in self.saved.keys() {
+            if !orders.contains_key(cl) {
+                let _ = writeln!(self.line, "- {cl}");
+                records += 1;
+            }
+        }
+        if records == 0 {
+            return Ok(());
+        }
+        if self.appended + records > COMPACT_AFTER.max(4 * orders.len()) {
+            *self = Self::rewrite(&self.path, orders.clone())?;
+            return Ok(());
+        }
+        self.file
+            .write_all(self.line.as_bytes())
+            .map_err(|source| StateError::Io {
+                path: self.path.clone(),
+                source,
+            })?;
+        self.appended += records;
+        self.saved.clone_from(orders);
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -197,6 +299,72 @@ mod tests {
             Err(StateError::Malformed { line: 1, .. })
         ));
         assert!(load(&dir.join("absent")).unwrap().is_empty());
+        let _ = fs::remove_dir_all(dir);
+    }
+
+    fn tracked(cum: i64) -> Tracked {
+        Tracked {
+            kind: RequestKind::New,
+            orig: 0,
+            instrument: InstrumentId::new(1),
+            side: Side::Buy,
+            tif: TimeInForce::Day,
+            price: Price::new(100),
+            qty: Qty::new(10),
+            acked: cum > 0,
+            cum: Qty::new(cum),
+            venue_order_id: 5,
+        }
+    }
+
+    #[test]
+    fn the_log_replays_to_the_last_synced_set_and_compacts() {
+        let dir = std::env::temp_dir().join(format!("tickrail-fix-log-{}", std::process::id()));
+        let path = dir.join("in-flight.state");
+        let (mut log, start) = StateLog::open(&path).unwrap();
+        assert!(start.is_empty());
+        let mut m = BTreeMap::new();
+        for i in 1..=3 {
+            m.insert(i, tracked(0));
+            log.sync(&m).unwrap();
+        }
+        m.insert(2, tracked(4)); // changed
+        m.remove(&1); // settled
+        log.sync(&m).unwrap();
+        log.sync(&m).unwrap(); // nothing changed: nothing written
+        assert_eq!(load(&path).unwrap(), m);
+        let text = fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            text.lines().filter(|l| !l.starts_with('#')).count(),
+            5,
+            "{text}"
+        );
+        // Reopening replays and rewrites compactly.
+        drop(log);
+        let (mut log, back) = StateLog::open(&path).unwrap();
+        assert_eq!(back, m);
+        let text = fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            text.lines().filter(|l| !l.starts_with('#')).count(),
+            2,
+            "{text}"
+        );
+        // Many changes: the file is rewritten, never unbounded.
+        for k in 0..10_000 {
+            m.insert(9, tracked(k % 7));
+            log.sync(&m).unwrap();
+        }
+        assert_eq!(load(&path).unwrap(), m);
+        assert!(fs::metadata(&path).unwrap().len() < 1 << 20);
+        drop(log);
+        // A torn last record is ignored; the ones before it hold.
+        fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b"- 2")
+            .unwrap();
+        assert_eq!(load(&path).unwrap(), m);
         let _ = fs::remove_dir_all(dir);
     }
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crossbeam::queue::ArrayQueue;
 use quickfix::{
@@ -21,6 +21,7 @@ use tickrail_engine::{
 
 use super::clock;
 use super::fields::FieldError;
+use super::idle::{Idle, Wake};
 use super::messages::{self, parse_request, BadRequest, ClientRequest, ExecReportOut, FixError};
 use super::mirror::{FeedMirror, MirrorStats};
 use super::stats::{CountingLog, RejectCounters, RejectReason};
@@ -29,6 +30,8 @@ use crate::feed::{InstrumentMap, MappedInstrument};
 use crate::synthetic::{ConfigError, SyntheticConfig, SyntheticMarket};
 use crate::udp::{ReceiverConfig, ReceiverError, ReceiverStats};
 use crate::venue::{reject, MatchingEngine, OrderView, PARTICIPANT_ID_BIT};
+use tickrail_engine::runtime::wait::NotifierError;
+use tickrail_engine::runtime::WaitKind;
 
 /// Where the liquidity on the venue's books comes from.
 #[derive(Debug, Clone)]
@@ -54,6 +57,9 @@ pub struct FixVenueConfig {
     pub liquidity: VenueLiquidity,
     /// Capacity of the callback → venue thread ring.
     pub ring_capacity: usize,
+    /// How the venue thread waits when idle (see [`super::idle`]; with `block` it also
+    /// polls the feed or the synthetic market at most every 200 µs).
+    pub wait: WaitKind,
 }
 
 /// Why the venue could not start or stopped with an error.
@@ -68,6 +74,9 @@ pub enum FixVenueError {
     /// The market data feed could not be joined.
     #[error(transparent)]
     Feed(#[from] ReceiverError),
+    /// No blocking wait strategy could be set up.
+    #[error(transparent)]
+    Wait(#[from] NotifierError),
     /// The venue thread could not be spawned or died.
     #[error("venue thread: {0}")]
     Thread(String),
@@ -160,6 +169,8 @@ struct Callbacks {
     running: Arc<AtomicBool>,
     /// (repr, BeginString, SenderCompID, TargetCompID) per session, from `on_create`.
     sessions: Mutex<Vec<(String, String, String, String)>>,
+    /// Wakes the venue thread after a push.
+    wake: Wake,
 }
 
 impl ApplicationCallback for Callbacks {
@@ -195,7 +206,10 @@ impl ApplicationCallback for Callbacks {
         };
         loop {
             match self.inbound.push(item) {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    self.wake.wake();
+                    return Ok(());
+                }
                 Err(back) if self.running.load(Ordering::Acquire) => {
                     item = back;
                     std::thread::yield_now();
@@ -284,6 +298,7 @@ fn run(
     ready: mpsc::SyncSender<()>,
 ) -> Result<(), FixVenueError> {
     let instruments = Arc::new(Instruments::new(config.instruments.iter().cloned()));
+    let (idle, wake) = Idle::new(config.wait)?;
     let books = match &config.liquidity {
         VenueLiquidity::None => Books::Direct {
             engines: direct_engines(&instruments),
@@ -331,6 +346,7 @@ fn run(
         counters: counters.clone(),
         running: running.clone(),
         sessions: Mutex::new(Vec::new()),
+        wake,
     };
     let app = Application::try_new(&callbacks)?;
     let mut acceptor = Acceptor::try_new(
@@ -387,7 +403,7 @@ fn run(
             *seen = n;
         }
         if !busy {
-            std::thread::sleep(Duration::from_micros(200));
+            idle.wait(|| !callbacks.inbound.is_empty());
         }
     }
     acceptor.stop()?;
