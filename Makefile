@@ -52,6 +52,8 @@ bench: deps
 	$(CARGO) run --release -p tickrail-bench --bin backtest_bench -- \
 	  --config config/backtest-binance.toml \
 	  --data ../shared/data/binance/spot_btcusdt_20240808.gz ../shared/data/binance/usdm_ethusdt_20240808.gz
+	$(CARGO) run --release -p tickrail-bench --bin udp_feed_bench -- --packets 100000 --rate 20000 --rounds 2
+	$(CARGO) run --release -p tickrail-bench --bin fix_roundtrip_bench -- --wait block
 
 clean:
 	$(CARGO) clean
