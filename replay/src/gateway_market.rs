@@ -36,7 +36,8 @@ use std::time::Duration;
 
 use tickrail_engine::config::{EngineConfig, FixSessionSpec, UdpFeedSpec};
 use tickrail_engine::runtime::clock::{now_ns, wall_ns};
-use tickrail_engine::{Event, EventBody};
+use tickrail_engine::runtime::latency::Latency;
+use tickrail_engine::{Event, EventBody, ExecKind};
 use tickrail_gateways::feed::InstrumentMap;
 use tickrail_gateways::fix::{FixGatewayConfig, FixInstrument, FixOrderGateway, GatewayStats};
 use tickrail_gateways::udp::{Receiver, ReceiverConfig, ReceiverStats};
@@ -58,6 +59,8 @@ pub const FEED_SOURCE: u16 = 1;
 pub const FIX_SOURCE: u16 = 100;
 /// The FIX gateway's ring capacity (requests in, reports out).
 const FIX_RING: usize = 1 << 14;
+/// New orders remembered for the round-trip histogram.
+const SENT_SLOTS: usize = 1 << 16;
 /// Client order ids per run: ClOrdID = base + id, base a multiple of this.
 pub const CLIENT_IDS_PER_RUN: u64 = 1 << 24;
 
@@ -79,6 +82,10 @@ pub struct GatewayReport {
     pub client_id_base: u64,
     /// Reports for orders of an earlier run (their ClOrdIDs are below the base).
     pub earlier_run_reports: u64,
+    /// Order round trip through the outside world: an `order_new` handed to the FIX
+    /// gateway by the feed thread → its ack (or reject) taken off the gateway's ring by the
+    /// feed thread, on its way to the Sequencer (monotonic clock, one reading each end).
+    pub order_round_trip: Latency,
 }
 
 /// Why a request did not reach the FIX session.
@@ -108,6 +115,10 @@ pub struct GatewayMarket {
     wrong_venue: u64,
     client_id_base: u64,
     earlier_run_reports: u64,
+    /// When each recent new order was submitted: (client id, monotonic ns) at
+    /// `client id % SENT_SLOTS` (an ack arriving after 65,536 newer orders is not timed).
+    sent_at: Box<[(u64, u64)]>,
+    round_trip: Latency,
 }
 
 impl GatewayMarket {
@@ -148,6 +159,8 @@ impl GatewayMarket {
             wrong_venue: 0,
             client_id_base: client_id_base(wall_ns()),
             earlier_run_reports: 0,
+            sent_at: vec![(u64::MAX, 0); SENT_SLOTS].into_boxed_slice(),
+            round_trip: Latency::new(),
         })
     }
 
@@ -198,14 +211,26 @@ impl GatewayMarket {
         Ok(e)
     }
 
-    /// A report with this run's ClOrdID turned back into the engine's id.
+    /// A report with this run's ClOrdID turned back into the engine's id; an order's first
+    /// answer (ack or reject) times its round trip.
     fn incoming(&mut self, mut report: Event) -> Event {
         if let EventBody::ExecReport {
-            client_order_id, ..
+            client_order_id,
+            exec,
+            ..
         } = &mut report.body
         {
             match client_order_id.checked_sub(self.client_id_base) {
-                Some(id) if id < CLIENT_IDS_PER_RUN => *client_order_id = id,
+                Some(id) if id < CLIENT_IDS_PER_RUN => {
+                    *client_order_id = id;
+                    if matches!(exec, ExecKind::Ack | ExecKind::Rejected) {
+                        let slot = &mut self.sent_at[sent_slot(id)];
+                        if slot.0 == id {
+                            self.round_trip.record(now_ns().saturating_sub(slot.1));
+                            slot.0 = u64::MAX;
+                        }
+                    }
+                }
                 _ => self.earlier_run_reports += 1,
             }
         }
@@ -270,7 +295,15 @@ impl Market for GatewayMarket {
             }
         }
         let request = self.outgoing(request)?;
-        self.fix.submit(&request).map_err(|_| SubmitError::Full)
+        self.fix.submit(&request).map_err(|_| SubmitError::Full)?;
+        if let EventBody::OrderNew {
+            client_order_id, ..
+        } = request.body
+        {
+            let id = client_order_id - self.client_id_base;
+            self.sent_at[sent_slot(id)] = (id, now_ns());
+        }
+        Ok(())
     }
 }
 
@@ -288,8 +321,13 @@ impl LiveMarket for GatewayMarket {
             feed_ended: self.feed.is_ended(),
             client_id_base: self.client_id_base,
             earlier_run_reports: self.earlier_run_reports,
+            order_round_trip: self.round_trip.clone(),
         });
     }
+}
+
+fn sent_slot(id: u64) -> usize {
+    (id % SENT_SLOTS as u64) as usize
 }
 
 /// The ClOrdID base of a run starting at `wall_ns`: its second × [`CLIENT_IDS_PER_RUN`].

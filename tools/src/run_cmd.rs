@@ -338,6 +338,9 @@ fn summary(cfg: &EngineConfig, run_dir: &Path, r: &LiveReport) -> Result<()> {
     }
     outln!("  hop out to gateway    {}", pcts(&r.feed.output_hop));
     outln!("  journal gate          {}", pcts(&r.feed.journal_gate));
+    if let Some(g) = &r.feed.gateways {
+        outln!("order → FIX → ack       {}", pcts(&g.order_round_trip));
+    }
     let j = &r.engine.journal;
     outln!(
         "\njournal     {} inputs + {} outputs in {} ({})",
