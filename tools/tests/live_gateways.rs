@@ -375,37 +375,41 @@ fn bob_book_file(path: &Path, steps: u32) {
     std::fs::write(path, out).unwrap();
 }
 
-/// The execution reports a QuickFIX file store holds (the `.body` file: every message the
-/// venue sent, kept across its restart): per ClOrdID (11) less `base`, the fills' LastQty
-/// (32) sum, and how many times each NewOrderSingle was answered (acked, 150=0, or
-/// rejected, 150=8).
-fn venue_store_reports(store: &Path, base: u64) -> (BTreeMap<u64, u64>, BTreeMap<u64, u32>) {
-    let mut fills = BTreeMap::new();
-    let mut answered = BTreeMap::new();
+/// The ExecutionReports (35=8) a QuickFIX file store holds — its `.body` file: every
+/// message the venue sent, kept across its restarts — each as tag → value.
+fn venue_store_exec_reports(store: &Path) -> Vec<BTreeMap<String, String>> {
+    let mut out = Vec::new();
     for entry in std::fs::read_dir(store).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_none_or(|e| e != "body") {
             continue;
         }
         let bytes = std::fs::read(&path).unwrap();
-        let text = String::from_utf8_lossy(&bytes);
-        for msg in text.split("8=FIX.4.4\u{1}").filter(|m| !m.is_empty()) {
-            let field = |tag: &str| {
-                msg.split('\u{1}')
-                    .find_map(|f| f.strip_prefix(&format!("{tag}=")))
-                    .map(str::to_owned)
-            };
-            if field("35").as_deref() != Some("8") {
-                continue;
+        for msg in String::from_utf8_lossy(&bytes).split("8=FIX.4.4\u{1}") {
+            let fields: BTreeMap<String, String> = msg
+                .split('\u{1}')
+                .filter_map(|f| f.split_once('='))
+                .map(|(t, v)| (t.to_owned(), v.to_owned()))
+                .collect();
+            if fields.get("35").is_some_and(|t| t == "8") {
+                out.push(fields);
             }
-            let cl: u64 = field("11").unwrap().parse::<u64>().unwrap() - base;
-            match field("150").as_deref() {
-                Some("F") => {
-                    *fills.entry(cl).or_insert(0) += field("32").unwrap().parse::<u64>().unwrap();
-                }
-                Some("0" | "8") => *answered.entry(cl).or_insert(0) += 1,
-                _ => {}
-            }
+        }
+    }
+    out
+}
+
+/// From the venue's store: per ClOrdID (11) less `base`, the fills' LastQty (32) sum, and
+/// how many times each NewOrderSingle was answered (acked, 150=0, or rejected, 150=8).
+fn venue_store_reports(store: &Path, base: u64) -> (BTreeMap<u64, u64>, BTreeMap<u64, u32>) {
+    let mut fills = BTreeMap::new();
+    let mut answered = BTreeMap::new();
+    for r in venue_store_exec_reports(store) {
+        let cl: u64 = r["11"].parse::<u64>().unwrap() - base;
+        match r["150"].as_str() {
+            "F" => *fills.entry(cl).or_insert(0) += r["32"].parse::<u64>().unwrap(),
+            "0" | "8" => *answered.entry(cl).or_insert(0) += 1,
+            _ => {}
         }
     }
     (fills, answered)
@@ -472,16 +476,7 @@ fn journaled(dir: &Path, run: &str) -> Journaled {
 #[test]
 fn venue_killed_mid_session_recovers_without_duplicates_or_lost_fills() {
     let tmp = tempfile::tempdir().unwrap();
-    // The venue's participants trade around BOB 6.00, where the crafted feed is; a low take
-    // threshold so that the strategy trades.
-    let s = Setup::new(tmp.path(), 2, "synthetic", |t| {
-        t.replace("initial_mid = \"6.00\"", "initial_mid = \"6.01\"")
-            .replace(
-                "participant_rate_per_s = 200.0",
-                "participant_rate_per_s = 2000.0",
-            )
-            .replace("threshold_bps = 2.5", "threshold_bps = 0.5")
-    });
+    let s = trading_setup(tmp.path(), 2);
     let feed = tmp.path().join("bob.itch");
     bob_book_file(&feed, 8_000);
     let mut venue = s.venue(1);
@@ -554,53 +549,39 @@ fn venue_killed_mid_session_recovers_without_duplicates_or_lost_fills() {
 
 // ---- the engine process killed mid-session ------------------------------------------------
 
-/// Per instrument symbol, the signed sum of the fills in a venue store's execution reports
-/// (54 side, 32 LastQty), and per whole ClOrdID the fills' LastQty sum.
+/// From the venue's store: per symbol (55) the signed sum of the fills (54 side, 32
+/// LastQty), and per whole ClOrdID the fills' LastQty sum.
 fn venue_store_positions(store: &Path) -> (BTreeMap<String, i64>, BTreeMap<u64, u64>) {
     let (mut position, mut by_id) = (BTreeMap::new(), BTreeMap::new());
-    for entry in std::fs::read_dir(store).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_none_or(|e| e != "body") {
+    for r in venue_store_exec_reports(store) {
+        if r["150"] != "F" {
             continue;
         }
-        let bytes = std::fs::read(&path).unwrap();
-        let text = String::from_utf8_lossy(&bytes);
-        for msg in text.split("8=FIX.4.4\u{1}").filter(|m| !m.is_empty()) {
-            let field = |tag: &str| {
-                msg.split('\u{1}')
-                    .find_map(|f| f.strip_prefix(&format!("{tag}=")))
-                    .map(str::to_owned)
-            };
-            if field("35").as_deref() != Some("8") || field("150").as_deref() != Some("F") {
-                continue;
-            }
-            let qty: u64 = field("32").unwrap().parse().unwrap();
-            let sign = if field("54").as_deref() == Some("1") {
-                1
-            } else {
-                -1
-            };
-            *position.entry(field("55").unwrap()).or_insert(0) +=
-                sign * i64::try_from(qty).unwrap();
-            *by_id
-                .entry(field("11").unwrap().parse::<u64>().unwrap())
-                .or_insert(0) += qty;
-        }
+        let qty: u64 = r["32"].parse().unwrap();
+        let sign = if r["54"] == "1" { 1 } else { -1 };
+        *position.entry(r["55"].clone()).or_insert(0) += sign * i64::try_from(qty).unwrap();
+        *by_id.entry(r["11"].parse::<u64>().unwrap()).or_insert(0) += qty;
     }
     (position, by_id)
 }
 
-#[test]
-fn engine_killed_mid_session_restarts_reconciles_and_misses_no_fill() {
-    let tmp = tempfile::tempdir().unwrap();
-    let s = Setup::new(tmp.path(), 3, "synthetic", |t| {
+/// A session whose venue runs synthetic participants around BOB 6.01, where the crafted
+/// feed of [`bob_book_file`] is, with a low take threshold so that the strategy trades.
+fn trading_setup(dir: &Path, k: u8) -> Setup {
+    Setup::new(dir, k, "synthetic", |t| {
         t.replace("initial_mid = \"6.00\"", "initial_mid = \"6.01\"")
             .replace(
                 "participant_rate_per_s = 200.0",
                 "participant_rate_per_s = 2000.0",
             )
             .replace("threshold_bps = 2.5", "threshold_bps = 0.5")
-    });
+    })
+}
+
+#[test]
+fn engine_killed_mid_session_restarts_reconciles_and_misses_no_fill() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = trading_setup(tmp.path(), 3);
     let feed = tmp.path().join("bob.itch");
     bob_book_file(&feed, 10_000);
     let mut venue = s.venue(1);
