@@ -11,48 +11,60 @@
 //! ([`FixOrderGateway::submit`]); the QuickFIX engine, the persistent store and the
 //! in-flight reconciliation live on that thread.
 //!
-//! Nothing here allocates, locks or logs once running (`replay/tests/gateway_market.rs`
-//! counts); the system calls left are the `recv`s of the datagrams (one per datagram and
-//! one `EAGAIN` per empty poll) — what a kernel-bypass NIC API would replace.
+//! Nothing here allocates once running (`replay/tests/gateway_market.rs` counts). The
+//! system calls left are the `recv`s of the datagrams (one per datagram, one `EAGAIN` per
+//! poll of an empty socket) — what a kernel-bypass NIC API would replace — and, with
+//! `[live.fix] wait = "block"`, the wake-up of a parked gateway thread on `submit` (a
+//! `futex` call, under the waiter's lock, only when that thread is parked). The receiver
+//! logs the first packet of each bad kind (once per kind, then counts).
 //!
 //! Event time is the wall clock (`CLOCK_REALTIME`): the next due time is the receive time
 //! of the oldest queued input, else now, so timers fire on time while the market is quiet.
 //!
 //! **Client order ids.** The engine numbers its orders from 1 in every run, but a FIX
 //! session outlives runs (its store, its in-flight file), so a ClOrdID must never repeat:
-//! the market sends `base + client_order_id` as the ClOrdID, with `base` the run's start
-//! second × 2^24 (a run may send 2^24 orders; later runs start above), and takes `base` off
-//! the reports' ids again before the Sequencer sees them. Reports for an earlier run's
+//! the market sends `base + client_order_id` as the ClOrdID, with `base` a second × 2^32:
+//! the run's start second, or one more than the last run's if that is not earlier (kept in
+//! a file beside the in-flight file, so two runs started in the same second, or a clock
+//! stepped back, still differ). It takes `base` off the reports' ids again before the
+//! Sequencer sees them. Reports for an earlier run's
 //! orders (settled by the reconciliation after a restart, or fills arriving by resend)
 //! keep their full ClOrdID: the OMS counts them as unknown orders and still moves the
 //! position by their fills, which happened.
 //!
-//! The run ends after the feed's end-of-session packet once no execution report has come
-//! for `[live.fix] drain_ms` (or earlier on a stop request): fills of orders still working
-//! when the feed ends are collected, and the journal closes with them.
+//! **The end.** After the feed's end-of-session packet, once no execution report has come
+//! for `[live.fix] drain_ms` — or at once on a stop request (SIGINT/SIGTERM) — the market
+//! stops the FIX gateway (logout; its thread joined), then hands over every report the
+//! gateway took before it stopped, and only then says it is done: a report QuickFIX has
+//! accepted (and so will never be resent) always reaches the journal. An `order_new` the
+//! session does not take (its ring full, another venue, the session closed) is answered
+//! at once with a local `rejected` report ([`GATEWAY_REFUSED`]), so the OMS never keeps it
+//! open.
 
 use std::collections::VecDeque;
+use std::path::Path;
 use std::time::Duration;
 
 use tickrail_engine::config::{EngineConfig, FixSessionSpec, UdpFeedSpec};
 use tickrail_engine::runtime::clock::{now_ns, wall_ns};
 use tickrail_engine::runtime::latency::Latency;
-use tickrail_engine::{Event, EventBody, ExecKind};
+use tickrail_engine::{Event, EventBody, ExecKind, Liquidity, Qty};
 use tickrail_gateways::feed::InstrumentMap;
 use tickrail_gateways::fix::{FixGatewayConfig, FixInstrument, FixOrderGateway, GatewayStats};
-use tickrail_gateways::udp::{Receiver, ReceiverConfig, ReceiverStats};
+use tickrail_gateways::udp::{Receiver, ReceiverConfig, ReceiverStats, MAX_EVENTS_PER_DATAGRAM};
 
 use crate::live::{FeedReport, LiveError, LiveMarket};
 use crate::runner::Market;
 
-/// Inputs the market holds between the sockets and the Sequencer. The UDP socket is not
-/// read while fewer than [`PACKET_HEADROOM`] slots are free (the kernel's receive buffer
-/// holds the rest), so the queue never grows.
+/// Inputs the market holds between the sockets and the Sequencer. The socket is read one
+/// datagram at a time, only while the queue is empty, and only while
+/// [`MAX_EVENTS_PER_DATAGRAM`] more events fit (the kernel's receive buffer holds the
+/// rest); reports are taken while [`REPORT_RESERVE`] slots are left, so the queue never
+/// grows in a run (only the final drain of a stopped gateway may add past it).
 pub const QUEUE_CAPACITY: usize = 1 << 16;
-/// Free slots needed before another datagram is read: a MoldUDP64 packet of at most
-/// 1,472 bytes holds at most 70 ITCH messages (the shortest is 11 bytes plus its 2-byte
-/// length), each giving at most two events.
-const PACKET_HEADROOM: usize = 160;
+/// Slots kept for execution reports and local rejects.
+const REPORT_RESERVE: usize = 1 << 12;
+const _: () = assert!(MAX_EVENTS_PER_DATAGRAM + REPORT_RESERVE < QUEUE_CAPACITY);
 /// `header.source` of the feed's events (as the backtest's first data file).
 pub const FEED_SOURCE: u16 = 1;
 /// `header.source` of the FIX session's execution reports.
@@ -61,8 +73,12 @@ pub const FIX_SOURCE: u16 = 100;
 const FIX_RING: usize = 1 << 14;
 /// New orders remembered for the round-trip histogram.
 const SENT_SLOTS: usize = 1 << 16;
-/// Client order ids per run: ClOrdID = base + id, base a multiple of this.
-pub const CLIENT_IDS_PER_RUN: u64 = 1 << 24;
+/// Client order ids per run: ClOrdID = base + id, base = a second since the Unix epoch
+/// times this (ClOrdIDs fit in a `u64` until 2106).
+pub const CLIENT_IDS_PER_RUN: u64 = 1 << 32;
+/// The venue reject code of an order the FIX session did not take (ring full, another
+/// venue, the session closed): answered locally so that the OMS does not keep it open.
+pub const GATEWAY_REFUSED: u16 = 900;
 
 /// What the gateways counted, for the run's summary.
 #[derive(Debug, Clone, Default)]
@@ -86,6 +102,10 @@ pub struct GatewayReport {
     /// gateway by the feed thread → its ack (or reject) taken off the gateway's ring by the
     /// feed thread, on its way to the Sequencer (monotonic clock, one reading each end).
     pub order_round_trip: Latency,
+    /// New orders the session did not take, answered with a local reject.
+    pub refused: u64,
+    /// The error the FIX gateway thread stopped with, if any.
+    pub close_error: Option<String>,
 }
 
 /// Why a request did not reach the FIX session.
@@ -100,6 +120,9 @@ pub enum SubmitError {
     /// A client order id at or above [`CLIENT_IDS_PER_RUN`].
     #[error("client order id {0} is beyond the {CLIENT_IDS_PER_RUN} of a run")]
     IdRange(u64),
+    /// The FIX session was closed (the run is ending).
+    #[error("the FIX session is closed")]
+    Closed,
 }
 
 /// The UDP feed and the FIX session as one [`LiveMarket`]; see the [module docs](self).
@@ -119,6 +142,11 @@ pub struct GatewayMarket {
     /// `client id % SENT_SLOTS` (an ack arriving after 65,536 newer orders is not timed).
     sent_at: Box<[(u64, u64)]>,
     round_trip: Latency,
+    /// The gateway is stopped: what is queued is all there is.
+    closed: bool,
+    /// Orders answered locally ([`GATEWAY_REFUSED`]).
+    refused: u64,
+    close_error: Option<String>,
 }
 
 impl GatewayMarket {
@@ -139,6 +167,7 @@ impl GatewayMarket {
                 LiveError::Market(format!("FIX state directory {}: {e}", dir.display()))
             })?;
         }
+        let client_id_base = next_client_id_base(&fix.state.with_extension("base"), wall_ns())?;
         let gateway = FixOrderGateway::start(FixGatewayConfig {
             settings_path: fix.settings.clone(),
             state_path: fix.state.clone(),
@@ -157,10 +186,13 @@ impl GatewayMarket {
             drain_ns: fix.drain_ms.saturating_mul(1_000_000),
             quiet_since: None,
             wrong_venue: 0,
-            client_id_base: client_id_base(wall_ns()),
+            client_id_base,
             earlier_run_reports: 0,
             sent_at: vec![(u64::MAX, 0); SENT_SLOTS].into_boxed_slice(),
             round_trip: Latency::new(),
+            closed: false,
+            refused: 0,
+            close_error: None,
         })
     }
 
@@ -172,6 +204,27 @@ impl GatewayMarket {
     /// The UDP receiver's counters.
     pub fn feed_stats(&self) -> &ReceiverStats {
         self.feed.stats()
+    }
+
+    fn send(&mut self, request: &Event) -> Result<(), SubmitError> {
+        if self.closed {
+            return Err(SubmitError::Closed);
+        }
+        if let EventBody::OrderNew { venue, .. } = request.body {
+            if venue != self.venue {
+                self.wrong_venue += 1;
+                return Err(SubmitError::WrongVenue(venue, self.venue));
+            }
+        }
+        let outgoing = self.outgoing(request)?;
+        self.fix.submit(&outgoing).map_err(|_| SubmitError::Full)?;
+        if let EventBody::OrderNew {
+            client_order_id, ..
+        } = request.body
+        {
+            self.sent_at[sent_slot(client_order_id)] = (client_order_id, now_ns());
+        }
+        Ok(())
     }
 
     /// What is added to the engine's client order ids to make this run's ClOrdIDs.
@@ -237,10 +290,11 @@ impl GatewayMarket {
         report
     }
 
-    /// Moves what has arrived into the queue: every report, then every datagram that fits.
+    /// Moves what has arrived into the queue: the reports, then — if nothing else is
+    /// waiting — the datagrams, one at a time while a whole one's events fit.
     fn pump(&mut self) {
         let mut reports = false;
-        while self.queue.len() < QUEUE_CAPACITY {
+        while self.queue.len() < QUEUE_CAPACITY - REPORT_RESERVE / 2 {
             match self.fix.poll_report() {
                 Some(ev) => {
                     let ev = self.incoming(ev);
@@ -253,16 +307,72 @@ impl GatewayMarket {
         if reports && self.quiet_since.is_some() {
             self.quiet_since = Some(now_ns());
         }
-        if QUEUE_CAPACITY - self.queue.len() >= PACKET_HEADROOM {
+        if self.queue.is_empty() {
             let queue = &mut self.queue;
-            // A socket error other than "nothing to read" is not expected on a bound UDP
-            // socket; it is counted by the next read failing the same way, so it is
-            // treated as "nothing now".
-            let _ = self.feed.poll(&mut |ev| queue.push_back(ev));
+            while QUEUE_CAPACITY - REPORT_RESERVE - queue.len() >= MAX_EVENTS_PER_DATAGRAM {
+                // A socket error other than "nothing to read" is not expected on a bound
+                // UDP socket: treated as "nothing now" (the next poll meets it again).
+                match self.feed.poll_one(&mut |ev| queue.push_back(ev)) {
+                    Ok(true) => {}
+                    Ok(false) | Err(_) => break,
+                }
+            }
         }
         if self.quiet_since.is_none() && self.feed.is_ended() {
             self.quiet_since = Some(now_ns());
         }
+    }
+
+    /// Stops the FIX gateway (logout, thread joined) and queues every report it took.
+    fn close(&mut self) {
+        if self.closed {
+            return;
+        }
+        self.closed = true;
+        if let Err(e) = self.fix.close() {
+            self.close_error = Some(e.to_string());
+        }
+        while let Some(ev) = self.fix.poll_report() {
+            let ev = self.incoming(ev);
+            self.queue.push_back(ev);
+        }
+    }
+
+    /// Answers an `order_new` the session did not take with a local reject.
+    fn refuse(&mut self, request: &Event) {
+        let EventBody::OrderNew {
+            side,
+            client_order_id,
+            price,
+            qty,
+            ..
+        } = request.body
+        else {
+            return;
+        };
+        self.refused += 1;
+        let now = wall_ns();
+        let mut header = request.header;
+        header.sequence = 0;
+        header.cause_sequence = 0;
+        header.exchange_ts_ns = now;
+        header.receive_ts_ns = now;
+        header.source = FIX_SOURCE;
+        self.queue.push_back(Event::new(
+            header,
+            EventBody::ExecReport {
+                exec: ExecKind::Rejected,
+                side,
+                liquidity: Liquidity::Unknown,
+                reject_code: GATEWAY_REFUSED,
+                client_order_id,
+                venue_order_id: 0,
+                price,
+                qty,
+                leaves_qty: Qty::ZERO,
+                cum_qty: Qty::ZERO,
+            },
+        ));
     }
 }
 
@@ -277,39 +387,41 @@ impl Market for GatewayMarket {
     }
 
     fn next_due_ns(&mut self) -> Option<i64> {
-        self.pump();
-        if let Some(ev) = self.queue.front() {
-            return Some(ev.header.receive_ts_ns);
+        if !self.closed {
+            self.pump();
+            if self.queue.is_empty()
+                && self
+                    .quiet_since
+                    .is_some_and(|t| now_ns().saturating_sub(t) >= self.drain_ns)
+            {
+                self.close();
+            }
         }
-        match self.quiet_since {
-            Some(t) if now_ns().saturating_sub(t) >= self.drain_ns => None,
-            _ => Some(wall_ns()),
+        match self.queue.front() {
+            Some(ev) => Some(ev.header.receive_ts_ns),
+            None if self.closed => None,
+            None => Some(wall_ns()),
         }
     }
 
     fn submit(&mut self, _now_ns: i64, request: &Event) -> Result<(), SubmitError> {
-        if let EventBody::OrderNew { venue, .. } = request.body {
-            if venue != self.venue {
-                self.wrong_venue += 1;
-                return Err(SubmitError::WrongVenue(venue, self.venue));
-            }
+        let sent = self.send(request);
+        if sent.is_err() {
+            self.refuse(request);
         }
-        let request = self.outgoing(request)?;
-        self.fix.submit(&request).map_err(|_| SubmitError::Full)?;
-        if let EventBody::OrderNew {
-            client_order_id, ..
-        } = request.body
-        {
-            let id = client_order_id - self.client_id_base;
-            self.sent_at[sent_slot(id)] = (id, now_ns());
-        }
-        Ok(())
+        sent
     }
 }
 
 impl LiveMarket for GatewayMarket {
     fn now_ns(&self) -> i64 {
         wall_ns()
+    }
+
+    /// Stops the FIX gateway and keeps handing over what it took (see the module docs).
+    fn request_stop(&mut self) -> bool {
+        self.close();
+        true
     }
 
     fn finish(&self, report: &mut FeedReport) {
@@ -322,6 +434,8 @@ impl LiveMarket for GatewayMarket {
             client_id_base: self.client_id_base,
             earlier_run_reports: self.earlier_run_reports,
             order_round_trip: self.round_trip.clone(),
+            refused: self.refused,
+            close_error: self.close_error.clone(),
         });
     }
 }
@@ -330,9 +444,54 @@ fn sent_slot(id: u64) -> usize {
     (id % SENT_SLOTS as u64) as usize
 }
 
-/// The ClOrdID base of a run starting at `wall_ns`: its second × [`CLIENT_IDS_PER_RUN`].
-pub fn client_id_base(wall_ns: i64) -> u64 {
-    u64::try_from(wall_ns / 1_000_000_000)
-        .unwrap_or(0)
-        .saturating_mul(CLIENT_IDS_PER_RUN)
+/// The ClOrdID base of a run starting at `wall_ns`: its second, or one more than the second
+/// recorded in `path` by the last run if that is not earlier, × [`CLIENT_IDS_PER_RUN`];
+/// the second chosen is recorded in `path` (temporary file, then rename).
+pub fn next_client_id_base(path: &Path, wall_ns: i64) -> Result<u64, LiveError> {
+    let err = |e: std::io::Error| LiveError::Market(format!("{}: {e}", path.display()));
+    let last = match std::fs::read_to_string(path) {
+        Ok(text) => Some(text.trim().parse::<u64>().map_err(|_| {
+            LiveError::Market(format!(
+                "{}: not a number of seconds: {:?}",
+                path.display(),
+                text.trim()
+            ))
+        })?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(err(e)),
+    };
+    let now = u64::try_from(wall_ns / 1_000_000_000).unwrap_or(0);
+    let second = last.map_or(now, |l| now.max(l + 1));
+    let tmp = path.with_extension("base.tmp");
+    std::fs::write(&tmp, format!("{second}\n")).map_err(err)?;
+    std::fs::rename(&tmp, path).map_err(err)?;
+    second
+        .checked_mul(CLIENT_IDS_PER_RUN)
+        .ok_or_else(|| LiveError::Market(format!("{}: second {second} too large", path.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_id_bases_never_repeat_even_within_a_second_or_backwards() {
+        let dir = std::env::temp_dir().join(format!("tickrail-base-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("in-flight.base");
+        let _ = std::fs::remove_file(&path);
+        let t = 1_800_000_000_000_000_000i64; // ns
+        let a = next_client_id_base(&path, t).unwrap();
+        assert_eq!(a, 1_800_000_000 * CLIENT_IDS_PER_RUN);
+        let b = next_client_id_base(&path, t + 10).unwrap(); // same second
+        let c = next_client_id_base(&path, t - 5_000_000_000).unwrap(); // clock stepped back
+        let d = next_client_id_base(&path, t + 60_000_000_000).unwrap(); // a minute later
+        assert_eq!(
+            [b, c, d].map(|x| x / CLIENT_IDS_PER_RUN),
+            [1_800_000_001, 1_800_000_002, 1_800_000_060]
+        );
+        std::fs::write(&path, "garbage").unwrap();
+        assert!(next_client_id_base(&path, t).is_err());
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

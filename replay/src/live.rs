@@ -114,6 +114,13 @@ pub trait LiveMarket: Market + Send + 'static {
     fn now_ns(&self) -> i64;
     /// Fills the market's part of the feed thread's report at the end of the run.
     fn finish(&self, report: &mut FeedReport);
+    /// A stop was requested (SIGINT/SIGTERM, [`LiveControl::stop`]). `false` (the default):
+    /// the input closes now. `true`: the market winds down by itself and the feed thread
+    /// keeps taking its inputs until it says it is done (the gateways hand over the reports
+    /// their session took before it closed).
+    fn request_stop(&mut self) -> bool {
+        false
+    }
 }
 
 impl LiveMarket for SyntheticMarket {
@@ -304,6 +311,7 @@ fn feed_loop<M: LiveMarket>(
     let mut spins = 0u32;
     let mut output_open = true;
     let mut held: Option<Event> = None;
+    let mut stopping = false;
     let mut last_percentiles = wall0;
     while output_open {
         // 1. Outputs of the chain.
@@ -376,9 +384,12 @@ fn feed_loop<M: LiveMarket>(
                 }
                 did += 1;
             }
-            if control.stop.load(Ordering::Acquire) {
-                input = None; // closes the input ring: the stages drain and close theirs
-                continue;
+            if !stopping && control.stop.load(Ordering::Acquire) {
+                stopping = true;
+                if !market.request_stop() {
+                    input = None; // closes the input ring: the stages drain and close theirs
+                    continue;
+                }
             }
         }
 

@@ -24,8 +24,8 @@ use tickrail_engine::{
 use tickrail_gateways::fix::{FixInstrument, FixVenue, FixVenueConfig, VenueLiquidity};
 use tickrail_gateways::udp::craft::{add_order, order_delete};
 use tickrail_gateways::udp::{Publisher, PublisherConfig};
-use tickrail_replay::gateway_market::SubmitError;
-use tickrail_replay::{GatewayMarket, Market};
+use tickrail_replay::gateway_market::{SubmitError, GATEWAY_REFUSED};
+use tickrail_replay::{GatewayMarket, LiveMarket, Market};
 
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
@@ -204,7 +204,7 @@ fn the_feed_threads_side_allocates_nothing_once_warm() {
         assert!(e.header.receive_ts_ns <= now, "{e:?}");
     }
     // Reports carry the engine's ids again (the ClOrdIDs were base + id).
-    assert!(market.client_id_base() >= 1 << 24);
+    assert!(market.client_id_base() >= 1 << 32);
     for e in &log {
         if let EventBody::ExecReport {
             client_order_id, ..
@@ -213,14 +213,46 @@ fn the_feed_threads_side_allocates_nothing_once_warm() {
             assert!((6..=10).contains(&client_order_id), "{e:?}");
         }
     }
+    // An order the session cannot take is refused and answered locally, so that the OMS
+    // does not keep it open: an id beyond a run's range, an order for another venue.
     assert_eq!(
-        market.submit(0, &order(1 << 24, 1, 59_000)),
-        Err(SubmitError::IdRange(1 << 24))
+        market.submit(0, &order(1 << 32, 1, 59_000)),
+        Err(SubmitError::IdRange(1 << 32))
     );
-    // An order for a venue the session does not trade on is refused, not sent.
     assert_eq!(
         market.submit(0, &order(99, 2, 59_000)),
         Err(SubmitError::WrongVenue(2, 1))
+    );
+    let refused: Vec<(u64, u16)> = (0..2)
+        .filter_map(|_| match market.next_input().map(|e| e.body) {
+            Some(EventBody::ExecReport {
+                exec: ExecKind::Rejected,
+                client_order_id,
+                reject_code,
+                ..
+            }) => Some((client_order_id, reject_code)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(refused, [(1 << 32, GATEWAY_REFUSED), (99, GATEWAY_REFUSED)]);
+    // A stop: the session closes (logout), what it took is handed over, then the market
+    // is done; an order after that is refused locally too.
+    clid += 1;
+    market.submit(0, &order(clid, 1, 59_000)).unwrap();
+    assert!(market.request_stop());
+    assert_eq!(
+        market.submit(0, &order(clid + 1, 1, 59_000)),
+        Err(SubmitError::Closed)
+    );
+    let mut tail = Vec::new();
+    while market.next_due_ns().is_some() {
+        if let Some(e) = market.next_input() {
+            tail.push(e.body);
+        }
+    }
+    assert!(
+        matches!(tail.last(), Some(EventBody::ExecReport { exec: ExecKind::Rejected, client_order_id, .. }) if *client_order_id == clid + 1),
+        "{tail:?}"
     );
     drop(market);
     venue.stop().unwrap();

@@ -223,8 +223,8 @@ fn gateway_summary(g: &GatewayReport) -> Result<()> {
     outln!(
         "fix session {} new, {} cancel, {} replace sent; {} reports, {} duplicates dropped; \
          {} logons, {} logouts; reconciled {} ({} timeouts, {} fill gaps); {} in flight at \
-         the end; {} for another venue; rejects: {}; ClOrdID = {} + client id ({} reports \
-         for an earlier run's orders)",
+         the end; {} for another venue, {} refused locally; rejects: {}; ClOrdID = {} + \
+         client id ({} reports for an earlier run's orders)",
         x.sent_new,
         x.sent_cancel,
         x.sent_replace,
@@ -237,6 +237,7 @@ fn gateway_summary(g: &GatewayReport) -> Result<()> {
         x.reconcile_fill_gaps,
         x.in_flight,
         g.wrong_venue,
+        g.refused,
         if rejects.is_empty() {
             "none".to_string()
         } else {
@@ -245,6 +246,9 @@ fn gateway_summary(g: &GatewayReport) -> Result<()> {
         g.client_id_base,
         g.earlier_run_reports
     );
+    if let Some(e) = &g.close_error {
+        outln!("fix error   the gateway thread stopped with: {e}");
+    }
     Ok(())
 }
 

@@ -88,7 +88,7 @@ impl VenueFile {
                 .with_context(|| format!("{o}: venue_id out of range"))?,
             duration_ns: int("duration_ns")?.unwrap_or(3_600_000_000_000),
             wait: match string("wait")? {
-                None => WaitKind::Yield,
+                None => WaitKind::Block,
                 Some(w) => w.parse().map_err(|_| {
                     anyhow::anyhow!(
                         "{o}: wait: must be \"busy-spin\", \"yield\" or \"block\", got {w:?}"

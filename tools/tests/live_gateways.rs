@@ -175,12 +175,29 @@ impl Setup {
         }
     }
 
+    /// Starts `tickrail venue` and waits until it accepts (its banner: the acceptor is
+    /// listening and, with `liquidity = "feed"`, the group is joined).
     fn venue(&self, n: u32) -> Proc {
-        Proc::spawn(
+        let mut p = Proc::spawn(
             &["venue", "--config", self.venue.to_str().unwrap()],
             &self.dir,
             self.dir.join(format!("venue{n}.out")),
-        )
+        );
+        let t0 = now_ns();
+        while !p.output().contains("tickrail venue: accepting") {
+            assert!(
+                p.child.try_wait().unwrap().is_none(),
+                "tickrail venue exited:\n{}",
+                p.output()
+            );
+            assert!(
+                Duration::from_nanos(now_ns() - t0) < Duration::from_secs(30),
+                "tickrail venue did not start:\n{}",
+                p.output()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        p
     }
 
     /// Starts `tickrail run` and waits until it has joined the group (its stats file
@@ -289,7 +306,7 @@ fn itch_sample_over_udp_and_fix_replays_exactly() {
         "12012 messages, 11886 events; gaps 0 (0 messages missing), duplicates 0",
         "rejected packets 3 (short 1, malformed 1, wrong session 1)",
         "session ended",
-        "1 logons",
+        "dropped; 1 logons",
         "closed cleanly",
     ] {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
@@ -375,9 +392,25 @@ fn bob_book_file(path: &Path, steps: u32) {
     std::fs::write(path, out).unwrap();
 }
 
+/// The next MsgSeqNum the gateway expects from the venue (the second number of its QuickFIX
+/// store's `.seqnums` file): every message below it reached the gateway.
+fn gateway_next_incoming(dir: &Path) -> u64 {
+    for entry in std::fs::read_dir(dir.join("gateway-store")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "seqnums") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let (_, target) = text.split_once(':').unwrap();
+            return target.trim().parse().unwrap();
+        }
+    }
+    panic!("no .seqnums file in the gateway's store");
+}
+
 /// The ExecutionReports (35=8) a QuickFIX file store holds — its `.body` file: every
-/// message the venue sent, kept across its restarts — each as tag → value.
-fn venue_store_exec_reports(store: &Path) -> Vec<BTreeMap<String, String>> {
+/// message the venue sent, kept across its restarts — that reached the gateway (MsgSeqNum
+/// below `delivered_below`), each as tag → value. (What the venue sent to no one — fills
+/// of orders left at the venue after the last run logged out — is not the runs' to see.)
+fn venue_store_exec_reports(store: &Path, delivered_below: u64) -> Vec<BTreeMap<String, String>> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(store).unwrap() {
         let path = entry.unwrap().path();
@@ -391,7 +424,10 @@ fn venue_store_exec_reports(store: &Path) -> Vec<BTreeMap<String, String>> {
                 .filter_map(|f| f.split_once('='))
                 .map(|(t, v)| (t.to_owned(), v.to_owned()))
                 .collect();
-            if fields.get("35").is_some_and(|t| t == "8") {
+            let delivered = fields
+                .get("34")
+                .is_some_and(|n| n.parse::<u64>().unwrap() < delivered_below);
+            if fields.get("35").is_some_and(|t| t == "8") && delivered {
                 out.push(fields);
             }
         }
@@ -401,10 +437,14 @@ fn venue_store_exec_reports(store: &Path) -> Vec<BTreeMap<String, String>> {
 
 /// From the venue's store: per ClOrdID (11) less `base`, the fills' LastQty (32) sum, and
 /// how many times each NewOrderSingle was answered (acked, 150=0, or rejected, 150=8).
-fn venue_store_reports(store: &Path, base: u64) -> (BTreeMap<u64, u64>, BTreeMap<u64, u32>) {
+fn venue_store_reports(
+    store: &Path,
+    delivered_below: u64,
+    base: u64,
+) -> (BTreeMap<u64, u64>, BTreeMap<u64, u32>) {
     let mut fills = BTreeMap::new();
     let mut answered = BTreeMap::new();
-    for r in venue_store_exec_reports(store) {
+    for r in venue_store_exec_reports(store, delivered_below) {
         let cl: u64 = r["11"].parse::<u64>().unwrap() - base;
         match r["150"].as_str() {
             "F" => *fills.entry(cl).or_insert(0) += r["32"].parse::<u64>().unwrap(),
@@ -417,7 +457,7 @@ fn venue_store_reports(store: &Path, base: u64) -> (BTreeMap<u64, u64>, BTreeMap
 
 /// What a run's journal says: per clid the sum of fill quantities, the signed position per
 /// instrument, the number of fills, the clids with any execution report, and (from the
-/// outputs) the clids of the new orders sent. A clid at or above 2^24 is an earlier run's
+/// outputs) the clids of the new orders sent. A clid at or above 2^32 is an earlier run's
 /// whole ClOrdID (see `replay/src/gateway_market.rs`).
 struct Journaled {
     fills_by_clid: BTreeMap<u64, u64>,
@@ -499,7 +539,8 @@ fn venue_killed_mid_session_recovers_without_duplicates_or_lost_fills() {
     assert!(out.contains("gaps 0 (0 messages missing)"), "{out}");
     // The venue saw ClOrdID = base + the engine's client order id.
     let base = number_after(&out, "ClOrdID = ");
-    let (store_fills, answered) = venue_store_reports(&s.venue_store, base);
+    let delivered = gateway_next_incoming(tmp.path());
+    let (store_fills, answered) = venue_store_reports(&s.venue_store, delivered, base);
     let j = journaled(tmp.path(), "run");
     assert!(j.fills > 0, "no fill in the run:\n{out}");
     // Every fill the venue sent (before or after its restart) is in the journal, once.
@@ -551,9 +592,12 @@ fn venue_killed_mid_session_recovers_without_duplicates_or_lost_fills() {
 
 /// From the venue's store: per symbol (55) the signed sum of the fills (54 side, 32
 /// LastQty), and per whole ClOrdID the fills' LastQty sum.
-fn venue_store_positions(store: &Path) -> (BTreeMap<String, i64>, BTreeMap<u64, u64>) {
+fn venue_store_positions(
+    store: &Path,
+    delivered_below: u64,
+) -> (BTreeMap<String, i64>, BTreeMap<u64, u64>) {
     let (mut position, mut by_id) = (BTreeMap::new(), BTreeMap::new());
-    for r in venue_store_exec_reports(store) {
+    for r in venue_store_exec_reports(store, delivered_below) {
         if r["150"] != "F" {
             continue;
         }
@@ -602,24 +646,25 @@ fn engine_killed_mid_session_restarts_reconciles_and_misses_no_fill() {
     // Run 2 joined the feed late (one gap, counted and journaled as a feed_gap) and the
     // same FIX session, sequence numbers continuing: one logon, orders in flight reconciled.
     assert!(out2.contains("gaps 1 ("), "{out2}");
-    assert!(out2.contains("1 logons"), "{out2}");
+    assert!(out2.contains("dropped; 1 logons"), "{out2}");
     let reconciled = number_after(&out2, "reconciled ");
     let earlier = number_after(&out2, "client id (");
     // The two runs' ClOrdIDs: base + client id; run 1's base is the other one the venue saw.
     let base2 = number_after(&out2, "ClOrdID = ");
-    let (store_position, store_fills) = venue_store_positions(&s.venue_store);
-    let bases: BTreeSet<u64> = store_fills.keys().map(|id| id >> 24 << 24).collect();
+    let delivered = gateway_next_incoming(tmp.path());
+    let (store_position, store_fills) = venue_store_positions(&s.venue_store, delivered);
+    let bases: BTreeSet<u64> = store_fills.keys().map(|id| id >> 32 << 32).collect();
     let j1 = journaled(tmp.path(), "run1");
     let j2 = journaled(tmp.path(), "run2");
     let base1 = bases.iter().copied().find(|b| *b != base2).unwrap_or(0);
-    let whole = |base: u64, clid: u64| if clid < 1 << 24 { base + clid } else { clid };
+    let whole = |base: u64, clid: u64| if clid < 1 << 32 { base + clid } else { clid };
     let mut journal_fills: BTreeMap<u64, u64> = BTreeMap::new();
     for (base, j) in [(base1, &j1), (base2, &j2)] {
         for (clid, q) in &j.fills_by_clid {
             *journal_fills.entry(whole(base, *clid)).or_insert(0) += q;
         }
     }
-    let earlier_fills = j2.fills_by_clid.keys().filter(|c| **c >= 1 << 24).count();
+    let earlier_fills = j2.fills_by_clid.keys().filter(|c| **c >= 1 << 32).count();
     eprintln!(
         "run 2:\n{out2}\nrun 1 journal: {} fills; run 2 journal: {} fills, {earlier} reports \
          for run 1's orders ({earlier_fills} of its orders filled), {reconciled} reconciled; \

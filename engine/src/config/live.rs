@@ -18,8 +18,8 @@
 //! state = "data/fix/gateway/in-flight.state"  # optional: the in-flight order file
 //! drain_ms = 500                 # optional: after the feed's end of session, stop once no
 //!                                # execution report came for this long
-//! wait = "yield"                 # optional: the gateway thread's idle wait (busy-spin, yield,
-//!                                # block), as [[runtime.threads]] wait
+//! wait = "block"                 # optional: the gateway thread's idle wait (busy-spin, yield,
+//!                                # block; default block), as [[runtime.threads]] wait
 //! ```
 //!
 //! With `market = "gateways"` both tables are required and `[feed]` is not used by the run
@@ -227,7 +227,7 @@ pub(crate) fn build_live(
         return Err(Issue::invalid("live.fix.state", "must name a file"));
     }
     let wait = match &fix.wait {
-        None => WaitKind::Yield,
+        None => WaitKind::Block,
         Some(w) => w.parse().map_err(|_| {
             Issue::invalid(
                 "live.fix.wait",

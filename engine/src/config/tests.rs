@@ -695,9 +695,9 @@ fn live_gateways_loads() {
     assert_eq!((fix.venue, fix.reconcile_timeout_ms), (3, 5_000));
     assert_eq!(fix.state, Path::new("data/fix/gateway/in-flight.state"));
     assert_eq!(fix.drain_ms, 500);
-    assert_eq!(fix.wait, WaitKind::Yield);
+    assert_eq!(fix.wait, WaitKind::Block);
     let c = load(&format!(
-        "{BASE}{LIVE_GATEWAYS}state = \"/tmp/x/in-flight\"\ndrain_ms = 2000\nwait = \"block\"\n"
+        "{BASE}{LIVE_GATEWAYS}state = \"/tmp/x/in-flight\"\ndrain_ms = 2000\nwait = \"yield\"\n"
     ))
     .unwrap();
     let LiveSpec::Gateways { fix, .. } = &c.live else {
@@ -707,6 +707,7 @@ fn live_gateways_loads() {
         (fix.state.as_path(), fix.drain_ms),
         (Path::new("/tmp/x/in-flight"), 2000)
     );
+    assert_eq!(fix.wait, WaitKind::Yield);
 }
 
 #[test]

@@ -117,7 +117,8 @@ pub struct GatewayStats {
     pub duplicates: u64,
     /// Pending/informational reports ignored (150=6, A, E, …).
     pub ignored: u64,
-    /// OrderStatusRequests answered.
+    /// Orders reconciled after a logon: their OrderStatusRequest answered, or the order
+    /// settled by a (resent) report while its request was out.
     pub reconciled: u64,
     /// Reconciliations released by the timeout.
     pub reconcile_timeouts: u64,
@@ -370,6 +371,13 @@ impl FixOrderGateway {
 
     /// Stops the initiator (logout) and joins the thread.
     pub fn stop(mut self) -> Result<(), GatewayError> {
+        self.shutdown()
+    }
+
+    /// [`stop`](Self::stop) in place: afterwards nothing is sent, and
+    /// [`poll_report`](Self::poll_report) still hands out every report the thread took
+    /// before it stopped. A second call does nothing.
+    pub fn close(&mut self) -> Result<(), GatewayError> {
         self.shutdown()
     }
 

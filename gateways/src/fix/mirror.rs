@@ -18,8 +18,12 @@
 //! incoming order crossing it (taker flow shown as an add at a crossing price) or by an
 //! execution at its price or through it. Where the client's fills make the mirror differ
 //! from the feed (the feed's order was not hit because the client's was), later feed events
-//! for the missing quantity find nothing and are counted in [`MirrorStats::missing`]. A feed
-//! whose own book crosses (the repository's ITCH sample does, often) trades with itself
+//! for the missing quantity find nothing and are counted in [`MirrorStats::missing`].
+//! Likewise a partial cancel from the feed of an order a client has partly taken puts the
+//! feed's remaining size back on the book (cancel and add), as the feed says it is. The
+//! receiver's sequence rules hold for the venue's life: a second publication of the same
+//! session (sequence numbers from 1 again) is all duplicates — start the venue again for
+//! each replay of a file. A feed whose own book crosses (the repository's ITCH sample does, often) trades with itself
 //! here; such adds are counted in [`MirrorStats::crossed`].
 
 use std::collections::{BTreeMap, HashMap};

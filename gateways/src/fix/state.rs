@@ -12,8 +12,12 @@
 //!   — the request is in flight with these values (`kind` `new`/`cancel`/`amend`, `side`
 //!   `buy`/`sell`, `tif` the tickrail name, `acked` `0`/`1`); the `+ ` may be left out;
 //! - `- cl_ord_id` — it is no longer in flight;
-//! - `#` starts a comment. A last line without its newline (a write cut short by a crash
-//!   of the machine) is ignored: the record it would have made was not yet relied on.
+//! - `#` starts a comment. A last line without its newline (a write cut short) is
+//!   ignored: the record it would have made was not yet relied on.
+//!
+//! Nothing is `fsync`ed: the file survives a crash of the process (the page cache keeps
+//! every completed `write`), not necessarily one of the machine — like the QuickFIX file
+//! store beside it, whose sequence numbers it must agree with.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -57,8 +57,9 @@ pub struct FixVenueConfig {
     pub liquidity: VenueLiquidity,
     /// Capacity of the callback → venue thread ring.
     pub ring_capacity: usize,
-    /// How the venue thread waits when idle (see [`super::idle`]; with `block` it also
-    /// polls the feed or the synthetic market at most every 200 µs).
+    /// How the venue thread waits when idle (see [`super::idle`]; with `block` the feed or
+    /// the synthetic market is polled when a FIX message wakes it, else about every
+    /// 200 µs — the park timeout, plus the kernel's timer slack).
     pub wait: WaitKind,
 }
 

@@ -85,4 +85,5 @@ pub use moldudp64::{
 pub use publisher::{publish_file, PublishError, PublishStats, Publisher, PublisherConfig};
 pub use receiver::{
     multicast_socket, MoldDecoder, Receiver, ReceiverConfig, ReceiverError, ReceiverStats,
+    MAX_EVENTS_PER_DATAGRAM,
 };

@@ -423,6 +423,11 @@ pub fn multicast_socket(config: &ReceiverConfig) -> Result<(UdpSocket, usize), R
 
 const SOCKET: Token = Token(0);
 
+/// The most events one datagram can give: a `feed_gap`, then per message at most one
+/// event, messages of at least 12 bytes (the shortest ITCH message, a system event, whose
+/// length prefix makes it 14) in the largest UDP payload.
+pub const MAX_EVENTS_PER_DATAGRAM: usize = 1 + MAX_UDP_PAYLOAD / 14;
+
 /// A multicast MoldUDP64/ITCH receiver: a non-blocking socket, a packet buffer and a
 /// [`MoldDecoder`], all set up at start-up; polling allocates nothing (but the converter's
 /// order index growing with live orders and its first 32 skip reports).
@@ -502,15 +507,25 @@ impl<C: Clock> Receiver<C> {
     /// feed thread: no allocation, one `recvfrom` per datagram plus the final `EAGAIN`.
     pub fn poll(&mut self, out: &mut impl FnMut(Event)) -> io::Result<usize> {
         let mut n = 0;
+        while self.poll_one(out)? {
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Reads at most one datagram, without blocking, and hands its events to `out` (at most
+    /// [`MAX_EVENTS_PER_DATAGRAM`]); whether there was one. For a caller that bounds what
+    /// it takes per call.
+    pub fn poll_one(&mut self, out: &mut impl FnMut(Event)) -> io::Result<bool> {
         loop {
             match self.socket.recv(&mut self.buf) {
                 Ok(len) => {
                     let ts = self.clock.now_ns();
                     let bytes = self.buf.get(..len).unwrap_or(&[]);
                     self.decoder.on_packet(bytes, ts, out);
-                    n += 1;
+                    return Ok(true);
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
