@@ -695,3 +695,50 @@ fn engine_killed_mid_session_restarts_reconciles_and_misses_no_fill() {
         assert!(line.ends_with(&format!("position {want}")), "{line}");
     }
 }
+
+// ---- a stop request in the middle ---------------------------------------------------------
+
+#[test]
+fn sigterm_mid_session_logs_out_and_journals_everything_it_took() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = Setup::new(tmp.path(), 4, "feed", |t| t);
+    let mut venue = s.venue(1);
+    let mut run = s.run();
+    let mut publish = s.publish(&sample(), 2_000); // ~6 s of market data
+    std::thread::sleep(Duration::from_millis(2_000));
+    let (ok, out) = run.terminate(Duration::from_secs(30));
+    assert!(ok, "{out}");
+    let (ok, pout) = publish.wait(Duration::from_secs(60));
+    assert!(ok, "{pout}");
+    let (ok, vout) = venue.terminate(Duration::from_secs(20));
+    assert!(ok, "{vout}");
+    // Stopped before the feed ended, logged out, journal closed.
+    for want in ["session not ended", "1 logouts", "closed cleanly"] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
+    // Every report the venue delivered is in the journal: the acks, rejects and cancels
+    // (fills too) the venue sent before the logout.
+    let delivered = gateway_next_incoming(tmp.path());
+    let base = number_after(&out, "ClOrdID = ");
+    let (store_fills, answered) = venue_store_reports(&s.venue_store, delivered, base);
+    let j = journaled(tmp.path(), "run");
+    assert_eq!(j.fills_by_clid, store_fills, "{out}");
+    for cl in answered.keys() {
+        assert!(
+            j.reported.contains(cl),
+            "order {cl}'s answer is not in the journal"
+        );
+    }
+    eprintln!(
+        "{}\n{} orders answered by the venue, {} fills",
+        out.lines()
+            .filter(|l| l.starts_with("fix session") || l.starts_with("udp feed"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        answered.len(),
+        j.fills
+    );
+    let v = tickrail(&["replay", "--verify", "run"], tmp.path());
+    let vt = text(&v);
+    assert!(v.status.success() && vt.contains("identical"), "{vt}");
+}
