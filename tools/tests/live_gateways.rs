@@ -392,6 +392,33 @@ fn bob_book_file(path: &Path, steps: u32) {
     std::fs::write(path, out).unwrap();
 }
 
+/// Waits (up to 30 s) until the venue has sent `n` ExecutionReports — the session is up
+/// and orders flow — so that a kill lands mid-session however slowly the processes start.
+fn wait_for_trading(store: &Path, n: usize) {
+    let t0 = now_ns();
+    loop {
+        let sent: usize = std::fs::read_dir(store)
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .filter(|e| e.path().extension().is_some_and(|x| x == "body"))
+                    .map(|e| {
+                        let bytes = std::fs::read(e.path()).unwrap_or_default();
+                        bytes.windows(5).filter(|w| w == b"\x0135=8").count()
+                    })
+                    .sum()
+            })
+            .unwrap_or(0);
+        if sent >= n {
+            return;
+        }
+        assert!(
+            Duration::from_nanos(now_ns() - t0) < Duration::from_secs(30),
+            "the venue sent {sent} execution reports in 30 s, {n} expected"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// The next MsgSeqNum the gateway expects from the venue (the second number of its QuickFIX
 /// store's `.seqnums` file): every message below it reached the gateway.
 fn gateway_next_incoming(dir: &Path) -> u64 {
@@ -518,11 +545,11 @@ fn venue_killed_mid_session_recovers_without_duplicates_or_lost_fills() {
     let tmp = tempfile::tempdir().unwrap();
     let s = trading_setup(tmp.path(), 2);
     let feed = tmp.path().join("bob.itch");
-    bob_book_file(&feed, 8_000);
+    bob_book_file(&feed, 12_000);
     let mut venue = s.venue(1);
     let mut run = s.run();
-    let mut publish = s.publish(&feed, 2_000); // ~8 s of market data
-    std::thread::sleep(Duration::from_millis(3_000));
+    let mut publish = s.publish(&feed, 2_000); // ~12 s of market data
+    wait_for_trading(&s.venue_store, 20);
     drop(venue); // SIGKILL: no logout, books lost, the store keeps what it sent
     std::thread::sleep(Duration::from_millis(1_500));
     venue = s.venue(2);
@@ -627,11 +654,11 @@ fn engine_killed_mid_session_restarts_reconciles_and_misses_no_fill() {
     let tmp = tempfile::tempdir().unwrap();
     let s = trading_setup(tmp.path(), 3);
     let feed = tmp.path().join("bob.itch");
-    bob_book_file(&feed, 10_000);
+    bob_book_file(&feed, 14_000);
     let mut venue = s.venue(1);
     let run1 = s.run_in("run1");
-    let mut publish = s.publish(&feed, 2_000); // ~10 s of market data
-    std::thread::sleep(Duration::from_millis(3_000));
+    let mut publish = s.publish(&feed, 2_000); // ~14 s of market data
+    wait_for_trading(&s.venue_store, 20);
     drop(run1); // SIGKILL: orders in flight, quotes resting at the venue
                 // The venue keeps trading; what it sends meanwhile waits in its store.
     std::thread::sleep(Duration::from_millis(2_000));
