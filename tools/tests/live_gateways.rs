@@ -67,6 +67,24 @@ impl Proc {
         }
     }
 
+    /// Waits (up to 30 s) until `started` says so; fails if the process exits first.
+    fn wait_until_started(&mut self, what: &str, started: impl Fn(&Self) -> bool) {
+        let t0 = now_ns();
+        while !started(self) {
+            assert!(
+                self.child.try_wait().unwrap().is_none(),
+                "{what} exited:\n{}",
+                self.output()
+            );
+            assert!(
+                Duration::from_nanos(now_ns() - t0) < Duration::from_secs(30),
+                "{what} did not start:\n{}",
+                self.output()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// SIGTERM (a clean stop), then [`wait`](Self::wait).
     fn terminate(&mut self, timeout: Duration) -> (bool, String) {
         let _ = Command::new("kill")
@@ -183,20 +201,9 @@ impl Setup {
             &self.dir,
             self.dir.join(format!("venue{n}.out")),
         );
-        let t0 = now_ns();
-        while !p.output().contains("tickrail venue: accepting") {
-            assert!(
-                p.child.try_wait().unwrap().is_none(),
-                "tickrail venue exited:\n{}",
-                p.output()
-            );
-            assert!(
-                Duration::from_nanos(now_ns() - t0) < Duration::from_secs(30),
-                "tickrail venue did not start:\n{}",
-                p.output()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        p.wait_until_started("tickrail venue", |p| {
+            p.output().contains("tickrail venue: accepting")
+        });
         p
     }
 
@@ -219,20 +226,8 @@ impl Setup {
             &self.dir,
             self.dir.join(format!("{name}.out")),
         );
-        let t0 = now_ns();
-        while !self.dir.join(name).join("stats").exists() {
-            assert!(
-                p.child.try_wait().unwrap().is_none(),
-                "tickrail run exited:\n{}",
-                p.output()
-            );
-            assert!(
-                Duration::from_nanos(now_ns() - t0) < Duration::from_secs(30),
-                "tickrail run did not start:\n{}",
-                p.output()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let stats = self.dir.join(name).join("stats");
+        p.wait_until_started("tickrail run", |_| stats.exists());
         p
     }
 
