@@ -5,7 +5,6 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam::queue::ArrayQueue;
@@ -27,6 +26,7 @@ use super::messages::{
 use super::state::{RequestKind, StateError, StateLog, Tracked};
 use super::stats::{CountingLog, RejectCounters, RejectReason};
 use super::symbols::{FixInstrument, Instruments};
+use super::thread::{push_or_drop, SessionThread};
 use crate::venue::reject;
 
 /// How a [`FixOrderGateway`] is set up.
@@ -192,25 +192,16 @@ struct Callbacks {
 
 impl Callbacks {
     fn push(&self, item: Inbound) {
-        let mut item = item;
         // Back-pressure on the QuickFIX thread rather than losing a report, while the
         // gateway thread is alive to drain the ring.
-        loop {
-            match self.inbound.push(item) {
-                Ok(()) => return self.wake.wake(),
-                Err(back) if self.running.load(Ordering::Acquire) => {
-                    item = back;
-                    std::thread::yield_now();
-                }
-                Err(_) => {
-                    self.counters.rejects.record(
-                        RejectReason::RingFull,
-                        "gateway",
-                        &"inbound ring full at shutdown",
-                    );
-                    return;
-                }
-            }
+        if push_or_drop(&self.inbound, item, &self.running) {
+            self.wake.wake();
+        } else {
+            self.counters.rejects.record(
+                RejectReason::RingFull,
+                "gateway",
+                &"inbound ring full at shutdown",
+            );
         }
     }
 }
@@ -289,8 +280,7 @@ pub struct FixOrderGateway {
     requests: Arc<ArrayQueue<Event>>,
     reports: Arc<ArrayQueue<Event>>,
     counters: Arc<GatewayCounters>,
-    running: Arc<AtomicBool>,
-    thread: Option<JoinHandle<Result<(), GatewayError>>>,
+    thread: SessionThread<GatewayError>,
     wake: Wake,
 }
 
@@ -305,7 +295,6 @@ impl FixOrderGateway {
         let counters = Arc::new(GatewayCounters::default());
         let running = Arc::new(AtomicBool::new(true));
         let (idle, wake) = Idle::new(config.wait)?;
-        let (ready_tx, ready_rx) = mpsc::sync_channel(1);
         let thread = {
             let (requests, reports, counters, running) = (
                 requests.clone(),
@@ -313,31 +302,30 @@ impl FixOrderGateway {
                 counters.clone(),
                 running.clone(),
             );
-            let waiting = (idle, wake);
-            std::thread::Builder::new()
-                .name("fix-gateway".into())
-                .spawn(move || {
+            SessionThread::spawn(
+                "fix-gateway",
+                running.clone(),
+                GatewayError::Thread,
+                move |ready| {
                     run(
-                        config, requests, reports, counters, running, ready_tx, waiting,
+                        config,
+                        requests,
+                        reports,
+                        counters,
+                        running,
+                        ready,
+                        (idle, wake),
                     )
-                })
-                .map_err(|e| GatewayError::Thread(e.to_string()))?
+                },
+            )?
         };
-        match ready_rx.recv() {
-            Ok(()) => Ok(Self {
-                requests,
-                reports,
-                counters,
-                running,
-                thread: Some(thread),
-                wake,
-            }),
-            Err(_) => Err(match thread.join() {
-                Ok(Err(e)) => e,
-                Ok(Ok(())) => GatewayError::Thread("exited during start-up".into()),
-                Err(_) => GatewayError::Thread("panicked during start-up".into()),
-            }),
-        }
+        Ok(Self {
+            requests,
+            reports,
+            counters,
+            thread,
+            wake,
+        })
     }
 
     /// Hands an order request (`order_new`, `order_cancel`, `order_amend`) to the gateway
@@ -369,34 +357,17 @@ impl FixOrderGateway {
         self.counters.reconciling.load(Ordering::Acquire)
     }
 
-    /// Stops the initiator (logout) and joins the thread.
+    /// Stops the initiator (logout) and joins the thread. (Dropping the gateway does too,
+    /// logging an error.)
     pub fn stop(mut self) -> Result<(), GatewayError> {
-        self.shutdown()
+        self.close()
     }
 
     /// [`stop`](Self::stop) in place: afterwards nothing is sent, and
     /// [`poll_report`](Self::poll_report) still hands out every report the thread took
     /// before it stopped. A second call does nothing.
     pub fn close(&mut self) -> Result<(), GatewayError> {
-        self.shutdown()
-    }
-
-    fn shutdown(&mut self) -> Result<(), GatewayError> {
-        self.running.store(false, Ordering::Release);
-        match self.thread.take() {
-            Some(t) => t
-                .join()
-                .map_err(|_| GatewayError::Thread("panicked".into()))?,
-            None => Ok(()),
-        }
-    }
-}
-
-impl Drop for FixOrderGateway {
-    fn drop(&mut self) {
-        if let Err(e) = self.shutdown() {
-            tracing::warn!("FIX gateway stopped with an error: {e}");
-        }
+        self.thread.stop()
     }
 }
 
@@ -669,15 +640,7 @@ impl Worker<'_> {
                     },
                 );
                 self.save()?;
-                let terms = OrderTerms {
-                    symbol: &inst.symbol,
-                    side,
-                    tif,
-                    price,
-                    qty,
-                    price_scale: inst.price_scale,
-                    qty_scale: inst.qty_scale,
-                };
+                let terms = OrderTerms::on(inst, side, tif, price, qty);
                 self.send(
                     messages::new_order_single(client_order_id, &terms, &now),
                     &self.counters.sent_new,
@@ -768,15 +731,7 @@ impl Worker<'_> {
                     },
                 );
                 self.save()?;
-                let terms = OrderTerms {
-                    symbol: &inst.symbol,
-                    side,
-                    tif,
-                    price,
-                    qty,
-                    price_scale: inst.price_scale,
-                    qty_scale: inst.qty_scale,
-                };
+                let terms = OrderTerms::on(inst, side, tif, price, qty);
                 self.send(
                     messages::cancel_replace_request(
                         client_order_id,
@@ -847,25 +802,15 @@ impl Worker<'_> {
             },
             body,
         );
-        let mut item = event;
-        loop {
-            match self.reports.push(item) {
-                Ok(()) => break,
-                Err(back) if self.running.load(Ordering::Acquire) => {
-                    item = back;
-                    std::thread::yield_now();
-                }
-                Err(_) => {
-                    self.counters.rejects.record(
-                        RejectReason::RingFull,
-                        "gateway",
-                        &"report ring full at shutdown",
-                    );
-                    return;
-                }
-            }
+        if push_or_drop(self.reports, event, self.running) {
+            bump(&self.counters.reports);
+        } else {
+            self.counters.rejects.record(
+                RejectReason::RingFull,
+                "gateway",
+                &"report ring full at shutdown",
+            );
         }
-        bump(&self.counters.reports);
     }
 
     fn emit_for(&self, t: &Tracked, body: EventBody) {

@@ -200,6 +200,27 @@ pub struct OrderTerms<'a> {
     pub qty_scale: Scale,
 }
 
+impl<'a> OrderTerms<'a> {
+    /// The terms of an order on `inst`, at its symbol and scales.
+    pub fn on(
+        inst: &'a FixInstrument,
+        side: Side,
+        tif: TimeInForce,
+        price: Price,
+        qty: Qty,
+    ) -> Self {
+        Self {
+            symbol: &inst.symbol,
+            side,
+            tif,
+            price,
+            qty,
+            price_scale: inst.price_scale,
+            qty_scale: inst.qty_scale,
+        }
+    }
+}
+
 fn message(msg_type: &str) -> Result<Message, QuickFixError> {
     let mut msg = Message::new();
     msg.with_header_mut(|h| h.set_field(35, msg_type))?;

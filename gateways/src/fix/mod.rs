@@ -102,6 +102,7 @@ pub mod mirror;
 pub mod state;
 pub mod stats;
 pub mod symbols;
+mod thread;
 pub mod venue;
 
 pub use fields::FieldError;

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::Instant;
 
 use crossbeam::queue::ArrayQueue;
@@ -26,6 +25,7 @@ use super::messages::{self, parse_request, BadRequest, ClientRequest, ExecReport
 use super::mirror::{FeedMirror, MirrorStats};
 use super::stats::{CountingLog, RejectCounters, RejectReason};
 use super::symbols::{FixId, FixInstrument, Instruments};
+use super::thread::{push_or_drop, SessionThread};
 use crate::feed::{InstrumentMap, MappedInstrument};
 use crate::synthetic::{ConfigError, SyntheticConfig, SyntheticMarket};
 use crate::udp::{ReceiverConfig, ReceiverError, ReceiverStats};
@@ -201,30 +201,20 @@ impl ApplicationCallback for Callbacks {
         let Some(session) = index else {
             return Ok(());
         };
-        let mut item = ClientMsg {
+        let item = ClientMsg {
             session,
             request: parse_request(msg, &self.instruments),
         };
-        loop {
-            match self.inbound.push(item) {
-                Ok(()) => {
-                    self.wake.wake();
-                    return Ok(());
-                }
-                Err(back) if self.running.load(Ordering::Acquire) => {
-                    item = back;
-                    std::thread::yield_now();
-                }
-                Err(_) => {
-                    self.counters.rejects.record(
-                        RejectReason::RingFull,
-                        "venue",
-                        &"request ring full at shutdown",
-                    );
-                    return Ok(());
-                }
-            }
+        if push_or_drop(&self.inbound, item, &self.running) {
+            self.wake.wake();
+        } else {
+            self.counters.rejects.record(
+                RejectReason::RingFull,
+                "venue",
+                &"request ring full at shutdown",
+            );
         }
+        Ok(())
     }
 }
 
@@ -232,8 +222,7 @@ impl ApplicationCallback for Callbacks {
 #[derive(Debug)]
 pub struct FixVenue {
     counters: Arc<VenueCounters>,
-    running: Arc<AtomicBool>,
-    thread: Option<JoinHandle<Result<(), FixVenueError>>>,
+    thread: SessionThread<FixVenueError>,
 }
 
 impl FixVenue {
@@ -241,26 +230,16 @@ impl FixVenue {
     pub fn start(config: FixVenueConfig) -> Result<Self, FixVenueError> {
         let counters = Arc::new(VenueCounters::default());
         let running = Arc::new(AtomicBool::new(true));
-        let (ready_tx, ready_rx) = mpsc::sync_channel(1);
         let thread = {
-            let (counters, running) = (counters.clone(), running.clone());
-            std::thread::Builder::new()
-                .name("fix-venue".into())
-                .spawn(move || run(config, counters, running, ready_tx))
-                .map_err(|e| FixVenueError::Thread(e.to_string()))?
+            let counters = counters.clone();
+            SessionThread::spawn(
+                "fix-venue",
+                running.clone(),
+                FixVenueError::Thread,
+                move |ready| run(config, counters, running, ready),
+            )?
         };
-        match ready_rx.recv() {
-            Ok(()) => Ok(Self {
-                counters,
-                running,
-                thread: Some(thread),
-            }),
-            Err(_) => Err(match thread.join() {
-                Ok(Err(e)) => e,
-                Ok(Ok(())) => FixVenueError::Thread("exited during start-up".into()),
-                Err(_) => FixVenueError::Thread("panicked during start-up".into()),
-            }),
-        }
+        Ok(Self { counters, thread })
     }
 
     /// A snapshot of the counters.
@@ -268,27 +247,10 @@ impl FixVenue {
         self.counters.snapshot()
     }
 
-    /// Stops the acceptor (logging clients out) and joins the thread.
+    /// Stops the acceptor (logging clients out) and joins the thread. (Dropping the venue
+    /// does too, logging an error.)
     pub fn stop(mut self) -> Result<(), FixVenueError> {
-        self.shutdown()
-    }
-
-    fn shutdown(&mut self) -> Result<(), FixVenueError> {
-        self.running.store(false, Ordering::Release);
-        match self.thread.take() {
-            Some(t) => t
-                .join()
-                .map_err(|_| FixVenueError::Thread("panicked".into()))?,
-            None => Ok(()),
-        }
-    }
-}
-
-impl Drop for FixVenue {
-    fn drop(&mut self) {
-        if let Err(e) = self.shutdown() {
-            tracing::warn!("FIX venue stopped with an error: {e}");
-        }
+        self.thread.stop()
     }
 }
 
@@ -534,13 +496,18 @@ impl VenueState<'_> {
         self.next_exec_id - 1
     }
 
-    fn order_view(&self, instrument: InstrumentId, internal: u64) -> Option<OrderView> {
+    /// The matching engine of `instrument`, whichever books the venue runs.
+    fn engine(&self, instrument: InstrumentId) -> Option<&MatchingEngine> {
         match &self.books {
-            Books::Direct { engines, .. } => engines.get(&instrument)?.order(internal),
+            Books::Direct { engines, .. } => engines.get(&instrument),
             Books::Synthetic {
                 market, venue_id, ..
-            } => market.venue(*venue_id)?.engine(instrument)?.order(internal),
+            } => market.venue(*venue_id)?.engine(instrument),
         }
+    }
+
+    fn order_view(&self, instrument: InstrumentId, internal: u64) -> Option<OrderView> {
+        self.engine(instrument)?.order(internal)
     }
 
     /// Pulls the synthetic market forward to now, or plays what the feed sent onto the
@@ -859,17 +826,7 @@ impl VenueState<'_> {
     }
 
     fn is_live(&self, instrument: InstrumentId, internal: u64) -> bool {
-        match &self.books {
-            Books::Direct { engines, .. } => engines
-                .get(&instrument)
-                .is_some_and(|e| e.is_live(internal)),
-            Books::Synthetic {
-                market, venue_id, ..
-            } => market
-                .venue(*venue_id)
-                .and_then(|v| v.engine(instrument))
-                .is_some_and(|e| e.is_live(internal)),
-        }
+        self.engine(instrument).is_some_and(|e| e.is_live(internal))
     }
 
     #[allow(clippy::too_many_arguments, reason = "the fields of a reject report")]

@@ -377,21 +377,26 @@ pub struct ReceiverError {
     pub source: io::Error,
 }
 
-/// The receiver's socket set-up, alone (for a bare-receive floor with the same socket):
-/// `SO_REUSEADDR`, `SO_RCVBUF` asked for, bound to the group's address and port (so that it
-/// gets that group's datagrams only), `IP_MULTICAST_ALL` off, the group joined on the
-/// interface, non-blocking. Returns the socket and the receive buffer the kernel granted.
-pub fn multicast_socket(config: &ReceiverConfig) -> Result<(UdpSocket, usize), ReceiverError> {
-    let group = config.group;
-    let interface = config.interface;
-    let err = |what| {
-        move |source| ReceiverError {
+impl ReceiverError {
+    /// The error maker for step `what` of setting up `config`'s socket.
+    fn on(config: &ReceiverConfig, what: &'static str) -> impl FnOnce(io::Error) -> Self {
+        let (group, interface) = (config.group, config.interface);
+        move |source| Self {
             what,
             group,
             interface,
             source,
         }
-    };
+    }
+}
+
+/// The receiver's socket set-up, alone (for a bare-receive floor with the same socket):
+/// `SO_REUSEADDR`, `SO_RCVBUF` asked for, bound to the group's address and port (so that it
+/// gets that group's datagrams only), `IP_MULTICAST_ALL` off, the group joined on the
+/// interface, non-blocking. Returns the socket and the receive buffer the kernel granted.
+pub fn multicast_socket(config: &ReceiverConfig) -> Result<(UdpSocket, usize), ReceiverError> {
+    let (group, interface) = (config.group, config.interface);
+    let err = |what| ReceiverError::on(config, what);
     let socket =
         Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP)).map_err(err("socket"))?;
     socket
@@ -466,16 +471,7 @@ impl<C: Clock> Receiver<C> {
         map: InstrumentMap,
         clock: C,
     ) -> Result<Self, ReceiverError> {
-        let group = config.group;
-        let interface = config.interface;
-        let err = |what| {
-            move |source| ReceiverError {
-                what,
-                group,
-                interface,
-                source,
-            }
-        };
+        let err = |what| ReceiverError::on(config, what);
         let (std_socket, recv_buffer_bytes) = multicast_socket(config)?;
         let mut socket = mio::net::UdpSocket::from_std(std_socket);
         let poll = Poll::new().map_err(err("epoll_create"))?;
@@ -485,7 +481,7 @@ impl<C: Clock> Receiver<C> {
         let decoder = MoldDecoder::new(
             config.session,
             config.first_sequence,
-            format!("udp://{group}"),
+            format!("udp://{}", config.group),
             config.venue_source,
             map,
             config.date_midnight_ns,
