@@ -27,6 +27,9 @@ pub enum JournalSinkError {
         #[source]
         source: JournalError,
     },
+    /// The run directory's config and model copies could not be written.
+    #[error(transparent)]
+    RunFiles(#[from] tickrail_engine::runtime::run_files::RunFilesError),
     /// An event could not be written.
     #[error("{dir}: {source}")]
     Codec {
@@ -55,6 +58,7 @@ impl JournalSink {
         run_dir: &Path,
         layout: &str,
     ) -> Result<Self, JournalSinkError> {
+        tickrail_engine::runtime::run_files::write(cfg, run_dir)?;
         let dirs = [run_dir.join("inputs"), run_dir.join("outputs")];
         let open = |dir: &Path, stream: &str| {
             let opts = JournalOptions {
@@ -95,11 +99,14 @@ impl JournalSink {
             return Err(e);
         }
         if let Some(writers) = self.writers.take() {
-            for (w, dir) in writers.into_iter().zip(&self.dirs) {
-                w.close().map_err(|source| JournalSinkError::Journal {
+            for (mut w, dir) in writers.into_iter().zip(&self.dirs) {
+                let err = |source| JournalSinkError::Journal {
                     dir: dir.clone(),
                     source,
-                })?;
+                };
+                let mark = tickrail_engine::runtime::run_files::mark(w.manifest(), "close");
+                w.append_mark(&mark).map_err(err)?;
+                w.close().map_err(err)?;
             }
         }
         Ok(self.written)

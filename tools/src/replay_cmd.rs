@@ -2,8 +2,10 @@
 //! stages on one thread (`tickrail_replay::replay_run`), print what they do and, with
 //! `--verify`, compare every output with the journaled one byte for byte.
 //!
-//! Exit codes: 0 identical (or a replay without `--verify`), 3 diverged, 1 an error (the
-//! run cannot be read, or its manifest does not match this binary and config).
+//! Exit codes: 0 identical (or a replay without `--verify`), 3 diverged, 4 a crash tail
+//! (every journaled output matched, but the run never closed and the outputs of its last
+//! inputs are missing), 1 an error (the run cannot be read, or its manifest does not match
+//! this binary and config).
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -21,6 +23,9 @@ use crate::run_cmd::{load, DEFAULT_ORIGIN};
 
 /// Exit code of a replay that diverged.
 const DIVERGED: u8 = 3;
+/// Exit code of a verified replay of a run that did not close: every journaled output
+/// matched, the outputs of its last inputs were never journaled.
+const CRASH_TAIL: u8 = 4;
 
 /// `tickrail replay`.
 #[derive(Debug, clap::Args)]
@@ -70,7 +75,7 @@ pub fn run(args: ReplayArgs) -> Result<ExitCode> {
     let run_dir = run_dir(&args.run)?;
     let manifest = read_manifest(&run_dir.join("inputs"))
         .with_context(|| format!("{}: reading the run manifest", run_dir.display()))?;
-    let cfg = config(&args, &manifest)?;
+    let cfg = config(args.config.as_deref(), &run_dir, &manifest)?;
     check_manifest(&manifest, &cfg, args.allow_mismatch)?;
     let first_ts = first_input_ts(&run_dir)?;
     let opts = ReplayOptions {
@@ -163,6 +168,19 @@ pub fn run(args: ReplayArgs) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Some(Verdict::CrashTail {
+            outputs,
+            from_input,
+            to_input,
+            missing_outputs,
+        }) => {
+            outln!(
+                "verify      crash tail: {outputs} journaled outputs match byte for byte; the \
+                 outputs of inputs {from_input}..{to_input} ({missing_outputs} outputs) were \
+                 never journaled: the run did not close (`tickrail run --resume` continues it)"
+            );
+            Ok(ExitCode::from(CRASH_TAIL))
+        }
         Some(Verdict::Diverged {
             input_sequence,
             expected,
@@ -201,7 +219,7 @@ fn notable(kind: EventKind) -> bool {
 }
 
 /// The run directory of `path` (a run directory, or its `inputs`/`outputs` journal).
-fn run_dir(path: &Path) -> Result<PathBuf> {
+pub(crate) fn run_dir(path: &Path) -> Result<PathBuf> {
     let has = |d: &Path| d.join("inputs").is_dir() && d.join("outputs").is_dir();
     if has(path) {
         return Ok(path.to_path_buf());
@@ -222,10 +240,21 @@ fn run_dir(path: &Path) -> Result<PathBuf> {
     )
 }
 
-/// The config to replay with: `--config`, else the manifest's.
-fn config(args: &ReplayArgs, manifest: &Manifest) -> Result<EngineConfig> {
-    if let Some(path) = &args.config {
+/// The config a run is replayed (or resumed, or inspected) with: `explicit` (`--config`),
+/// else the run directory's copy, else (a run older than the copies) the file the manifest
+/// names.
+pub(crate) fn config(
+    explicit: Option<&Path>,
+    run_dir: &Path,
+    manifest: &Manifest,
+) -> Result<EngineConfig> {
+    if let Some(path) = explicit {
         return load(Some(path));
+    }
+    if let Some(cfg) = tickrail_engine::runtime::run_files::load(run_dir, manifest)
+        .with_context(|| format!("{}: the run's config copy", run_dir.display()))?
+    {
+        return Ok(cfg);
     }
     match manifest.get("config_file") {
         Some(DEFAULT_ORIGIN) => load(None),
@@ -237,7 +266,7 @@ fn config(args: &ReplayArgs, manifest: &Manifest) -> Result<EngineConfig> {
 }
 
 /// Refuses a replay whose binary, config or model differ from the run's, unless allowed.
-fn check_manifest(manifest: &Manifest, cfg: &EngineConfig, allow: bool) -> Result<()> {
+pub(crate) fn check_manifest(manifest: &Manifest, cfg: &EngineConfig, allow: bool) -> Result<()> {
     let ours = [
         ("binary_version", env!("CARGO_PKG_VERSION").to_owned()),
         ("config_hash", cfg.config_hash_hex()),
@@ -271,7 +300,7 @@ fn check_manifest(manifest: &Manifest, cfg: &EngineConfig, allow: bool) -> Resul
 }
 
 /// Receive time of the run's first input (for `+offset` points).
-fn first_input_ts(run_dir: &Path) -> Result<i64> {
+pub(crate) fn first_input_ts(run_dir: &Path) -> Result<i64> {
     let dir = run_dir.join("inputs");
     let mut reader = JournalReader::open(&dir).with_context(|| format!("{}", dir.display()))?;
     match reader
@@ -287,7 +316,7 @@ fn first_input_ts(run_dir: &Path) -> Result<i64> {
 }
 
 /// A `--from`/`--to` point; see [`ReplayArgs::from`].
-fn parse_point(text: &str, first_ts: i64) -> Result<Point> {
+pub(crate) fn parse_point(text: &str, first_ts: i64) -> Result<Point> {
     let t = text.trim();
     if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
         return Ok(Point::Sequence(

@@ -29,12 +29,13 @@ use crate::value::{parse_raw, FixedDisplay, Price, Scale, ValueError};
 pub(crate) fn build(
     raw: RawConfig,
     base_dir: &Path,
+    model_file: Option<&Path>,
     file: &str,
     hash: u64,
 ) -> Result<EngineConfig, Issue> {
     let instruments = build_instruments(&raw.instruments)?;
     let features = build_features(&raw.features)?;
-    let model = build_model(&raw.model, &features, base_dir)?;
+    let model = build_model(&raw.model, &features, base_dir, model_file)?;
     let risk = build_risk(&raw.risk, &raw.instruments, &instruments)?;
     let strategy = build_strategy(&raw.strategy, &instruments, &risk)?;
     let venues = build_venues(&raw.venues, &instruments)?;
@@ -57,6 +58,7 @@ pub(crate) fn build(
         runtime,
         live,
         hash,
+        text: String::new(),
     })
 }
 
@@ -235,6 +237,7 @@ fn build_model(
     raw: &RawModel,
     features: &FeatureConfig,
     base_dir: &Path,
+    model_file: Option<&Path>,
 ) -> Result<ModelConfig, Issue> {
     let kinds = resolve_features(&raw.features).map_err(|e| match e {
         ModelError::UnknownFeature { index, name } => Issue::invalid(
@@ -322,7 +325,7 @@ fn build_model(
             not_for_kind(raw.bias.is_some(), "bias")?;
             not_for_kind(raw.link.is_some(), "link")?;
             let path = raw.path.as_deref().ok_or_else(|| required("path"))?;
-            let resolved = base_dir.join(path);
+            let resolved = model_file.map_or_else(|| base_dir.join(path), Path::to_path_buf);
             if !resolved.is_file() {
                 return Err(Issue {
                     kind: ConfigErrorKind::MissingFile,

@@ -114,6 +114,8 @@ pub struct EngineConfig {
     pub live: LiveSpec,
     /// [`config_hash`] of the file's bytes.
     hash: u64,
+    /// The file's text, as read (a run directory keeps a copy of it).
+    text: String,
 }
 
 /// The model to build: which features it reads, in order, its id and its parameters or file.
@@ -258,6 +260,18 @@ impl EngineConfig {
         let base_dir = Path::new(origin)
             .parent()
             .map_or_else(PathBuf::new, Path::to_path_buf);
+        Self::from_toml_str_in(text, origin, &base_dir, None)
+    }
+
+    /// [`Self::from_toml_str`] with relative paths resolved against `base_dir`, and the
+    /// model file taken from `model_file` instead of the path the text names (a run
+    /// directory's copies: `runtime::run_files`).
+    pub fn from_toml_str_in(
+        text: &str,
+        origin: &str,
+        base_dir: &Path,
+        model_file: Option<&Path>,
+    ) -> Result<Self, ConfigError> {
         let keys = match locate::KeyMap::parse(text) {
             Ok(keys) => keys,
             Err(e) => {
@@ -269,18 +283,30 @@ impl EngineConfig {
             let (issue, location) = locate::schema_issue(text, &keys, &e);
             issue.into_error(origin, location)
         })?;
-        build::build(raw, &base_dir, origin, config_hash(text.as_bytes())).map_err(|issue| {
-            let location = keys
-                .span_of(&issue.key)
-                .map(|s| Location::of_offset(text, s.start));
-            issue.into_error(origin, location)
-        })
+        let hash = config_hash(text.as_bytes());
+        let built = build::build(raw, base_dir, model_file, origin, hash);
+        built
+            .map(|c| Self {
+                text: text.to_owned(),
+                ..c
+            })
+            .map_err(|issue| {
+                let location = keys
+                    .span_of(&issue.key)
+                    .map(|s| Location::of_offset(text, s.start));
+                issue.into_error(origin, location)
+            })
     }
 
     /// A stable hash of the config file's bytes ([`config_hash`]); the journal's run manifest
     /// carries it.
     pub fn config_hash(&self) -> u64 {
         self.hash
+    }
+
+    /// The config file's text, exactly as read (its [`Self::config_hash`] is of these bytes).
+    pub fn text(&self) -> &str {
+        &self.text
     }
 
     /// [`Self::config_hash`] as 16 lowercase hex digits, as written in a run manifest.

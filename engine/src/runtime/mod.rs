@@ -16,6 +16,7 @@ pub mod journaler;
 pub mod latency;
 pub mod probe;
 pub mod ring;
+pub mod run_files;
 pub mod slot;
 pub mod stage_thread;
 pub mod stats_file;
@@ -24,5 +25,8 @@ pub mod wait;
 
 pub use ring::{ring, Closed, Disconnected, RingConsumer, RingError, RingFull, RingProducer};
 pub use slot::Slot;
-pub use threads::{start, Finished, InputSide, Offered, OutputTap, Running, StartError, Started};
+pub use threads::{
+    start, start_from, Finished, InputSide, Offered, OutputTap, Resume, Running, StartError,
+    Started,
+};
 pub use wait::{BlockWait, SpinWait, WaitKind, WaitStats, YieldWait};

@@ -46,6 +46,9 @@ pub enum StartError {
         #[source]
         source: tickrail_journal::JournalError,
     },
+    /// The run directory's config and model copies could not be written.
+    #[error(transparent)]
+    RunFiles(#[from] super::run_files::RunFilesError),
     /// A thread could not be spawned.
     #[error("spawn thread {name}: {source}")]
     Spawn {
@@ -309,14 +312,16 @@ impl Running {
 
 /// The manifest entries of a run.
 pub fn manifest(cfg: &EngineConfig, stream: &str) -> Manifest {
-    Manifest::new(
+    let mut m = Manifest::new(
         env!("CARGO_PKG_VERSION"),
         &format!("{:016x}", cfg.config_hash()),
     )
     .with("config_file", &cfg.file)
     .with("model_hash", &model_hash(cfg))
     .with("layout", &cfg.runtime.describe())
-    .with("stream", stream)
+    .with("stream", stream);
+    super::run_files::add_manifest_keys(cfg, &mut m);
+    m
 }
 
 /// FNV-1a-64 of the model: the file's bytes for file models, the weights' text otherwise.
@@ -375,16 +380,48 @@ fn spawn<T: Send + 'static>(
         })
 }
 
+/// Where a resumed run continues: the state recovered from its journal
+/// (`replay::resume`).
+#[derive(Debug)]
+pub struct Resume {
+    /// The chain as the journaled inputs left it.
+    pub chain: crate::pipeline::TradingChain,
+    /// The Sequencer, continuing after the last journaled input.
+    pub sequencer: Sequencer,
+    /// The first output sequence of the resumed part.
+    pub next_output: u64,
+    /// The run's input and output journals, open for appending.
+    pub journals: [JournalWriter; 2],
+}
+
 /// Builds the chain, the rings and the journals for `cfg` and starts the stage threads and
 /// the journaler. Journals go to `run_dir/inputs` and `run_dir/outputs` (created; they must
 /// not hold a journal already).
 pub fn start(cfg: &EngineConfig, run_dir: &Path) -> Result<Started, StartError> {
+    start_from(cfg, run_dir, None)
+}
+
+/// [`start`], or with `resume` a run that continues from the state recovered from its
+/// journal: its chain, Sequencer, output numbering and open journals.
+pub fn start_from(
+    cfg: &EngineConfig,
+    run_dir: &Path,
+    resume: Option<Resume>,
+) -> Result<Started, StartError> {
     clock::init();
     let rt = &cfg.runtime;
     let counters = Arc::new(Counters::default());
     let n = cfg.instruments.len();
     let max_outputs = max_outputs_per_event(cfg);
-    let chain = build_chain(cfg, BookSizing::default())?;
+    let (chain, sequencer, first_output, journals) = match resume {
+        Some(r) => (r.chain, r.sequencer, r.next_output, Some(r.journals)),
+        None => (
+            build_chain(cfg, BookSizing::default())?,
+            Sequencer::new(1, n),
+            1,
+            None,
+        ),
+    };
     let stage_specs: Vec<(ThreadSpec, Vec<StageName>)> = rt
         .stage_threads()
         .map(|(t, s)| (t.clone(), s.to_vec()))
@@ -398,8 +435,16 @@ pub fn start(cfg: &EngineConfig, run_dir: &Path) -> Result<Started, StartError> 
         .cloned()
         .unwrap_or_else(|| unreachable!("validated: a journal thread exists"));
 
-    let input_journal = open_journal(&run_dir.join("inputs"), cfg, "inputs")?;
-    let output_journal = open_journal(&run_dir.join("outputs"), cfg, "outputs")?;
+    let [input_journal, output_journal] = match journals {
+        Some(j) => j,
+        None => {
+            super::run_files::write(cfg, run_dir)?;
+            [
+                open_journal(&run_dir.join("inputs"), cfg, "inputs")?,
+                open_journal(&run_dir.join("outputs"), cfg, "outputs")?,
+            ]
+        }
+    };
 
     // The input ring: the first stage thread and the journaler.
     let first_wait = stage_specs.first().map_or(feed_spec.wait, |(t, _)| t.wait);
@@ -445,7 +490,8 @@ pub fn start(cfg: &EngineConfig, run_dir: &Path) -> Result<Started, StartError> 
             let (p, mut c) = ring(rt.output_ring, 1, next_wait, Slot::empty)?;
             (p, c.pop())
         };
-        let thread = StageThread::new(part, max_outputs, counters.clone(), last, n);
+        let thread = StageThread::new(part, max_outputs, counters.clone(), last, n)
+            .with_first_output(first_output);
         let input = upstream_in;
         stages.push((
             spec.name.clone(),
@@ -469,7 +515,7 @@ pub fn start(cfg: &EngineConfig, run_dir: &Path) -> Result<Started, StartError> 
         )
     })?;
 
-    let mut sequencer = Sequencer::new(1, n);
+    let mut sequencer = sequencer;
     for v in &cfg.venues {
         sequencer.register_source(v.id);
     }
