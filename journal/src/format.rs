@@ -43,6 +43,10 @@ pub mod kind {
     pub const MANIFEST: u16 = 1;
     /// End-of-segment marker; the reader continues in the next segment.
     pub const END_OF_SEGMENT: u16 = 2;
+    /// A mark in the run's life — a resume, a clean close — as `key=value` text like the
+    /// manifest's, at the sequence of the last record before it. Readers skip it like the
+    /// manifest ([`crate::read_marks`] lists them).
+    pub const RUN_MARK: u16 = 3;
     /// First kind available to applications.
     pub const FIRST_USER_KIND: u16 = 0x100;
 }

@@ -36,7 +36,7 @@ pub use error::{JournalError, Result};
 pub use format::FIRST_USER_KIND;
 pub use manifest::Manifest;
 pub use options::{Durability, JournalOptions};
-pub use reader::{read_manifest, JournalReader, Record};
+pub use reader::{read_manifest, read_marks, JournalReader, Record};
 pub use recovery::{Cut, RecoveryReport};
 pub use verify::{verify, Problem, VerifyReport};
 pub use writer::{JournalWriter, Position, WriterStats};

@@ -107,7 +107,9 @@ impl JournalReader {
                 Slot::Record(h) => {
                     let at = self.pos;
                     self.pos += record_span(h.payload_len());
-                    if h.kind == kind::MANIFEST && !self.include_internal {
+                    if (h.kind == kind::MANIFEST || h.kind == kind::RUN_MARK)
+                        && !self.include_internal
+                    {
                         continue;
                     }
                     let payload = self
@@ -245,4 +247,23 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest> {
             reason: "journal has no records (no manifest was written)".into(),
         }),
     }
+}
+
+/// The run marks ([`kind::RUN_MARK`]: resumes, clean closes) of the journal in `dir`, in
+/// order, each with the sequence it was written at. Reads the whole journal.
+pub fn read_marks(dir: &Path) -> Result<Vec<(u64, Manifest)>> {
+    let mut r = JournalReader::open(dir)?.include_internal(true);
+    let mut marks = Vec::new();
+    while let Some(rec) = r.next()? {
+        if rec.kind == kind::RUN_MARK {
+            let (sequence, offset) = (rec.sequence, rec.position.offset);
+            let m = Manifest::decode(rec.payload).map_err(|reason| JournalError::BadManifest {
+                path: r.segment_path().to_path_buf(),
+                offset,
+                reason,
+            });
+            marks.push((sequence, m?));
+        }
+    }
+    Ok(marks)
 }

@@ -137,6 +137,12 @@ pub fn verify(dir: &Path) -> Result<VerifyReport> {
                             off,
                             "a manifest record after the first record".into(),
                         ));
+                    } else if h.kind == kind::RUN_MARK {
+                        let p = seg.map.bytes(off + RECORD_HEADER_BYTES, h.payload_len());
+                        if let Err(r) = Manifest::decode(p) {
+                            rep.problems
+                                .push(problem(off, format!("bad run mark: {r}")));
+                        }
                     }
                     if let Some(last) = rep.last_sequence {
                         if h.sequence < last {

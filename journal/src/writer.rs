@@ -185,6 +185,15 @@ impl JournalWriter {
         Ok((w, report))
     }
 
+    /// Append a run mark ([`kind::RUN_MARK`]: a resume, a clean close) at the last
+    /// record's sequence and time, and sync it.
+    pub fn append_mark(&mut self, mark: &Manifest) -> Result<Position> {
+        let (seq, ts) = (self.last_sequence.unwrap_or(0), self.last_timestamp_ns);
+        let pos = self.append_raw(kind::RUN_MARK, seq, ts, &mark.encode())?;
+        self.sync_now()?;
+        Ok(pos)
+    }
+
     /// Append a record with `payload`. `kind` must be at least [`FIRST_USER_KIND`];
     /// sequences must not decrease.
     ///

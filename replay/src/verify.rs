@@ -17,10 +17,13 @@ use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use tickrail_engine::config::EngineConfig;
-use tickrail_engine::pipeline::{build_chain, max_outputs_per_event, BookSizing, BuildError};
+use tickrail_engine::pipeline::{
+    build_chain, max_outputs_per_event, BookSizing, BuildError, TradingChain,
+};
+use tickrail_engine::runtime::run_files;
 use tickrail_engine::stage::{Outbox, Stage};
 use tickrail_engine::{archive_event, decode_event, CodecError, Event, EventKind};
-use tickrail_journal::{JournalError, JournalReader};
+use tickrail_journal::{read_marks, JournalError, JournalReader};
 
 /// Why a replay could not run (a divergence is not an error: see [`Verdict`]).
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +60,19 @@ pub enum Verdict {
         inputs: u64,
         /// Outputs compared.
         outputs: u64,
+    },
+    /// Every journaled output matched, but the journal ends early and the run never
+    /// closed: the outputs of the last inputs never reached the journal (the run crashed,
+    /// or is still going). Not a divergence.
+    CrashTail {
+        /// Outputs compared (all matched).
+        outputs: u64,
+        /// The first input whose outputs are missing.
+        from_input: u64,
+        /// The last input replayed.
+        to_input: u64,
+        /// Outputs the replay produced beyond the journal's end.
+        missing_outputs: u64,
     },
     /// The first difference.
     Diverged {
@@ -144,6 +160,15 @@ fn open(dir: &Path) -> Result<JournalReader, VerifyError> {
     })
 }
 
+/// Whether the journal in `dir` was closed by its run (its last run mark is a clean close).
+fn closed_cleanly(dir: &Path) -> Result<bool, VerifyError> {
+    let marks = read_marks(dir).map_err(|source| VerifyError::Journal {
+        dir: dir.to_path_buf(),
+        source,
+    })?;
+    Ok(run_files::closed_cleanly(&marks))
+}
+
 fn next(reader: &mut JournalReader, dir: &Path) -> Result<Option<Event>, VerifyError> {
     let record = reader.next().map_err(|source| VerifyError::Journal {
         dir: dir.to_path_buf(),
@@ -167,8 +192,19 @@ pub fn replay_run(
     cfg: &EngineConfig,
     run_dir: &Path,
     opts: ReplayOptions,
-    mut on_event: impl FnMut(Replayed<'_>) -> ControlFlow<()>,
+    on_event: impl FnMut(Replayed<'_>) -> ControlFlow<()>,
 ) -> Result<ReplaySummary, VerifyError> {
+    replay_chain(cfg, run_dir, opts, on_event).map(|(s, _)| s)
+}
+
+/// [`replay_run`], also returning the chain as the replay left it: the engine's state
+/// after the last input replayed (`tickrail state`).
+pub fn replay_chain(
+    cfg: &EngineConfig,
+    run_dir: &Path,
+    opts: ReplayOptions,
+    mut on_event: impl FnMut(Replayed<'_>) -> ControlFlow<()>,
+) -> Result<(ReplaySummary, TradingChain), VerifyError> {
     let (in_dir, out_dir) = (run_dir.join("inputs"), run_dir.join("outputs"));
     let mut inputs = open(&in_dir)?;
     let mut outputs = if opts.verify {
@@ -189,6 +225,9 @@ pub fn replay_run(
     };
     let mut recent: VecDeque<Event> = VecDeque::with_capacity(CONTEXT_INPUTS + 1);
     let mut compared = 0u64;
+    // (first input whose outputs are missing, outputs missing) once the journal ended early.
+    let mut tail: Option<(u64, u64)> = None;
+    let mut last_input = 0u64;
     while let Some(input) = next(&mut inputs, &in_dir)? {
         if opts.to.is_some_and(|to| to.after(&input)) {
             break;
@@ -199,16 +238,22 @@ pub fn replay_run(
             s.window_inputs += 1;
             if on_event(Replayed::Input(&input)).is_break() {
                 s.stopped = true;
-                return Ok(s);
+                return Ok((s, chain));
             }
         }
+        last_input = input.header.sequence;
         chain.on_event(&input, &mut out);
         for got in out.events() {
             s.outputs += 1;
-            if let Some(reader) = outputs.as_mut() {
+            if let Some((_, missing)) = tail.as_mut() {
+                *missing += 1;
+            } else if let Some(reader) = outputs.as_mut() {
                 let want = next(reader, &out_dir)?;
                 match want {
                     Some(w) if archive_event(&w) == archive_event(got) => compared += 1,
+                    None if !closed_cleanly(&out_dir)? => {
+                        tail = Some((input.header.sequence, 1));
+                    }
                     _ => {
                         s.context = recent.into_iter().collect();
                         s.verdict = Some(Verdict::Diverged {
@@ -216,7 +261,7 @@ pub fn replay_run(
                             expected: want,
                             actual: Some(*got),
                         });
-                        return Ok(s);
+                        return Ok((s, chain));
                     }
                 }
             }
@@ -232,7 +277,7 @@ pub fn replay_run(
                 }
                 if on_event(Replayed::Output(got)).is_break() {
                     s.stopped = true;
-                    return Ok(s);
+                    return Ok((s, chain));
                 }
             }
         }
@@ -243,6 +288,15 @@ pub fn replay_run(
         recent.push_back(input);
     }
     s.window_outputs_by_kind.sort_by_key(|(k, _)| k.code());
+    if let Some((from_input, missing_outputs)) = tail {
+        s.verdict = Some(Verdict::CrashTail {
+            outputs: compared,
+            from_input,
+            to_input: last_input,
+            missing_outputs,
+        });
+        return Ok((s, chain));
+    }
     if let Some(reader) = outputs.as_mut() {
         // A full replay must have consumed every journaled output; a window ending early
         // leaves the rest unread.
@@ -254,7 +308,7 @@ pub fn replay_run(
                     expected: Some(extra),
                     actual: None,
                 });
-                return Ok(s);
+                return Ok((s, chain));
             }
         }
         s.verdict = Some(Verdict::Identical {
@@ -262,7 +316,7 @@ pub fn replay_run(
             outputs: compared,
         });
     }
-    Ok(s)
+    Ok((s, chain))
 }
 
 /// Replays all of `run_dir` and compares every output: [`replay_run`] with `verify` and

@@ -148,6 +148,7 @@ fn parse_kind(s: &str) -> Result<u16> {
     match s {
         "manifest" => return Ok(jkind::MANIFEST),
         "end_of_segment" => return Ok(jkind::END_OF_SEGMENT),
+        "run_mark" => return Ok(jkind::RUN_MARK),
         _ => {}
     }
     match EventKind::from_name(s) {
@@ -155,7 +156,7 @@ fn parse_kind(s: &str) -> Result<u16> {
         None => {
             let names: Vec<&str> = EventKind::ALL.iter().map(|k| k.name()).collect();
             bail!(
-                "unknown kind {s:?}; known kinds: manifest, end_of_segment, {}",
+                "unknown kind {s:?}; known kinds: manifest, end_of_segment, run_mark, {}",
                 names.join(", ")
             )
         }
@@ -167,6 +168,7 @@ pub fn kind_name(kind: u16) -> String {
     match kind {
         jkind::MANIFEST => "manifest".into(),
         jkind::END_OF_SEGMENT => "end_of_segment".into(),
+        jkind::RUN_MARK => "run_mark".into(),
         k if k >= EVENT_KIND_BASE => match EventKind::from_code(k - EVENT_KIND_BASE) {
             Some(e) => e.name().into(),
             None => format!("kind_{k:#06x}"),
@@ -213,7 +215,7 @@ fn describe(r: &Record<'_>, raw: bool) -> String {
         kind_name(r.kind)
     );
     let body = match r.kind {
-        jkind::MANIFEST => match Manifest::decode(r.payload) {
+        jkind::MANIFEST | jkind::RUN_MARK => match Manifest::decode(r.payload) {
             Ok(m) => m
                 .entries()
                 .map(|(k, v)| format!("{k}={v}"))

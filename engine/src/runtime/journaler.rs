@@ -121,7 +121,15 @@ pub fn run(
     allocs.end();
     let input_stats = input_journal.stats();
     let output_stats = output_journal.stats();
-    for (name, w) in [("input", input_journal), ("output", output_journal)] {
+    for (name, mut w) in [("input", input_journal), ("output", output_journal)] {
+        // The run closed: a crash leaves no such mark, so `replay --verify` can tell a
+        // journal that ends early (a crash tail) from outputs that went missing.
+        if error.is_none() {
+            let mark = super::run_files::mark(w.manifest(), "close");
+            if let Err(e) = w.append_mark(&mark) {
+                error = Some(format!("{name} journal: close mark: {e}"));
+            }
+        }
         if let Err(e) = w.close() {
             error.get_or_insert_with(|| format!("{name} journal: close: {e}"));
         }
