@@ -182,6 +182,15 @@ impl Sequencer {
         Ok(())
     }
 
+    /// Takes in an input stamped earlier (a journaled one, on recovery): the next input gets
+    /// the sequence after it, and its exchange time counts as the last of its source, as
+    /// if this Sequencer had stamped it.
+    pub fn observe(&mut self, event: &Event) {
+        let mut e = *event;
+        self.next_sequence = event.header.sequence;
+        self.assign(&mut e);
+    }
+
     /// Stamps the next sequence on an input that passed [`Sequencer::validate`] and
     /// records its exchange time.
     pub fn assign(&mut self, event: &mut Event) {

@@ -108,6 +108,11 @@ impl Outbox {
         self.events.clear();
     }
 
+    /// The most outputs one event may push.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
     /// The sequence the next output will get.
     pub fn next_sequence(&self) -> u64 {
         self.next_sequence

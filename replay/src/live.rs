@@ -36,7 +36,7 @@ use tickrail_engine::runtime::stats_file::{
     snapshot, Gauges, StatsError, StatsWriter, STATS_FILE_NAME, STATS_VALUES,
 };
 use tickrail_engine::runtime::threads::{pin, Finished};
-use tickrail_engine::runtime::{start, Offered, OutputTap, StartError, WaitKind};
+use tickrail_engine::runtime::{start_from, Offered, OutputTap, StartError, WaitKind};
 use tickrail_engine::timers::Timers;
 use tickrail_engine::{Event, EventBody, EventHeader, ExecKind, InstrumentId, OperatorCommand};
 use tickrail_gateways::synthetic::{SyntheticConfig, SyntheticMarket, SyntheticStats};
@@ -68,6 +68,9 @@ pub enum LiveError {
     /// The stats file could not be created.
     #[error(transparent)]
     Stats(#[from] StatsError),
+    /// The run could not be recovered from its journal.
+    #[error(transparent)]
+    Resume(#[from] Box<crate::resume::ResumeError>),
 }
 
 /// What the feed thread measured and counted.
@@ -155,13 +158,189 @@ pub fn run_live(
     }
 }
 
+/// Continues the run in `run_dir` (`tickrail run --resume`): recovers its state from its
+/// journal ([`crate::resume::recover`]), then runs on as [`run_live`] does, appending to the
+/// same journals with the next sequences. `cfg` must be the run's own (the caller checks the
+/// manifest).
+///
+/// The market is the outside world, not engine state, and is restarted: the synthetic
+/// market and its simulated venues begin again at the journal's last event time, for what
+/// remains of the configured session, knowing nothing of the old orders. The engine
+/// reconciles as with a venue that lost its books: before anything else, each order still
+/// open in the recovered OMS is answered as the venue would answer a status request for an
+/// order it does not know — `canceled` if it was acknowledged, `rejected`
+/// ([`reject::UNKNOWN_ORDER`](tickrail_gateways::venue::reject::UNKNOWN_ORDER)) if not.
+/// With the gateways, the FIX session's own logon reconciliation does this from the
+/// gateway's in-flight file, and fills the venue resends are applied once.
+pub fn resume_live(
+    cfg: &EngineConfig,
+    run_dir: &Path,
+    control: Arc<LiveControl>,
+    on_recovered: impl FnOnce(&crate::resume::RecoverySummary),
+    progress: impl FnMut(&Counters),
+) -> Result<(LiveReport, crate::resume::RecoverySummary), LiveError> {
+    let recovered = crate::resume::recover(cfg, run_dir).map_err(Box::new)?;
+    let summary = recovered.summary.clone();
+    on_recovered(&summary);
+    let at = summary.last_event_ns;
+    let mut first: std::collections::VecDeque<Event> =
+        recovered.first_inputs.iter().copied().collect();
+    let resume = tickrail_engine::runtime::Resume {
+        chain: recovered.chain,
+        sequencer: recovered.sequencer,
+        next_output: recovered.next_output,
+        journals: recovered.journals,
+    };
+    let report = match &cfg.live {
+        LiveSpec::Synthetic => {
+            let not_sent: Vec<u64> = first.iter().filter_map(exec_client_id).collect();
+            first.extend(venue_lost_answers(cfg, &resume.chain, &not_sent, at));
+            let mut sc = SyntheticConfig::from_engine(cfg);
+            let end = sc.end_ns();
+            sc.start_ns = sc.start_ns.max(at.saturating_add(1));
+            sc.duration_ns = end.saturating_sub(sc.start_ns).max(1);
+            let market = SyntheticMarket::new(sc).map_err(|e| LiveError::Market(e.to_string()))?;
+            let market = Resumed {
+                first,
+                at_ns: at,
+                inner: market,
+            };
+            run_live_from(cfg, run_dir, market, control, progress, Some(resume))?
+        }
+        LiveSpec::Gateways { udp, fix } => {
+            let market = Resumed {
+                first,
+                at_ns: at,
+                inner: GatewayMarket::open(cfg, udp, fix)?,
+            };
+            run_live_from(cfg, run_dir, market, control, progress, Some(resume))?
+        }
+    };
+    Ok((report, summary))
+}
+
+fn exec_client_id(e: &Event) -> Option<u64> {
+    match e.body {
+        EventBody::ExecReport {
+            client_order_id, ..
+        } => Some(client_order_id),
+        _ => None,
+    }
+}
+
+/// A restarted venue's answers for the orders still open in the recovered OMS (but those in
+/// `not_sent`, answered already), in submission order: `canceled` if acknowledged, else
+/// `rejected`.
+fn venue_lost_answers(
+    cfg: &EngineConfig,
+    chain: &tickrail_engine::pipeline::TradingChain,
+    not_sent: &[u64],
+    at_ns: i64,
+) -> Vec<Event> {
+    use tickrail_engine::oms::OrderState;
+    use tickrail_engine::{Liquidity, Price, Qty};
+    let mut open: Vec<_> = chain
+        .downstream
+        .oms()
+        .open_orders()
+        .filter(|o| !not_sent.contains(&o.client_order_id))
+        .copied()
+        .collect();
+    open.sort_by_key(|o| o.submit_no);
+    open.into_iter()
+        .filter_map(|o| {
+            let (exec, code) = if o.state == OrderState::PendingNew {
+                (
+                    ExecKind::Rejected,
+                    tickrail_gateways::venue::reject::UNKNOWN_ORDER,
+                )
+            } else {
+                (ExecKind::Canceled, 0)
+            };
+            let spec = cfg.instruments.get(o.instrument.get() as usize)?;
+            Some(Event::new(
+                EventHeader {
+                    sequence: 0,
+                    cause_sequence: 0,
+                    exchange_ts_ns: at_ns,
+                    receive_ts_ns: at_ns,
+                    instrument: o.instrument,
+                    price_scale: spec.price_scale.get(),
+                    qty_scale: spec.qty_scale.get(),
+                    source: o.venue,
+                },
+                EventBody::ExecReport {
+                    exec,
+                    side: o.side,
+                    liquidity: Liquidity::Unknown,
+                    reject_code: code,
+                    client_order_id: o.live_client_order_id,
+                    venue_order_id: o.venue_order_id,
+                    price: Price::new_checked(o.price).ok()?,
+                    qty: Qty::new(o.qty),
+                    leaves_qty: Qty::ZERO,
+                    cum_qty: Qty::new(o.cum_qty),
+                },
+            ))
+        })
+        .collect()
+}
+
+/// A restarted market behind the inputs that must enter first (the answers recovery
+/// derived), all at the journal's last event time.
+struct Resumed<M> {
+    first: std::collections::VecDeque<Event>,
+    at_ns: i64,
+    inner: M,
+}
+
+impl<M: LiveMarket> Market for Resumed<M> {
+    type Error = M::Error;
+    fn next_input(&mut self) -> Option<Event> {
+        self.first.pop_front().or_else(|| self.inner.next_input())
+    }
+    fn next_due_ns(&mut self) -> Option<i64> {
+        if self.first.is_empty() {
+            self.inner.next_due_ns()
+        } else {
+            Some(self.at_ns)
+        }
+    }
+    fn submit(&mut self, now_ns: i64, request: &Event) -> Result<(), Self::Error> {
+        self.inner.submit(now_ns, request)
+    }
+}
+
+impl<M: LiveMarket> LiveMarket for Resumed<M> {
+    fn now_ns(&self) -> i64 {
+        self.inner.now_ns().max(self.at_ns)
+    }
+    fn finish(&self, report: &mut FeedReport) {
+        self.inner.finish(report);
+    }
+    fn request_stop(&mut self) -> bool {
+        self.inner.request_stop()
+    }
+}
+
 /// [`run_live`] against any [`LiveMarket`].
 pub fn run_live_with<M: LiveMarket>(
     cfg: &EngineConfig,
     run_dir: &Path,
     market: M,
     control: Arc<LiveControl>,
+    progress: impl FnMut(&Counters),
+) -> Result<LiveReport, LiveError> {
+    run_live_from(cfg, run_dir, market, control, progress, None)
+}
+
+fn run_live_from<M: LiveMarket>(
+    cfg: &EngineConfig,
+    run_dir: &Path,
+    market: M,
+    control: Arc<LiveControl>,
     mut progress: impl FnMut(&Counters),
+    resume: Option<tickrail_engine::runtime::Resume>,
 ) -> Result<LiveReport, LiveError> {
     // The stats file first (it creates run_dir): a failure here leaves no thread running.
     let mut stats = StatsWriter::create_for_counters(
@@ -170,7 +349,7 @@ pub fn run_live_with<M: LiveMarket>(
     )?;
     let mut stats_values = [0i64; STATS_VALUES];
     let mut gauges = Gauges::default();
-    let started = start(cfg, run_dir)?;
+    let started = start_from(cfg, run_dir, resume)?;
     let counters = started.running.counters.clone();
     let feed_spec = cfg
         .runtime

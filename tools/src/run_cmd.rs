@@ -11,7 +11,7 @@ use tickrail_engine::config::EngineConfig;
 use tickrail_engine::runtime::counters::{get, Counters, RISK_CODES};
 use tickrail_engine::runtime::latency::Latency;
 use tickrail_engine::RiskCode;
-use tickrail_replay::{run_live, GatewayReport, LiveControl, LiveReport};
+use tickrail_replay::{resume_live, run_live, GatewayReport, LiveControl, LiveReport};
 
 /// The config `tickrail run` uses without `--config`: `config/default.toml`, built in.
 pub const DEFAULT_CONFIG: &str = include_str!("../../config/default.toml");
@@ -24,8 +24,17 @@ pub struct RunArgs {
     #[arg(long)]
     config: Option<PathBuf>,
     /// Run directory for the journals [default: `runtime.journal_dir`/run-<UTC time>]
-    #[arg(long)]
+    #[arg(long, conflicts_with = "resume")]
     run_dir: Option<PathBuf>,
+    /// Continue the run in RUN_DIR (after a crash or a stop): its state is rebuilt from its
+    /// journal and it goes on appending to it, with the config it ran with (its copy in
+    /// RUN_DIR) unless `--config` is given.
+    #[arg(long, value_name = "RUN_DIR")]
+    resume: Option<PathBuf>,
+    /// With `--resume`: continue even if this binary or the config differ from the run's
+    /// manifest.
+    #[arg(long, requires = "resume")]
+    allow_mismatch: bool,
 }
 
 /// Loads `path`, or the built-in default.
@@ -101,14 +110,30 @@ fn signals(control: &Arc<LiveControl>) -> Result<()> {
     Ok(())
 }
 
+/// The config of the run in `run_dir` to resume it with, checked against its manifest.
+fn resume_config(args: &RunArgs, run_dir: &Path) -> Result<EngineConfig> {
+    use crate::replay_cmd::{check_manifest, config};
+    let run_dir = crate::replay_cmd::run_dir(run_dir)?;
+    let manifest = tickrail_journal::read_manifest(&run_dir.join("inputs"))
+        .with_context(|| format!("{}: reading the run manifest", run_dir.display()))?;
+    let cfg = config(args.config.as_deref(), &run_dir, &manifest)?;
+    check_manifest(&manifest, &cfg, args.allow_mismatch)?;
+    Ok(cfg)
+}
+
 /// `tickrail run`.
 pub fn run(args: RunArgs) -> Result<ExitCode> {
-    let cfg = load(args.config.as_deref())?;
-    let run_dir = args.run_dir.unwrap_or_else(|| {
-        cfg.runtime
+    let cfg = match &args.resume {
+        Some(dir) => resume_config(&args, dir)?,
+        None => load(args.config.as_deref())?,
+    };
+    let run_dir = match (&args.resume, &args.run_dir) {
+        (Some(dir), _) | (None, Some(dir)) => dir.clone(),
+        (None, None) => cfg
+            .runtime
             .journal_dir
-            .join(format!("run-{}", crate::clock::utc_stamp()))
-    });
+            .join(format!("run-{}", crate::clock::utc_stamp())),
+    };
     let control = Arc::new(LiveControl::default());
     signals(&control)?;
     outln!(
@@ -126,7 +151,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     );
     let t0 = crate::clock::monotonic();
     let mut last = (0u64, 0f64);
-    let report = run_live(&cfg, &run_dir, control, |c| {
+    let on_progress = |c: &tickrail_engine::runtime::counters::Counters| {
         let secs = t0.elapsed().as_secs_f64();
         let inputs = get(&c.feed.inputs);
         let rate = (inputs - last.0) as f64 / (secs - last.1).max(1e-9);
@@ -140,7 +165,18 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
             money(c.chain.pnl_net.load(Ordering::Relaxed).into(), &cfg),
             get(&c.journal.inputs) + get(&c.journal.outputs),
         );
-    })?;
+    };
+    let report = if args.resume.is_some() {
+        let mut said = Ok(());
+        let on_recovered = |r: &tickrail_replay::resume::RecoverySummary| {
+            said = recovered(r);
+        };
+        let (report, _) = resume_live(&cfg, &run_dir, control, on_recovered, on_progress)?;
+        said?;
+        report
+    } else {
+        run_live(&cfg, &run_dir, control, on_progress)?
+    };
     summary(&cfg, &run_dir, &report)?;
     let failed = report.engine.journal.error.is_some() || !report.engine.panicked.is_empty();
     Ok(if failed {
@@ -148,6 +184,29 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Prints what recovery did (before the resumed run starts).
+fn recovered(r: &tickrail_replay::resume::RecoverySummary) -> Result<()> {
+    outln!(
+        "resumed     {} inputs re-driven, {} journaled outputs identical; crash tail: {} \
+         outputs re-derived and journaled, {} requests never sent (answered with code {}); \
+         continuing at input {} / output {} (resume {}){}",
+        r.inputs,
+        r.outputs,
+        r.tail_outputs,
+        r.not_sent,
+        tickrail_replay::resume::NOT_SENT_CRASH,
+        r.next_input,
+        r.next_output,
+        r.earlier_resumes + 1,
+        if r.cuts.is_empty() {
+            String::new()
+        } else {
+            format!("; recovery: {}", r.cuts.join("; "))
+        }
+    );
+    Ok(())
 }
 
 /// Raw price × raw quantity money as decimal text at the instruments' shared scales.

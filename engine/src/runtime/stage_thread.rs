@@ -119,6 +119,13 @@ impl StageThread {
         }
     }
 
+    /// Numbers the chain's outputs from `sequence` (a resumed run continues its journal's
+    /// numbering) instead of 1.
+    pub fn with_first_output(mut self, sequence: u64) -> Self {
+        self.out = Outbox::new(self.out.capacity(), sequence);
+        self
+    }
+
     /// Runs until the input ring is closed and drained, then closes the output ring (by
     /// dropping its producer) and returns the stages and what was measured.
     pub fn run(

@@ -1,0 +1,286 @@
+//! `tickrail run --resume`: a run killed (SIGKILL) at random points and resumed, over and
+//! over, on the split layout (signal and order stages on threads of their own).
+//!
+//! After every kill and resume:
+//! - `tickrail replay RUN --verify` over the whole multi-resume journal is identical (exit
+//!   0), or a crash tail (exit 4) while the run has not closed — never a divergence;
+//! - no order is sent twice: every `order_new` client id in the output journal is unique,
+//!   and every order request re-derived for a crash tail is answered by a `rejected` or
+//!   `cancel_rejected` input with the never-sent code;
+//! - each resume continues at the sequence after the journal's last input.
+//!
+//! Every few cycles the run is stopped cleanly (SIGTERM) instead: then the positions the
+//! live chain ended with — rebuilt by every resume before, and carried on by the threads —
+//! must equal those of `tickrail state`, an uninterrupted single-thread replay of the whole
+//! journal.
+//!
+//! `TICKRAIL_RESUME_CYCLES` sets the number of cycles (default 20).
+
+#![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use tickrail_engine::runtime::clock::now_ns;
+
+/// Time since `t0` (a [`now_ns`] reading).
+fn since(t0: u64) -> Duration {
+    Duration::from_nanos(now_ns().saturating_sub(t0))
+}
+
+const BIN: &str = env!("CARGO_BIN_EXE_tickrail");
+
+/// The built-in config on the split layout, as fast as it goes, for a long session.
+fn config(dir: &Path) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../config/default.toml"
+    ))
+    .unwrap();
+    let layout_at = text.find("[[runtime.threads]]").unwrap();
+    let mut text = text[..layout_at]
+        .replace(
+            "duration_ns = 10_000_000_000",
+            "duration_ns = 36_000_000_000_000",
+        )
+        .replace("pace = \"realtime\"", "pace = \"max\"")
+        .replace("progress_interval_ms = 1000", "progress_interval_ms = 0");
+    text.push_str(
+        r#"
+[[runtime.threads]]
+name = "feed"
+role = "feed"
+core = 0
+wait = "yield"
+
+[[runtime.threads]]
+name = "signal"
+role = "stages"
+stages = ["signal"]
+core = 1
+wait = "yield"
+
+[[runtime.threads]]
+name = "order"
+role = "stages"
+stages = ["order"]
+core = 1
+wait = "yield"
+
+[[runtime.threads]]
+name = "journal"
+role = "journal"
+core = 0
+wait = "yield"
+"#,
+    );
+    let path = dir.join("torture.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn spawn(args: &[&str], cwd: &Path, out: &Path) -> Child {
+    let file = std::fs::File::create(out).unwrap();
+    Command::new(BIN)
+        .args(args)
+        .current_dir(cwd)
+        .stdout(file.try_clone().unwrap())
+        .stderr(file)
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn wait(child: &mut Child, timeout: Duration) -> std::process::ExitStatus {
+    let t0 = now_ns();
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        if since(t0) > timeout {
+            let _ = child.kill();
+            panic!("process did not exit within {timeout:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn tickrail(args: &[&str], cwd: &Path) -> (i32, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+/// A small deterministic generator for the kill points (xorshift64*).
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % n
+    }
+}
+
+fn number_after(text: &str, label: &str) -> u64 {
+    let at = text
+        .find(label)
+        .unwrap_or_else(|| panic!("{label:?} not in:\n{text}"))
+        + label.len();
+    text[at..]
+        .trim_start()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .unwrap_or_else(|_| panic!("no number after {label:?} in:\n{text}"))
+}
+
+/// The last input sequence in the run's input journal.
+fn last_input(cwd: &Path) -> u64 {
+    let (code, text) = tickrail(&["journal", "verify", "run/inputs"], cwd);
+    assert!(code == 0 || code == 2, "{text}");
+    number_after(&text, "sequences 1..")
+}
+
+/// `order_new` client ids are unique; each never-sent request has its answer.
+fn check_orders(cwd: &Path) {
+    let (code, text) = tickrail(
+        &["journal", "inspect", "run/outputs", "--kind", "order_new"],
+        cwd,
+    );
+    assert_eq!(code, 0, "{text}");
+    let mut ids = std::collections::BTreeSet::new();
+    for line in text.lines().filter(|l| l.contains("clid=")) {
+        let id = line
+            .split("clid=")
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap();
+        assert!(ids.insert(id.to_owned()), "order {id} sent twice:\n{line}");
+    }
+}
+
+/// Positions per symbol from `tickrail run`'s summary (`PnL SYM … position N`).
+fn summary_positions(text: &str) -> Vec<(String, i64)> {
+    text.lines()
+        .filter(|l| l.starts_with("PnL ") && l.contains("position"))
+        .map(|l| {
+            let sym = l.split_whitespace().nth(1).unwrap().to_owned();
+            let pos = l.rsplit("position").next().unwrap().trim().parse().unwrap();
+            (sym, pos)
+        })
+        .collect()
+}
+
+#[test]
+fn killed_at_random_and_resumed_the_run_is_one_journal_that_verifies() {
+    let cycles: u32 = std::env::var("TICKRAIL_RESUME_CYCLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let cfg = config(cwd);
+    let mut rng = Rng(0x7e57_c0de ^ u64::from(cycles));
+    let mut clean_stops = 0;
+    for cycle in 0..cycles {
+        let before = (cycle > 0).then(|| last_input(cwd));
+        let out = cwd.join(format!("cycle-{cycle}.txt"));
+        let mut child = if cycle == 0 {
+            spawn(
+                &["run", "--config", cfg.to_str().unwrap(), "--run-dir", "run"],
+                cwd,
+                &out,
+            )
+        } else {
+            spawn(&["run", "--resume", "run"], cwd, &out)
+        };
+        // Run a while (recovery first, on resumes), then kill at a random point.
+        let t0 = now_ns();
+        while cycle > 0
+            && !std::fs::read_to_string(&out)
+                .unwrap_or_default()
+                .contains("resumed ")
+            && since(t0) < Duration::from_secs(60)
+        {
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "{}",
+                std::fs::read_to_string(&out).unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::thread::sleep(Duration::from_millis(30 + rng.below(400)));
+        let clean = cycle % 5 == 4;
+        if clean {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let status = wait(&mut child, Duration::from_secs(60));
+            let text = std::fs::read_to_string(&out).unwrap();
+            assert!(status.success(), "cycle {cycle}: {text}");
+            let live = summary_positions(&text);
+            assert!(!live.is_empty(), "{text}");
+            let (code, state) = tickrail(&["state", "run"], cwd);
+            assert_eq!(code, 0, "{state}");
+            // The same symbols and positions in the replayed state.
+            for (sym, pos) in &live {
+                let line = state
+                    .lines()
+                    .find(|l| l.split_whitespace().next() == Some(sym.as_str()))
+                    .unwrap_or_else(|| panic!("{sym} not in the state:\n{state}"));
+                let words: Vec<&str> = line.split_whitespace().collect();
+                assert_eq!(
+                    words.get(1).and_then(|w| w.parse::<i64>().ok()),
+                    Some(*pos),
+                    "cycle {cycle}: {sym}: live chain position {pos}, replayed state:\n{state}\n{text}"
+                );
+            }
+            clean_stops += 1;
+        } else {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+        let text = std::fs::read_to_string(&out).unwrap();
+        if let Some(before) = before {
+            assert_eq!(
+                number_after(&text, "continuing at input"),
+                before + 1,
+                "cycle {cycle}: {text}"
+            );
+        }
+        let (code, verify) = tickrail(&["replay", "run", "--verify"], cwd);
+        assert!(
+            code == 0 || (code == 4 && !clean),
+            "cycle {cycle}: replay --verify exit {code}:\n{verify}\nrun:\n{text}"
+        );
+        check_orders(cwd);
+    }
+    // A last resume runs to a clean stop: the whole journal verifies identical.
+    let out = cwd.join("final.txt");
+    let mut child = spawn(&["run", "--resume", "run"], cwd, &out);
+    std::thread::sleep(Duration::from_millis(300));
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let status = wait(&mut child, Duration::from_secs(120));
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(status.success(), "{text}");
+    let (code, verify) = tickrail(&["replay", "run", "--verify"], cwd);
+    assert_eq!(code, 0, "{verify}");
+    assert!(verify.contains("identical"), "{verify}");
+    eprintln!("{cycles} cycles ({clean_stops} clean stops); {verify}");
+}
