@@ -13,14 +13,17 @@ pub mod gateway_market;
 pub mod journal_sink;
 pub mod live;
 pub mod report;
+pub mod resume;
 pub mod runner;
+pub mod state;
 mod synthetic;
 pub mod verify;
 
 pub use gateway_market::{GatewayMarket, GatewayReport};
 pub use journal_sink::{JournalSink, JournalSinkError};
 pub use live::{
-    run_live, run_live_with, FeedReport, LiveControl, LiveError, LiveMarket, LiveReport,
+    resume_live, run_live, run_live_with, FeedReport, LiveControl, LiveError, LiveMarket,
+    LiveReport,
 };
 pub use runner::{Market, NullSink, Recorder, RunSummary, Runner, Sink};
 pub use verify::{replay_run, verify_run, Point, ReplayOptions, Replayed, Verdict, VerifyError};

@@ -1,7 +1,8 @@
 //! `tickrail`: the one command-line binary.
 //!
 //! `run` (the main job), `stat` (live counters of a running engine), `replay` (re-drive and
-//! verify a run), `backtest` (historical data), `config check` and the journal tools
+//! verify a run), `state` (a run's engine state rebuilt from its journal, at its end or at
+//! an earlier input), `backtest` (historical data), `config check` and the journal tools
 //! (`tickrail journal …`), `venue` (the FIX 4.4 venue simulator) and `feed publish`
 //! (replays an ITCH file as MoldUDP64 over UDP multicast).
 
@@ -23,6 +24,7 @@ mod journal_cmd;
 mod replay_cmd;
 mod run_cmd;
 mod stat_cmd;
+mod state_cmd;
 mod venue_cmd;
 
 use clap::{Parser, Subcommand};
@@ -54,6 +56,10 @@ enum Command {
     /// `--verify`, compare every output with the journal byte for byte (exit 3 at the first
     /// difference).
     Replay(replay_cmd::ReplayArgs),
+    /// Show a run's engine state rebuilt from its journaled inputs — positions, PnL, fees,
+    /// top of book, open orders, risk halts, throttle and rejects — at the end of the
+    /// journal or `--at` an earlier input; `--json` for scripts.
+    State(state_cmd::StateArgs),
     /// Show a running engine's counters live from its stats file (`<run_dir>/stats`):
     /// one line per counter with its rate, until the engine finishes or its process is gone.
     Stat(stat_cmd::StatArgs),
@@ -91,6 +97,7 @@ fn main() -> std::process::ExitCode {
         Command::Journal(cmd) => journal_cmd::run(cmd),
         Command::Stat(args) => stat_cmd::run(args),
         Command::Replay(args) => replay_cmd::run(args),
+        Command::State(args) => state_cmd::run(args),
         Command::Backtest(args) => backtest_cmd::run(args),
         Command::Venue(args) => venue_cmd::run(args),
         Command::Feed(cmd) => feed_cmd::run(cmd),

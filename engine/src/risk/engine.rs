@@ -582,6 +582,17 @@ impl RiskEngine {
     pub fn limits(&self) -> &RiskLimits {
         &self.limits
     }
+
+    /// Throttle tokens in the bucket as of its last refill, in billionths of a token
+    /// (`1_000_000_000` = one order may go out).
+    pub fn throttle_tokens_nano(&self) -> i128 {
+        self.tokens
+    }
+
+    /// Event time of the throttle bucket's last refill (`None` before the first check).
+    pub fn throttle_last_refill_ns(&self) -> Option<i64> {
+        self.last_refill_ns
+    }
 }
 
 const _: () = assert!(RiskCode::InvalidQty.code() as usize + 1 == RISK_CODE_SLOTS);
