@@ -284,3 +284,116 @@ fn killed_at_random_and_resumed_the_run_is_one_journal_that_verifies() {
     assert!(verify.contains("identical"), "{verify}");
     eprintln!("{cycles} cycles ({clean_stops} clean stops); {verify}");
 }
+
+/// Risk continuity: a run killed with an open position, recovered. An order that breaches
+/// `max_position` only because of the old position is rejected with `max_position` (the
+/// same order on the other side is not), and the day's PnL as risk counts it is the one the
+/// journal gives, not zero.
+#[test]
+fn a_recovered_run_keeps_its_position_and_daily_loss_for_risk() {
+    use tickrail_engine::{InstrumentId, RiskCode, Side};
+    use tickrail_replay::state::EngineState;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../config/default.toml"
+    ))
+    .unwrap()
+    .replace("pace = \"realtime\"", "pace = \"max\"")
+    .replace("progress_interval_ms = 1000", "progress_interval_ms = 0")
+    .replace("max_position = \"1500\"", "max_position = \"200\"")
+    .replace("max_position = \"2000\"", "max_position = \"200\"");
+    let cfg_path = cwd.join("small-limits.toml");
+    std::fs::write(&cfg_path, text).unwrap();
+    let limit = 200i128;
+
+    // Kill once some instrument holds a position worth testing (checked from the journal).
+    let run = cwd.join("run");
+    let cfg = tickrail_engine::config::EngineConfig::load(&cfg_path).unwrap();
+    let mut found = None;
+    for attempt in 0..6u64 {
+        let _ = std::fs::remove_dir_all(&run);
+        let out = cwd.join(format!("run-{attempt}.txt"));
+        let mut child = spawn(
+            &[
+                "run",
+                "--config",
+                cfg_path.to_str().unwrap(),
+                "--run-dir",
+                "run",
+            ],
+            cwd,
+            &out,
+        );
+        std::thread::sleep(Duration::from_millis(150 + 100 * attempt));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        if !run.join("inputs").is_dir() {
+            continue;
+        }
+        let (before, _) = EngineState::rebuild(&cfg, &run, None).unwrap();
+        if let Some(i) = before
+            .instruments
+            .iter()
+            .find(|i| i.position.raw.abs() >= 50 && i.mark.is_some())
+        {
+            found = Some((before.clone(), i.clone()));
+            break;
+        }
+    }
+    let (before, inst) = found.expect("no run held a position of 50 or more when killed");
+
+    let recovered = tickrail_replay::resume::recover(&cfg, &run).unwrap();
+    let after = EngineState::of(
+        &recovered.chain,
+        &cfg,
+        before.at_sequence,
+        before.at_event_time_ns,
+    );
+    assert_eq!(after.instruments, before.instruments);
+    assert_eq!(after.risk, before.risk, "risk state after recovery");
+    assert_ne!(
+        after.risk.daily_pnl.raw, 0,
+        "the day's PnL counts: {:?}",
+        after.risk
+    );
+
+    let id = InstrumentId::new(inst.id);
+    let risk = recovered.chain.downstream.risk();
+    let position = risk.position(id).unwrap();
+    assert_eq!(position, inst.position.raw, "risk's position is the OMS's");
+    let (same, other) = if position > 0 {
+        (Side::Buy, Side::Sell)
+    } else {
+        (Side::Sell, Side::Buy)
+    };
+    let working = risk.working_qty(id, same).unwrap();
+    // Exposure after the order: |position ± (working + qty)| = limit + 1.
+    let qty = limit + 1 - (position.abs() + working);
+    assert!(
+        qty > 0 && qty <= limit,
+        "qty {qty} (position {position}, working {working})"
+    );
+    let qty = i64::try_from(qty).unwrap();
+    let mark = i64::try_from(inst.mark.as_ref().unwrap().raw).unwrap();
+    // Inside the price band, away from our own quotes.
+    let price = |side: Side| match side {
+        Side::Buy => mark - mark / 50,
+        Side::Sell => mark + mark / 50,
+    };
+    let ts = before.at_event_time_ns.unwrap();
+    let mut risk = recovered.chain.downstream.risk().clone();
+    assert_eq!(
+        risk.check(ts, id, same, price(same), qty, u64::MAX - 1),
+        Err(RiskCode::MaxPosition),
+        "an order breaching max_position only with the old position {position}"
+    );
+    let mut risk = recovered.chain.downstream.risk().clone();
+    assert_ne!(
+        risk.check(ts, id, other, price(other), qty, u64::MAX - 2),
+        Err(RiskCode::MaxPosition),
+        "the same order reducing the position"
+    );
+}
