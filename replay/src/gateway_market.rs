@@ -157,6 +157,18 @@ impl GatewayMarket {
         udp: &UdpFeedSpec,
         fix: &FixSessionSpec,
     ) -> Result<Self, LiveError> {
+        Self::open_with_base(cfg, udp, fix, None)
+    }
+
+    /// [`GatewayMarket::open`] for a resumed run: with `base`, the ClOrdID base the run
+    /// used before its restart (its client ids continue, so base + id is still new), so
+    /// that reports for its orders in flight map back to the recovered OMS's orders.
+    pub fn open_with_base(
+        cfg: &EngineConfig,
+        udp: &UdpFeedSpec,
+        fix: &FixSessionSpec,
+        base: Option<u64>,
+    ) -> Result<Self, LiveError> {
         let mut rc = ReceiverConfig::from_spec(udp)
             .map_err(|e| LiveError::Market(format!("[live.udp] {e}")))?;
         rc.venue_source = FEED_SOURCE;
@@ -167,7 +179,10 @@ impl GatewayMarket {
                 LiveError::Market(format!("FIX state directory {}: {e}", dir.display()))
             })?;
         }
-        let client_id_base = next_client_id_base(&fix.state.with_extension("base"), wall_ns())?;
+        let client_id_base = match base {
+            Some(b) => b,
+            None => next_client_id_base(&fix.state.with_extension("base"), wall_ns())?,
+        };
         let gateway = FixOrderGateway::start(FixGatewayConfig {
             settings_path: fix.settings.clone(),
             state_path: fix.state.clone(),
@@ -442,6 +457,33 @@ impl LiveMarket for GatewayMarket {
 
 fn sent_slot(id: u64) -> usize {
     (id % SENT_SLOTS as u64) as usize
+}
+
+/// The file in a run directory that holds the run's ClOrdID base (`run --resume` keeps it).
+pub const CLIENT_ID_BASE_FILE: &str = "clordid.base";
+
+/// Records `base` as the ClOrdID base of the run in `run_dir`.
+pub fn save_run_base(run_dir: &Path, base: u64) -> Result<(), LiveError> {
+    let path = run_dir.join(CLIENT_ID_BASE_FILE);
+    let err = |e: std::io::Error| LiveError::Market(format!("{}: {e}", path.display()));
+    std::fs::create_dir_all(run_dir).map_err(err)?;
+    std::fs::write(&path, format!("{base}\n")).map_err(err)
+}
+
+/// The ClOrdID base the run in `run_dir` used (`None`: it recorded none).
+pub fn run_base(run_dir: &Path) -> Result<Option<u64>, LiveError> {
+    let path = run_dir.join(CLIENT_ID_BASE_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(t) => t.trim().parse().map(Some).map_err(|_| {
+            LiveError::Market(format!(
+                "{}: not a ClOrdID base: {:?}",
+                path.display(),
+                t.trim()
+            ))
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(LiveError::Market(format!("{}: {e}", path.display()))),
+    }
 }
 
 /// The ClOrdID base of a run starting at `wall_ns`: its second, or one more than the second

@@ -153,6 +153,7 @@ pub fn run_live(
         }
         LiveSpec::Gateways { udp, fix } => {
             let market = GatewayMarket::open(cfg, udp, fix)?;
+            crate::gateway_market::save_run_base(run_dir, market.client_id_base())?;
             run_live_with(cfg, run_dir, market, control, progress)
         }
     }
@@ -183,6 +184,8 @@ pub fn resume_live(
     let summary = recovered.summary.clone();
     on_recovered(&summary);
     let at = summary.last_event_ns;
+    // The session clock continues after the last journaled input (none: a fresh start).
+    let after = (summary.inputs > 0).then_some(at);
     let mut first: std::collections::VecDeque<Event> =
         recovered.first_inputs.iter().copied().collect();
     let resume = tickrail_engine::runtime::Resume {
@@ -205,15 +208,30 @@ pub fn resume_live(
                 at_ns: at,
                 inner: market,
             };
-            run_live_from(cfg, run_dir, market, control, progress, Some(resume))?
+            run_live_from(
+                cfg,
+                run_dir,
+                market,
+                control,
+                progress,
+                Some((resume, after)),
+            )?
         }
         LiveSpec::Gateways { udp, fix } => {
+            let base = crate::gateway_market::run_base(run_dir)?;
             let market = Resumed {
                 first,
                 at_ns: at,
-                inner: GatewayMarket::open(cfg, udp, fix)?,
+                inner: GatewayMarket::open_with_base(cfg, udp, fix, base)?,
             };
-            run_live_from(cfg, run_dir, market, control, progress, Some(resume))?
+            run_live_from(
+                cfg,
+                run_dir,
+                market,
+                control,
+                progress,
+                Some((resume, after)),
+            )?
         }
     };
     Ok((report, summary))
@@ -334,14 +352,24 @@ pub fn run_live_with<M: LiveMarket>(
     run_live_from(cfg, run_dir, market, control, progress, None)
 }
 
+/// [`run_live_with`], or a resume: the recovered state and the receive time of the last
+/// journaled input (`None` if there was none), after which the session clock continues
+/// ([`Timers::resume_after`]).
 fn run_live_from<M: LiveMarket>(
     cfg: &EngineConfig,
     run_dir: &Path,
     market: M,
     control: Arc<LiveControl>,
     mut progress: impl FnMut(&Counters),
-    resume: Option<tickrail_engine::runtime::Resume>,
+    resume: Option<(tickrail_engine::runtime::Resume, Option<i64>)>,
 ) -> Result<LiveReport, LiveError> {
+    let mut timers = cfg.timers();
+    let resume = resume.map(|(resume, after)| {
+        if let Some(last_input_ns) = after {
+            timers.resume_after(last_input_ns);
+        }
+        resume
+    });
     // The stats file first (it creates run_dir): a failure here leaves no thread running.
     let mut stats = StatsWriter::create_for_counters(
         &run_dir.join(STATS_FILE_NAME),
@@ -357,7 +385,6 @@ fn run_live_from<M: LiveMarket>(
         .cloned()
         .ok_or_else(|| LiveError::Feed("no feed thread in the layout".into()))?;
     let pace = cfg.runtime.pace;
-    let timers = cfg.timers();
     let (input, output, running) = (started.input, started.output, started.running);
     let fc = counters.clone();
     let ctl = control.clone();
