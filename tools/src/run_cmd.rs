@@ -188,6 +188,16 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
 
 /// Prints what recovery did (before the resumed run starts).
 fn recovered(r: &tickrail_replay::resume::RecoverySummary) -> Result<()> {
+    for w in &r.snapshot_warnings {
+        outln!("warning     snapshot {w}");
+    }
+    if let Some(s) = &r.snapshot {
+        outln!(
+            "snapshot    {}: the state after input {}",
+            s.display(),
+            r.next_input.saturating_sub(r.inputs + 1)
+        );
+    }
     outln!(
         "resumed     {} inputs re-driven, {} journaled outputs identical; crash tail: {} \
          outputs re-derived and journaled, {} requests never sent (answered with code {}); \
@@ -281,8 +291,8 @@ fn gateway_summary(g: &GatewayReport) -> Result<()> {
         .collect();
     outln!(
         "fix session {} new, {} cancel, {} replace sent; {} reports, {} duplicates dropped; \
-         {} logons, {} logouts; reconciled {} ({} timeouts, {} fill gaps); {} in flight at \
-         the end; {} for another venue, {} refused locally; rejects: {}; ClOrdID = {} + \
+         {} logons, {} logouts; reconciled {} ({} timeouts, {} fill gaps, {} status requests \
+         asked again, {} resent, {} settled unknown); {} in flight at the end; {} for another venue, {} refused locally; rejects: {}; ClOrdID = {} + \
          client id ({} reports for an earlier run's orders)",
         x.sent_new,
         x.sent_cancel,
@@ -294,6 +304,9 @@ fn gateway_summary(g: &GatewayReport) -> Result<()> {
         x.reconciled,
         x.reconcile_timeouts,
         x.reconcile_fill_gaps,
+        x.reconcile_reasks,
+        x.status_resends,
+        x.reconcile_settled_unknown,
         x.in_flight,
         g.wrong_venue,
         g.refused,

@@ -24,6 +24,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use tickrail_engine::runtime::clock::now_ns;
+use tickrail_engine::runtime::stats_file::StatsReader;
 
 use common::{text, tickrail};
 
@@ -67,8 +68,13 @@ impl Proc {
         }
     }
 
-    /// Waits (up to 30 s) until `started` says so; fails if the process exits first.
-    fn wait_until_started(&mut self, what: &str, started: impl Fn(&Self) -> bool) {
+    /// Waits (up to `timeout`) until `started` says so; fails if the process exits first.
+    fn wait_until_started(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        started: impl Fn(&Self) -> bool,
+    ) {
         let t0 = now_ns();
         while !started(self) {
             assert!(
@@ -77,8 +83,8 @@ impl Proc {
                 self.output()
             );
             assert!(
-                Duration::from_nanos(now_ns() - t0) < Duration::from_secs(30),
-                "{what} did not start:\n{}",
+                Duration::from_nanos(now_ns() - t0) < timeout,
+                "{what} did not start within {timeout:?}:\n{}",
                 self.output()
             );
             std::thread::sleep(Duration::from_millis(20));
@@ -87,10 +93,17 @@ impl Proc {
 
     /// SIGTERM (a clean stop), then [`wait`](Self::wait).
     fn terminate(&mut self, timeout: Duration) -> (bool, String) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
+        self.signal("TERM");
         self.wait(timeout)
+    }
+
+    /// Sends the signal `name` (`TERM`, `STOP`, `CONT`).
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{name} failed");
     }
 }
 
@@ -201,14 +214,13 @@ impl Setup {
             &self.dir,
             self.dir.join(format!("venue{n}.out")),
         );
-        p.wait_until_started("tickrail venue", |p| {
+        p.wait_until_started("tickrail venue", Duration::from_secs(30), |p| {
             p.output().contains("tickrail venue: accepting")
         });
         p
     }
 
-    /// Starts `tickrail run` and waits until it has joined the group (its stats file
-    /// appears once the gateways are open).
+    /// Starts `tickrail run` and waits until it runs (see [`engine_running`]).
     fn run(&self) -> Proc {
         self.run_in("run")
     }
@@ -227,7 +239,11 @@ impl Setup {
             self.dir.join(format!("{name}.out")),
         );
         let stats = self.dir.join(name).join("stats");
-        p.wait_until_started("tickrail run", |_| stats.exists());
+        // The engine's start-up (models, journals, threads) is CPU-bound: slow when tests
+        // and builds share the machine.
+        p.wait_until_started("tickrail run", Duration::from_secs(120), |_| {
+            engine_running(&stats)
+        });
         p
     }
 
@@ -248,6 +264,18 @@ impl Setup {
             self.dir.join("publish.out"),
         )
     }
+}
+
+/// Whether the engine of `stats` (its stats file) runs: the file has been published once.
+/// The file appears earlier, once the gateways are open — the UDP socket has joined the
+/// group — but before the engine starts (models, journals, threads), which takes seconds on
+/// a loaded machine: a feed published meanwhile piles up in the socket's buffer, and what
+/// does not fit (some 10,000 small datagrams) is lost to a gap.
+fn engine_running(stats: &Path) -> bool {
+    StatsReader::open(stats)
+        .ok()
+        .and_then(|r| r.read())
+        .is_some_and(|s| s.publishes > 0)
 }
 
 /// The number after `label` in `text` (`"fills       12 fills"` → 12 for `"fills"`).
@@ -654,10 +682,17 @@ fn engine_killed_mid_session_restarts_reconciles_and_misses_no_fill() {
     let run1 = s.run_in("run1");
     let mut publish = s.publish(&feed, 2_000); // ~14 s of market data
     wait_for_trading(&s.venue_store, 20);
-    drop(run1); // SIGKILL: orders in flight, quotes resting at the venue
-                // The venue keeps trading; what it sends meanwhile waits in its store.
+    // SIGKILL: orders in flight, quotes resting at the venue.
+    drop(run1);
+    // The feed pauses while run 2 starts: its socket joins the group seconds before its
+    // engine reads (see `engine_running`), and a feed that overflowed the socket's buffer
+    // meanwhile would lose more than run 2 missed by starting late (on a loaded machine, its
+    // end of session too: then run 2 never ends). Resumed, the publisher catches up in full
+    // packets. The venue keeps trading; what it sends meanwhile waits in its store.
+    publish.signal("STOP");
     std::thread::sleep(Duration::from_millis(2_000));
     let mut run2 = s.run_in("run2");
+    publish.signal("CONT");
     let (ok, out) = publish.wait(Duration::from_secs(60));
     assert!(ok, "{out}");
     let (ok, out2) = run2.wait(Duration::from_secs(60));

@@ -40,8 +40,10 @@ pub struct FixGatewayConfig {
     pub instruments: Vec<FixInstrument>,
     /// Capacity of each ring (requests in, reports out, callbacks to the gateway thread).
     pub ring_capacity: usize,
-    /// How long to wait for the answers to the OrderStatusRequests sent at logon before
-    /// releasing held orders anyway (each expiry is counted).
+    /// How long reconciliation after a logon may take: an OrderStatusRequest unanswered for
+    /// `reconcile_timeout / STATUS_ATTEMPTS` is re-sent, and once `reconcile_timeout` has
+    /// passed the orders still unanswered are settled as unknown and held orders go out
+    /// (see the module docs; each expiry is counted).
     pub reconcile_timeout: Duration,
     /// `source` stamped on the execution report events.
     pub source: u16,
@@ -69,6 +71,21 @@ pub enum GatewayError {
     Wait(#[from] NotifierError),
 }
 
+/// OrderStatusRequests sent per in-flight order and logon before its status counts as
+/// unknown: one at logon, then one every `reconcile_timeout / STATUS_ATTEMPTS` while
+/// unanswered.
+pub const STATUS_ATTEMPTS: u32 = 3;
+
+/// The reject code of the `Rejected` report for an order whose status stayed unknown through
+/// reconciliation (the `Canceled` report of an acknowledged one carries it too). Outside the
+/// simulated venue's codes (`venue::reject`) and FIX OrdRejReason (103) values.
+pub const STATUS_UNKNOWN: u16 = 65_000;
+
+/// The ClOrdID of the gateway's own OrderCancelRequest for an order settled as unknown is
+/// the order's ClOrdID with this bit flipped: a namespace of its own (tickrail's ClOrdIDs are
+/// Unix seconds × 2^32 + a client id, so two of them differ by 2^63 only 68 years apart).
+pub const SETTLE_CANCEL_BIT: u64 = 1 << 63;
+
 /// A full ring: the request was not taken; retry later.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("the gateway's request ring is full")]
@@ -87,7 +104,10 @@ pub struct GatewayCounters {
     reconciled: AtomicU64,
     reconcile_timeouts: AtomicU64,
     reconcile_fill_gaps: AtomicU64,
+    reconcile_reasks: AtomicU64,
+    reconcile_settled_unknown: AtomicU64,
     resends_suppressed: AtomicU64,
+    status_resends: AtomicU64,
     send_failures: AtomicU64,
     logons: AtomicU64,
     logouts: AtomicU64,
@@ -104,28 +124,43 @@ pub struct GatewayCounters {
 pub struct GatewayStats {
     /// NewOrderSingle sent.
     pub sent_new: u64,
-    /// OrderCancelRequest sent.
+    /// OrderCancelRequest sent (the engine's, and the gateway's own for orders settled as
+    /// unknown).
     pub sent_cancel: u64,
     /// OrderCancelReplaceRequest sent.
     pub sent_replace: u64,
-    /// OrderStatusRequest sent (reconciliation).
+    /// OrderStatusRequest sent (reconciliation), re-asks included.
     pub sent_status: u64,
     /// Execution report events handed out.
     pub reports: u64,
     /// Duplicate or late reports dropped (a fill whose CumQty does not increase, a repeated
     /// ack, a resent report for a finished order).
     pub duplicates: u64,
-    /// Pending/informational reports ignored (150=6, A, E, …).
+    /// Reports ignored: pending/informational ones (150=6, A, E, …), late status answers for
+    /// orders settled as unknown, and the answers to the gateway's own cancels of them.
     pub ignored: u64,
     /// Orders reconciled after a logon: their OrderStatusRequest answered, or the order
     /// settled by a (resent) report while its request was out.
     pub reconciled: u64,
-    /// Reconciliations released by the timeout.
+    /// Reconciliations that reached `reconcile_timeout` with status requests still
+    /// unanswered (those orders were settled as unknown, see `reconcile_settled_unknown`).
     pub reconcile_timeouts: u64,
     /// Status answers showing more filled than the fills seen (the difference is reported).
     pub reconcile_fill_gaps: u64,
-    /// Resends of our application messages replaced by a gap fill (never resend an order).
+    /// OrderStatusRequests sent again because the first went unanswered for
+    /// `reconcile_timeout / STATUS_ATTEMPTS` (also counted in `sent_status`).
+    pub reconcile_reasks: u64,
+    /// In-flight orders and amends whose status was still unknown after the last status
+    /// request: reported `Canceled` (acked) or `Rejected` (never acked) with reject code
+    /// [`STATUS_UNKNOWN`], and canceled at the venue (see the module docs).
+    pub reconcile_settled_unknown: u64,
+    /// Resends of our orders, cancels and amends replaced by a gap fill (never send an order
+    /// twice).
     pub resends_suppressed: u64,
+    /// OrderStatusRequests resent as they are (PossDupFlag=Y) for a resend request: a status
+    /// request is a question, asking it twice is harmless, and a gap fill in its place would
+    /// leave it unanswered.
+    pub status_resends: u64,
     /// Messages QuickFIX refused to send.
     pub send_failures: u64,
     /// Logons.
@@ -154,7 +189,10 @@ impl GatewayCounters {
             reconciled: g(&self.reconciled),
             reconcile_timeouts: g(&self.reconcile_timeouts),
             reconcile_fill_gaps: g(&self.reconcile_fill_gaps),
+            reconcile_reasks: g(&self.reconcile_reasks),
+            reconcile_settled_unknown: g(&self.reconcile_settled_unknown),
             resends_suppressed: g(&self.resends_suppressed),
+            status_resends: g(&self.status_resends),
             send_failures: g(&self.send_failures),
             logons: g(&self.logons),
             logouts: g(&self.logouts),
@@ -234,8 +272,14 @@ impl ApplicationCallback for Callbacks {
 
     fn on_msg_to_app(&self, msg: &mut Message, _session: &SessionId) -> Result<(), MsgToAppError> {
         // A resend of one of our orders would send it twice: gap-fill it instead; in-flight
-        // orders are reconciled by OrderStatusRequest.
+        // orders are reconciled by OrderStatusRequest. A status request itself is resent: the
+        // venue's resend request after a logon usually covers the ones just sent (the venue
+        // queues them behind its gap and drops them once the gap fill skips past them).
         if msg.header(tag::POSS_DUP_FLAG).as_deref() == Some("Y") {
+            if msg.header(tag::MSG_TYPE).as_deref() == Some("H") {
+                bump(&self.counters.status_resends);
+                return Ok(());
+            }
             bump(&self.counters.resends_suppressed);
             return Err(MsgToAppError::DoNotSend);
         }
@@ -428,7 +472,10 @@ fn run(
         done: BTreeSet::new(),
         done_order: VecDeque::new(),
         pending_status: BTreeSet::new(),
-        reconcile_deadline: None,
+        status_attempts: 0,
+        next_status_at: None,
+        settled: BTreeMap::new(),
+        settled_order: VecDeque::new(),
         logged_on: false,
     };
     worker.publish_in_flight();
@@ -441,7 +488,7 @@ fn run(
             busy = true;
             worker.on_inbound(item)?;
         }
-        worker.check_reconcile_timeout();
+        worker.check_reconcile()?;
         if worker.logged_on && worker.pending_status.is_empty() {
             if let Some(request) = requests.pop() {
                 busy = true;
@@ -489,12 +536,29 @@ struct Worker<'a> {
     /// unknown ids. Bounded by `DONE_MEMORY`.
     done: BTreeSet<u64>,
     done_order: VecDeque<u64>,
+    /// The orders whose status request is unanswered (new orders are held meanwhile).
     pending_status: BTreeSet<u64>,
-    reconcile_deadline: Option<Instant>,
+    /// Status requests sent to each of them since the logon.
+    status_attempts: u32,
+    /// When to re-ask (or, after the last attempt, settle them as unknown).
+    next_status_at: Option<Instant>,
+    /// Recently settled as unknown (with what was known of them): their later reports still
+    /// reach the engine. Bounded by `DONE_MEMORY`, oldest forgotten first.
+    settled: BTreeMap<u64, Tracked>,
+    settled_order: VecDeque<u64>,
     logged_on: bool,
 }
 
 const DONE_MEMORY: usize = 65_536;
+
+/// How an order's report is settled by `Worker::on_report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Subject {
+    /// In flight.
+    InFlight,
+    /// Settled as unknown by the reconciliation.
+    Settled,
+}
 
 impl Worker<'_> {
     fn publish_in_flight(&self) {
@@ -540,9 +604,7 @@ impl Worker<'_> {
             Inbound::Logon => self.on_logon(),
             Inbound::Logout => {
                 self.logged_on = false;
-                self.pending_status.clear();
-                self.reconcile_deadline = None;
-                self.counters.reconciling.store(false, Ordering::Release);
+                self.end_reconcile();
                 Ok(())
             }
             Inbound::Report(r) => self.on_report(&r),
@@ -551,7 +613,7 @@ impl Worker<'_> {
 
     /// On every logon: cancels in flight are forgotten (the order's status tells), every
     /// order or amend in flight gets an OrderStatusRequest, and new requests wait until
-    /// each is answered or the timeout passes.
+    /// each is answered, or settled as unknown once `reconcile_timeout` has passed.
     fn on_logon(&mut self) -> Result<(), GatewayError> {
         self.logged_on = true;
         let cancels: Vec<u64> = self
@@ -565,7 +627,25 @@ impl Worker<'_> {
         }
         self.save()?;
         self.pending_status = self.in_flight.keys().copied().collect();
-        for (&cl, t) in &self.in_flight {
+        self.status_attempts = 0;
+        if self.pending_status.is_empty() {
+            self.end_reconcile();
+        } else {
+            self.counters.reconciling.store(true, Ordering::Release);
+            self.ask_status();
+        }
+        Ok(())
+    }
+
+    /// Sends an OrderStatusRequest for every order whose status is still unknown, and sets
+    /// when to ask again.
+    fn ask_status(&mut self) {
+        let reask = self.status_attempts > 0;
+        self.status_attempts += 1;
+        for &cl in &self.pending_status {
+            let Some(t) = self.in_flight.get(&cl) else {
+                continue;
+            };
             let Some(inst) = self.instruments.by_id(t.instrument) else {
                 continue;
             };
@@ -573,28 +653,139 @@ impl Worker<'_> {
                 messages::order_status_request(cl, &inst.symbol, t.side),
                 &self.counters.sent_status,
             );
+            if reask {
+                bump(&self.counters.reconcile_reasks);
+            }
         }
-        if !self.pending_status.is_empty() {
-            self.counters.reconciling.store(true, Ordering::Release);
-            self.reconcile_deadline = Some(clock::monotonic() + self.config.reconcile_timeout);
+        self.next_status_at = Some(clock::monotonic() + self.status_interval());
+    }
+
+    /// How long a round of status requests may stay unanswered.
+    fn status_interval(&self) -> Duration {
+        self.config.reconcile_timeout / STATUS_ATTEMPTS
+    }
+
+    /// Reconciliation is over: new requests go out again.
+    fn end_reconcile(&mut self) {
+        self.pending_status.clear();
+        self.status_attempts = 0;
+        self.next_status_at = None;
+        self.counters.reconciling.store(false, Ordering::Release);
+    }
+
+    /// The reconciliation timer: a round of status requests unanswered is re-sent, and after
+    /// the last one (`reconcile_timeout` after the logon) the orders still unanswered are
+    /// settled as unknown.
+    fn check_reconcile(&mut self) -> Result<(), GatewayError> {
+        let Some(at) = self.next_status_at else {
+            return Ok(());
+        };
+        if self.pending_status.is_empty() {
+            self.end_reconcile();
+            return Ok(());
+        }
+        if clock::monotonic() < at {
+            return Ok(());
+        }
+        if self.status_attempts < STATUS_ATTEMPTS {
+            tracing::info!(
+                unanswered = self.pending_status.len(),
+                attempt = self.status_attempts + 1,
+                "FIX gateway: order status requests unanswered; asking again"
+            );
+            self.ask_status();
+            return Ok(());
+        }
+        bump(&self.counters.reconcile_timeouts);
+        self.settle_unknown()?;
+        self.end_reconcile();
+        Ok(())
+    }
+
+    /// Settles every order whose status requests all went unanswered (see the module docs):
+    /// an OrderCancelRequest in case it is live at the venue, and a `Canceled` (acknowledged)
+    /// or `Rejected` (never acknowledged) report with reject code [`STATUS_UNKNOWN`]. An amend
+    /// settles the order it amends with it (its terms are unknown too); the order's report
+    /// stands for both. The settled orders are remembered: their later reports still reach
+    /// the engine.
+    fn settle_unknown(&mut self) -> Result<(), GatewayError> {
+        let mut ids = std::mem::take(&mut self.pending_status);
+        let amended: Vec<u64> = ids
+            .iter()
+            .filter_map(|cl| self.in_flight.get(cl))
+            .filter(|t| t.kind == RequestKind::Amend && self.in_flight.contains_key(&t.orig))
+            .map(|t| t.orig)
+            .collect();
+        ids.extend(amended);
+        let now = clock::utc_now();
+        let mut reports = Vec::new();
+        for &cl in &ids {
+            let Some(t) = self.in_flight.get(&cl).copied() else {
+                continue;
+            };
+            if let Some(inst) = self.instruments.by_id(t.instrument) {
+                self.send(
+                    messages::cancel_request(
+                        cl ^ SETTLE_CANCEL_BIT,
+                        cl,
+                        &inst.symbol,
+                        t.side,
+                        Some((t.qty, inst.qty_scale)),
+                        &now,
+                    ),
+                    &self.counters.sent_cancel,
+                );
+            }
+            self.finish(cl);
+            self.remember_settled(cl, t);
+            bump(&self.counters.reconcile_settled_unknown);
+            if t.kind == RequestKind::Amend && ids.contains(&t.orig) {
+                continue;
+            }
+            let exec = if t.acked {
+                ExecKind::Canceled
+            } else {
+                ExecKind::Rejected
+            };
+            let body = EventBody::ExecReport {
+                exec,
+                side: t.side,
+                liquidity: Liquidity::Unknown,
+                reject_code: STATUS_UNKNOWN,
+                client_order_id: cl,
+                venue_order_id: t.venue_order_id,
+                price: t.price,
+                qty: t.qty,
+                leaves_qty: Qty::ZERO,
+                cum_qty: t.cum,
+            };
+            reports.push((t, body));
+        }
+        self.save()?;
+        if !ids.is_empty() {
+            let shown: Vec<u64> = ids.iter().copied().take(16).collect();
+            tracing::warn!(
+                settled = ids.len(),
+                attempts = self.status_attempts,
+                "FIX gateway: order status still unknown after every status request; reported \
+                 canceled (acknowledged) or rejected (never acknowledged) with reject code \
+                 {STATUS_UNKNOWN}, and canceled at the venue: ClOrdIDs {shown:?}{}",
+                if ids.len() > shown.len() { " …" } else { "" }
+            );
+        }
+        for (t, body) in reports {
+            self.emit_for(&t, body);
         }
         Ok(())
     }
 
-    fn check_reconcile_timeout(&mut self) {
-        if let Some(deadline) = self.reconcile_deadline {
-            if self.pending_status.is_empty() {
-                self.reconcile_deadline = None;
-                self.counters.reconciling.store(false, Ordering::Release);
-            } else if clock::monotonic() >= deadline {
-                bump(&self.counters.reconcile_timeouts);
-                tracing::warn!(
-                    unanswered = self.pending_status.len(),
-                    "FIX gateway: order status requests unanswered; releasing held orders"
-                );
-                self.pending_status.clear();
-                self.reconcile_deadline = None;
-                self.counters.reconciling.store(false, Ordering::Release);
+    fn remember_settled(&mut self, cl: u64, t: Tracked) {
+        if self.settled.insert(cl, t).is_none() {
+            self.settled_order.push_back(cl);
+            if self.settled_order.len() > DONE_MEMORY {
+                if let Some(old) = self.settled_order.pop_front() {
+                    self.settled.remove(&old);
+                }
             }
         }
     }
@@ -827,13 +1018,36 @@ impl Worker<'_> {
     }
 
     fn on_report(&mut self, r: &FixReport) -> Result<(), GatewayError> {
-        // Which in-flight entry the report is about: a Canceled names the order in 41 (11 is
-        // the cancel request); everything else names its subject in 11.
+        // The answer (canceled, or cancel rejected) to the gateway's own cancel of an order
+        // settled as unknown: the engine has had that order's final report already.
+        if let Some(orig) = r.orig_cl_ord_id {
+            if r.cl_ord_id == orig ^ SETTLE_CANCEL_BIT
+                && matches!(r.kind, ReportKind::Canceled | ReportKind::CancelReject)
+                && !self.in_flight.contains_key(&r.cl_ord_id)
+            {
+                bump(&self.counters.ignored);
+                return Ok(());
+            }
+        }
+        // Which entry the report is about: a Canceled names the order in 41 (11 is the cancel
+        // request); everything else names its subject in 11.
         let key = match (r.kind, r.orig_cl_ord_id) {
-            (ReportKind::Canceled, Some(orig)) if self.in_flight.contains_key(&orig) => orig,
+            (ReportKind::Canceled, Some(orig))
+                if self.in_flight.contains_key(&orig)
+                    || (self.settled.contains_key(&orig)
+                        && !self.in_flight.contains_key(&r.cl_ord_id)) =>
+            {
+                orig
+            }
             _ => r.cl_ord_id,
         };
-        let Some(t) = self.in_flight.get(&key).copied() else {
+        let (t, subject) = if let Some(t) = self.in_flight.get(&key) {
+            (*t, Subject::InFlight)
+        } else if let Some(t) = self.settled.get(&key) {
+            // Settled as unknown, and the venue speaks of it after all (it was live there):
+            // what it says reaches the engine, deduplicated like any report.
+            (*t, Subject::Settled)
+        } else {
             if self.done.contains(&key) || r.orig_cl_ord_id.is_some_and(|o| self.done.contains(&o))
             {
                 return self.duplicate();
@@ -846,6 +1060,11 @@ impl Worker<'_> {
             return Ok(());
         };
         if r.kind == ReportKind::Status {
+            if subject == Subject::Settled {
+                // A late answer to a status request: its fills come as reports of their own.
+                bump(&self.counters.ignored);
+                return Ok(());
+            }
             return self.on_status(key, t, r);
         }
         let Some(exec) = r.exec_kind() else {
@@ -901,6 +1120,22 @@ impl Worker<'_> {
                 cum
             },
         };
+        if subject == Subject::Settled {
+            // Final reports end the memory (their resends are duplicates, `done`).
+            match exec {
+                ExecKind::Fill
+                | ExecKind::Canceled
+                | ExecKind::Rejected
+                | ExecKind::CancelRejected => {
+                    self.settled.remove(&key);
+                }
+                ExecKind::Ack | ExecKind::PartialFill | ExecKind::Replaced => {
+                    self.settled.insert(key, next);
+                }
+            }
+            self.emit_for(&t, body);
+            return Ok(());
+        }
         match exec {
             ExecKind::Fill | ExecKind::Canceled | ExecKind::Rejected => {
                 self.finish(key);
@@ -1008,5 +1243,495 @@ impl Worker<'_> {
             }
         }
         self.save()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The gateway against a scripted venue on a raw socket (a few lines of FIX), so that a
+    //! test decides which status requests go unanswered.
+
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::path::Path;
+
+    use tickrail_engine::{InstrumentId, Price, Scale};
+
+    use super::*;
+    use crate::fix::state;
+
+    /// QuickFIX keeps a process-wide session registry: one gateway at a time.
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+    const INST: InstrumentId = InstrumentId::new(0);
+
+    fn instruments() -> Vec<FixInstrument> {
+        vec![FixInstrument {
+            id: INST,
+            symbol: "AAA".into(),
+            price_scale: Scale::new(2),
+            qty_scale: Scale::new(0),
+        }]
+    }
+
+    fn order(side: Side, acked: bool, cum: i64, venue_order_id: u64) -> Tracked {
+        Tracked {
+            kind: RequestKind::New,
+            orig: 0,
+            instrument: INST,
+            side,
+            tif: TimeInForce::Day,
+            price: Price::new(10_000),
+            qty: Qty::new(10),
+            acked,
+            cum: Qty::new(cum),
+            venue_order_id,
+        }
+    }
+
+    /// Order 11 (acknowledged, 2 filled) and order 12 (never acknowledged) in flight, as a
+    /// gateway that stopped would have left them.
+    fn in_flight_file(path: &Path) {
+        let mut m = BTreeMap::new();
+        m.insert(11, order(Side::Buy, true, 2, 77));
+        m.insert(12, order(Side::Sell, false, 0, 0));
+        state::save(path, &m).unwrap();
+    }
+
+    fn frame(fields: &[(u32, String)]) -> Vec<u8> {
+        let body: String = fields.iter().map(|(t, v)| format!("{t}={v}\x01")).collect();
+        let msg = format!("8=FIX.4.4\x019={}\x01{body}", body.len());
+        let sum = msg.bytes().fold(0u32, |a, b| a + u32::from(b)) % 256;
+        format!("{msg}10={sum:03}\x01").into_bytes()
+    }
+
+    /// One message as (tag, value) pairs.
+    #[derive(Debug)]
+    struct Msg(Vec<(u32, String)>);
+
+    impl Msg {
+        fn get(&self, tag: u32) -> Option<&str> {
+            self.0
+                .iter()
+                .find(|(t, _)| *t == tag)
+                .map(|(_, v)| v.as_str())
+        }
+        fn is(&self, msg_type: &str) -> bool {
+            self.get(tag::MSG_TYPE) == Some(msg_type)
+        }
+    }
+
+    /// The venue's side of one FIX session, scripted by the test.
+    struct ScriptedVenue {
+        stream: TcpStream,
+        buf: Vec<u8>,
+        seq: u64,
+    }
+
+    impl ScriptedVenue {
+        /// Accepts the gateway's connection and answers its Logon.
+        fn accept(listener: &TcpListener) -> Self {
+            let (stream, _) = listener.accept().unwrap();
+            stream
+                .set_read_timeout(Some(Duration::from_millis(20)))
+                .unwrap();
+            let mut v = Self {
+                stream,
+                buf: Vec::new(),
+                seq: 1,
+            };
+            let logon = v.expect(Duration::from_secs(10), |m| m.is("A"));
+            assert_eq!(logon.get(tag::MSG_SEQ_NUM), Some("1"), "{logon:?}");
+            v.send("A", &[(98, "0"), (108, "30")]);
+            v
+        }
+
+        fn send(&mut self, msg_type: &str, fields: &[(u32, &str)]) {
+            let mut all = vec![
+                (tag::MSG_TYPE, msg_type.to_owned()),
+                (49, "SCRIPTVENUE".to_owned()),
+                (56, "GWTEST".to_owned()),
+                (tag::MSG_SEQ_NUM, self.seq.to_string()),
+                (52, clock::utc_now()),
+            ];
+            all.extend(fields.iter().map(|(t, v)| (*t, (*v).to_owned())));
+            self.seq += 1;
+            self.stream.write_all(&frame(&all)).unwrap();
+        }
+
+        /// The next whole message, if one comes within `timeout`.
+        fn next(&mut self, timeout: Duration) -> Option<Msg> {
+            let start = clock::monotonic();
+            loop {
+                if let Some(m) = self.take() {
+                    return Some(m);
+                }
+                if start.elapsed() >= timeout {
+                    return None;
+                }
+                let mut chunk = [0u8; 4096];
+                match self.stream.read(&mut chunk) {
+                    Ok(0) => return None,
+                    Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                        ) => {}
+                    Err(e) => panic!("read: {e}"),
+                }
+            }
+        }
+
+        fn take(&mut self) -> Option<Msg> {
+            let text = std::str::from_utf8(&self.buf).ok()?;
+            let rest = text.strip_prefix("8=FIX.4.4\x019=")?;
+            let (len, _) = rest.split_once('\x01')?;
+            let head = "8=FIX.4.4\x019=".len() + len.len() + 1;
+            let total = head + len.parse::<usize>().unwrap() + "10=000\x01".len();
+            if self.buf.len() < total {
+                return None;
+            }
+            let msg: Vec<u8> = self.buf.drain(..total).collect();
+            let fields = String::from_utf8(msg)
+                .unwrap()
+                .split('\x01')
+                .filter_map(|f| f.split_once('='))
+                .map(|(t, v)| (t.parse().unwrap(), v.to_owned()))
+                .collect();
+            Some(Msg(fields))
+        }
+
+        /// The next message that `want` accepts (others are skipped: heartbeats, …).
+        fn expect(&mut self, timeout: Duration, want: impl Fn(&Msg) -> bool) -> Msg {
+            let start = clock::monotonic();
+            loop {
+                let left = timeout.saturating_sub(start.elapsed());
+                match self.next(left) {
+                    Some(m) if want(&m) => return m,
+                    Some(_) => {}
+                    None => panic!("nothing expected came within {timeout:?}"),
+                }
+            }
+        }
+
+        /// The status requests of one round: one per order in flight.
+        fn status_round(&mut self, timeout: Duration) -> BTreeMap<u64, Msg> {
+            let mut round = BTreeMap::new();
+            while round.len() < 2 {
+                let m = self.expect(timeout, |m| m.is("H"));
+                let cl = m.get(tag::CL_ORD_ID).unwrap().parse().unwrap();
+                assert!(round.insert(cl, m).is_none(), "asked twice in a round");
+            }
+            round
+        }
+
+        /// An answer to a status request (150=I): OrdStatus, CumQty, LeavesQty.
+        fn status(&mut self, cl: u64, side: &str, [status, cum, leaves]: [&str; 3]) {
+            let cl = cl.to_string();
+            let mut f = vec![
+                (37, "77"),
+                (17, "x"),
+                (tag::CL_ORD_ID, cl.as_str()),
+                (tag::EXEC_TYPE, "I"),
+                (tag::ORD_STATUS, status),
+                (tag::SYMBOL, "AAA"),
+                (tag::SIDE, side),
+                (tag::LEAVES_QTY, leaves),
+                (tag::CUM_QTY, cum),
+                (6, "0"),
+            ];
+            if status == "8" {
+                f.push((tag::ORD_REJ_REASON, "5"));
+            }
+            self.send("8", &f);
+        }
+    }
+
+    struct Setup {
+        dir: PathBuf,
+        listener: TcpListener,
+        gateway: FixOrderGateway,
+    }
+
+    fn setup(name: &str, reconcile_timeout: Duration) -> Setup {
+        let dir = std::env::temp_dir().join(format!(
+            "tickrail-fix-gw-{name}-{}-{}",
+            std::process::id(),
+            clock::wall_ns()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let settings = dir.join("initiator.cfg");
+        std::fs::write(
+            &settings,
+            format!(
+                "[DEFAULT]\nConnectionType=initiator\nFileStorePath={}\nReconnectInterval=1\n\
+                 PersistMessages=Y\nResetOnLogon=N\nResetOnLogout=N\nResetOnDisconnect=N\n\
+                 NonStopSession=Y\nHeartBtInt=30\nUseDataDictionary=N\nCheckLatency=N\n\
+                 [SESSION]\nBeginString=FIX.4.4\nSenderCompID=GWTEST\n\
+                 TargetCompID=SCRIPTVENUE\nSocketConnectHost=127.0.0.1\n\
+                 SocketConnectPort={port}\n",
+                dir.join("store").display()
+            ),
+        )
+        .unwrap();
+        let state_path = dir.join("store").join("in-flight.state");
+        in_flight_file(&state_path);
+        let gateway = FixOrderGateway::start(FixGatewayConfig {
+            settings_path: settings,
+            state_path,
+            instruments: instruments(),
+            ring_capacity: 64,
+            reconcile_timeout,
+            source: 7,
+            wait: WaitKind::Block,
+        })
+        .unwrap();
+        Setup {
+            dir,
+            listener,
+            gateway,
+        }
+    }
+
+    /// (exec, client order id, qty, cum, reject code) of each report handed out.
+    fn reports(g: &FixOrderGateway) -> Vec<(ExecKind, u64, i64, i64, u16)> {
+        let mut out = Vec::new();
+        while let Some(e) = g.poll_report() {
+            if let EventBody::ExecReport {
+                exec,
+                client_order_id,
+                qty,
+                cum_qty,
+                reject_code,
+                ..
+            } = e.body
+            {
+                out.push((exec, client_order_id, qty.raw(), cum_qty.raw(), reject_code));
+            }
+        }
+        out
+    }
+
+    fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+        let start = clock::monotonic();
+        while !cond() {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "timed out waiting for {what}"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn unanswered_status_requests_are_asked_again() {
+        let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+        let s = setup("reask", Duration::from_secs(3));
+        let mut v = ScriptedVenue::accept(&s.listener);
+        // The first round is lost; the second is answered: 11 live, 12 unknown.
+        let first = v.status_round(Duration::from_secs(5));
+        assert_eq!(first.keys().copied().collect::<Vec<_>>(), [11, 12]);
+        assert!(
+            v.next(Duration::from_millis(200)).is_none(),
+            "nothing else before the re-ask (new orders held)"
+        );
+        v.status_round(Duration::from_secs(5));
+        v.status(11, "1", ["1", "2", "8"]);
+        v.status(12, "2", ["8", "0", "0"]);
+        wait_until("reconciled", || !s.gateway.is_reconciling());
+        wait_until("the reject", || s.gateway.stats().reports == 1);
+        assert_eq!(
+            reports(&s.gateway),
+            [(ExecKind::Rejected, 12, 10, 0, 5)],
+            "12 never arrived; 11 is live and acknowledged already"
+        );
+        let st = s.gateway.stats();
+        assert_eq!(
+            (
+                st.sent_status,
+                st.reconcile_reasks,
+                st.reconciled,
+                st.reconcile_timeouts,
+                st.reconcile_settled_unknown,
+                st.in_flight
+            ),
+            (4, 2, 2, 0, 0, 1),
+            "{st:?}"
+        );
+        drop(v); // disconnected: the logout need not wait for an answer
+        s.gateway.stop().unwrap();
+        let _ = std::fs::remove_dir_all(&s.dir);
+    }
+
+    #[test]
+    fn status_requests_covered_by_a_resend_request_are_resent_not_gap_filled() {
+        let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+        let s = setup("resend", Duration::from_secs(30));
+        let mut v = ScriptedVenue::accept(&s.listener);
+        let first = v.status_round(Duration::from_secs(5));
+        let seqs: Vec<&str> = first
+            .values()
+            .map(|m| m.get(tag::MSG_SEQ_NUM).unwrap())
+            .collect();
+        assert_eq!(seqs, ["2", "3"]);
+        // As a venue that lost its last messages asks after the logon: everything from 2.
+        v.send("2", &[(7, "2"), (16, "0")]);
+        let again = v.status_round(Duration::from_secs(5));
+        for (cl, m) in &again {
+            assert_eq!(m.get(tag::POSS_DUP_FLAG), Some("Y"), "{cl}: {m:?}");
+            assert_eq!(m.get(tag::MSG_SEQ_NUM), first[cl].get(tag::MSG_SEQ_NUM));
+        }
+        v.status(11, "1", ["1", "2", "8"]);
+        v.status(12, "2", ["8", "0", "0"]);
+        wait_until("reconciled", || !s.gateway.is_reconciling());
+        let st = s.gateway.stats();
+        assert_eq!(
+            (
+                st.status_resends,
+                st.resends_suppressed,
+                st.reconcile_reasks
+            ),
+            (2, 0, 0),
+            "{st:?}"
+        );
+        drop(v); // disconnected: the logout need not wait for an answer
+        s.gateway.stop().unwrap();
+        let _ = std::fs::remove_dir_all(&s.dir);
+    }
+
+    #[test]
+    fn orders_whose_status_stays_unknown_are_settled_and_their_late_reports_still_arrive() {
+        let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+        let s = setup("settle", Duration::from_millis(900));
+        let mut v = ScriptedVenue::accept(&s.listener);
+        for _ in 0..STATUS_ATTEMPTS {
+            v.status_round(Duration::from_secs(5));
+        }
+        // Then a cancel of the gateway's own for each, in case it is live.
+        let mut cancels = BTreeMap::new();
+        for _ in 0..2 {
+            let m = v.expect(Duration::from_secs(5), |m| m.is("F"));
+            let orig: u64 = m.get(tag::ORIG_CL_ORD_ID).unwrap().parse().unwrap();
+            let cl: u64 = m.get(tag::CL_ORD_ID).unwrap().parse().unwrap();
+            cancels.insert(orig, cl);
+        }
+        assert_eq!(
+            cancels,
+            BTreeMap::from([(11, 11 ^ SETTLE_CANCEL_BIT), (12, 12 ^ SETTLE_CANCEL_BIT)])
+        );
+        wait_until("settled", || s.gateway.stats().reports == 2);
+        assert!(!s.gateway.is_reconciling());
+        assert_eq!(
+            reports(&s.gateway),
+            [
+                (ExecKind::Canceled, 11, 10, 2, STATUS_UNKNOWN),
+                (ExecKind::Rejected, 12, 10, 0, STATUS_UNKNOWN)
+            ]
+        );
+        let st = s.gateway.stats();
+        assert_eq!(
+            (
+                st.sent_status,
+                st.reconcile_reasks,
+                st.reconcile_timeouts,
+                st.reconcile_settled_unknown,
+                st.sent_cancel,
+                st.in_flight
+            ),
+            (6, 4, 1, 2, 2, 0),
+            "{st:?}"
+        );
+        // Order 11 was live after all: it filled before our cancel reached it. The fill
+        // reaches the engine (once), the cancel's answers do not.
+        let fill = |v: &mut ScriptedVenue| {
+            v.send(
+                "8",
+                &[
+                    (37, "77"),
+                    (17, "f1"),
+                    (tag::CL_ORD_ID, "11"),
+                    (tag::EXEC_TYPE, "F"),
+                    (tag::ORD_STATUS, "1"),
+                    (tag::SYMBOL, "AAA"),
+                    (tag::SIDE, "1"),
+                    (tag::ORDER_QTY, "10"),
+                    (tag::PRICE, "100.00"),
+                    (tag::LEAVES_QTY, "5"),
+                    (tag::CUM_QTY, "5"),
+                    (6, "100"),
+                    (tag::LAST_PX, "100.00"),
+                    (tag::LAST_QTY, "3"),
+                ],
+            );
+        };
+        fill(&mut v);
+        fill(&mut v); // the same again: a duplicate
+        let c11 = (11 ^ SETTLE_CANCEL_BIT).to_string();
+        let c12 = (12 ^ SETTLE_CANCEL_BIT).to_string();
+        v.send(
+            "8",
+            &[
+                (37, "77"),
+                (17, "c1"),
+                (tag::CL_ORD_ID, c11.as_str()),
+                (tag::ORIG_CL_ORD_ID, "11"),
+                (tag::EXEC_TYPE, "4"),
+                (tag::ORD_STATUS, "4"),
+                (tag::SYMBOL, "AAA"),
+                (tag::SIDE, "1"),
+                (tag::LEAVES_QTY, "0"),
+                (tag::CUM_QTY, "5"),
+                (6, "100"),
+            ],
+        );
+        v.send(
+            "9",
+            &[
+                (37, "NONE"),
+                (tag::CL_ORD_ID, c12.as_str()),
+                (tag::ORIG_CL_ORD_ID, "12"),
+                (tag::ORD_STATUS, "8"),
+                (tag::CXL_REJ_RESPONSE_TO, "1"),
+                (tag::CXL_REJ_REASON, "1"),
+            ],
+        );
+        wait_until("the late reports", || {
+            let st = s.gateway.stats();
+            st.duplicates + st.ignored >= 3
+        });
+        assert_eq!(reports(&s.gateway), [(ExecKind::PartialFill, 11, 3, 5, 0)]);
+        let st = s.gateway.stats();
+        assert_eq!((st.duplicates, st.ignored), (1, 2), "{st:?}");
+        assert!(st.rejects.is_empty(), "{st:?}");
+        // Held orders go out again.
+        let new = Event::new(
+            EventHeader {
+                sequence: 1,
+                cause_sequence: 1,
+                exchange_ts_ns: 0,
+                receive_ts_ns: 0,
+                instrument: INST,
+                price_scale: 2,
+                qty_scale: 0,
+                source: 0,
+            },
+            EventBody::OrderNew {
+                side: Side::Buy,
+                tif: TimeInForce::Day,
+                venue: 1,
+                client_order_id: 13,
+                price: Price::new(10_000),
+                qty: Qty::new(1),
+            },
+        );
+        s.gateway.submit(&new).unwrap();
+        let d = v.expect(Duration::from_secs(5), |m| m.is("D"));
+        assert_eq!(d.get(tag::CL_ORD_ID), Some("13"));
+        drop(v); // disconnected: the logout need not wait for an answer
+        s.gateway.stop().unwrap();
+        let _ = std::fs::remove_dir_all(&s.dir);
     }
 }

@@ -66,19 +66,49 @@
 //! 1. cancels in flight are forgotten (the order's own status says whether it is canceled);
 //! 2. an OrderStatusRequest goes out for each order and amend in flight;
 //! 3. new requests stay in the request ring (the engine sees back-pressure as [`Full`]) until
-//!    every status request is answered, or `reconcile_timeout` passes (counted);
+//!    every order is settled: by its status answer, or by a report the venue resends;
 //! 4. each answer settles the order: live → stays in flight (an `Ack` is reported if none
 //!    was seen); filled more than seen → the difference is reported as a fill (counted as a
 //!    gap: the session-level resend normally delivers the missed reports first); canceled →
 //!    `Canceled`; unknown to the venue (`39=8`) → `Rejected` if it was never acknowledged
-//!    (it never arrived), `Canceled` if it was (the venue lost it).
+//!    (it never arrived), `Canceled` if it was (the venue lost it);
+//! 5. a status request unanswered for `reconcile_timeout / STATUS_ATTEMPTS` is **asked
+//!    again** (counted `reconcile_reasks`), up to [`STATUS_ATTEMPTS`](gateway::STATUS_ATTEMPTS)
+//!    requests per order (3: at logon, then after ⅓ and ⅔ of `reconcile_timeout`);
+//! 6. when `reconcile_timeout` has passed (counted `reconcile_timeouts`), an order still
+//!    unanswered is **settled as unknown** rather than left in limbo (counted
+//!    `reconcile_settled_unknown`, one `warn` line per reconciliation naming them):
+//!    - an OrderCancelRequest goes out for it in case it is live at the venue, with a
+//!      ClOrdID of the gateway's own (the order's with bit 63 flipped,
+//!      [`SETTLE_CANCEL_BIT`](gateway::SETTLE_CANCEL_BIT)); its answer (canceled, or cancel
+//!      rejected) is not passed on (counted `ignored`);
+//!    - the engine gets, through the report ring like every report (so it is sequenced and
+//!      journaled), `Canceled` if the order was acknowledged or `Rejected` if it never was,
+//!      with reject code [`STATUS_UNKNOWN`](gateway::STATUS_UNKNOWN) (65000), the quantity
+//!      filled so far and nothing left;
+//!    - an amend settles the order it amends with it (its terms are unknown too); the
+//!      order's report stands for both;
+//!    - the order is remembered (the last 65,536 settled, in memory): a later report for it
+//!      — a fill that happened after all, an ack, a cancel — still reaches the engine,
+//!      deduplicated like any other (a fill whose CumQty does not exceed the CumQty seen, a
+//!      second ack), and the OMS applies it (fills of closed orders are physical: counted
+//!      `LateFill` and applied). A late status answer for it is ignored.
 //!
-//! Our own application messages are never resent: a resend request is answered with a gap
-//! fill (`on_msg_to_app` returns `DoNotSend` for `PossDupFlag=Y`), so no order is sent
-//! twice. Reports the venue resends are deduplicated: a fill whose CumQty (14) does not
-//! exceed the CumQty already seen for that ClOrdID, a second ack, or any report for a
-//! recently finished order is dropped and counted; a report for an id never seen is counted
-//! as an unknown-ClOrdID reject. So no fill is counted twice and none is lost.
+//!    Held orders then go out.
+//!
+//! Our orders, cancels and amends are never resent: a resend request is answered with a gap
+//! fill for them (`on_msg_to_app` returns `DoNotSend` for `PossDupFlag=Y`), so no order is
+//! sent twice. Status requests are the exception: they are resent as they are (counted
+//! `status_resends`). After a restart of the venue the logon usually finds sequence numbers
+//! it has not received (what we sent while its process died): it answers our Logon with
+//! its own and a ResendRequest to infinity (`EndSeqNo=0`), queues what we send meanwhile
+//! behind the gap, and drops those queued messages once the gap fill has moved past them.
+//! The status requests we send on logon race that ResendRequest; had they been gap-filled
+//! too, none of them would ever be answered. Reports the venue resends are deduplicated: a
+//! fill whose CumQty (14) does not exceed the CumQty already seen for that ClOrdID, a second
+//! ack, or any report for a recently finished order is dropped and counted; a report for an
+//! id never seen is counted as an unknown-ClOrdID reject. So no fill is counted twice and
+//! none is lost.
 //!
 //! # The venue simulator
 //!
@@ -106,7 +136,10 @@ mod thread;
 pub mod venue;
 
 pub use fields::FieldError;
-pub use gateway::{FixGatewayConfig, FixOrderGateway, Full, GatewayError, GatewayStats};
+pub use gateway::{
+    FixGatewayConfig, FixOrderGateway, Full, GatewayError, GatewayStats, SETTLE_CANCEL_BIT,
+    STATUS_ATTEMPTS, STATUS_UNKNOWN,
+};
 pub use messages::{ClientRequest, FixError, FixReport};
 pub use mirror::{FeedMirror, MirrorStats};
 pub use stats::RejectReason;
