@@ -6,7 +6,8 @@
 //!   loop:
 //!     scripted inputs (operator commands) now due enter first
 //!     timers whose deadline is at or before the market's next due time enter next
-//!       (tickrail_engine::timers: the same rule as a live run's feed thread)
+//!       (tickrail_engine::timers: the same rule as a live run's feed thread; the
+//!       housekeeping timer and the session start of `risk.session_start`)
 //!     next input = the market's next event
 //!     Sequencer: check and stamp it (a refused input is counted and never reaches a stage)
 //!     chain.on_event(input) → outputs

@@ -223,3 +223,44 @@ fn a_tiny_ring_drops_nothing() {
         Verdict::Identical { .. }
     ));
 }
+
+#[test]
+fn a_session_start_enters_a_threaded_run_once_at_its_boundary() {
+    use tickrail_engine::timers::{SessionSchedule, SESSION_START};
+    // The synthetic market starts at 2023-11-14 22:13:20 UTC, 17:13:20 in New York: a
+    // session starting at 17:13:21 begins one second into the 2-second run.
+    let mut cfg = config(&[&StageName::ALL], SendDurability::BeforeSend);
+    cfg.risk.session = Some(SessionSchedule::new("17:13:21", "America/New_York").unwrap());
+    let boundary = 1_700_000_001_000_000_000;
+    let dir = tempfile::tempdir().unwrap();
+    run(&cfg, dir.path(), Arc::new(LiveControl::default()));
+    let inputs = events(&dir.path().join("inputs"));
+    let starts: Vec<usize> = inputs
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| {
+            matches!(e.body, EventBody::Timer { timer_id, .. } if timer_id == SESSION_START)
+        })
+        .map(|(k, _)| k)
+        .collect();
+    let [k] = starts[..] else {
+        panic!("one session start expected, got {}", starts.len());
+    };
+    assert!(matches!(
+        inputs[k].body,
+        EventBody::Timer { deadline_ns, .. } if deadline_ns == boundary
+    ));
+    // At the first event time at or after the boundary: every market input before it
+    // was received before the boundary, and the next one at or after it.
+    let market = |e: &&Event| !matches!(e.body, EventBody::Timer { .. });
+    assert!(inputs[..k]
+        .iter()
+        .filter(market)
+        .all(|e| e.header.receive_ts_ns < boundary));
+    let next = inputs[k + 1..].iter().find(market).unwrap();
+    assert!(next.header.receive_ts_ns >= boundary);
+    assert!(matches!(
+        verify_run(&cfg, dir.path()).unwrap(),
+        Verdict::Identical { .. }
+    ));
+}

@@ -23,6 +23,7 @@ use crate::oms::Fees;
 use crate::risk::{InstrumentLimits, RiskLimits, RiskLimitsError};
 use crate::router::{RouteRule, Router, RouterParams, VenueRoute, MAX_VENUES};
 use crate::strategy::{QuoteParams, SignalMap, StrategyParams, StrategyParamsError, TakeParams};
+use crate::timers::{SessionError, SessionSchedule};
 use crate::value::{parse_raw, FixedDisplay, Price, Scale, ValueError};
 
 /// Build and validate everything.
@@ -490,6 +491,36 @@ fn build_risk(
     Ok(RiskConfig {
         limits,
         instruments: per_instrument,
+        session: build_session(raw)?,
+    })
+}
+
+/// `risk.session_start` and `risk.session_time_zone`: both or neither.
+fn build_session(raw: &RawRisk) -> Result<Option<SessionSchedule>, Issue> {
+    let (start, zone) = match (&raw.session_start, &raw.session_time_zone) {
+        (None, None) => return Ok(None),
+        (Some(start), Some(zone)) => (start, zone),
+        (Some(_), None) => {
+            return Err(Issue::missing(
+                "risk.session_time_zone",
+                "required with risk.session_start: the IANA time zone the start time is in \
+                 (e.g. \"America/Chicago\")",
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(Issue::missing(
+                "risk.session_start",
+                "required with risk.session_time_zone: the local time of day the trading day \
+                 starts (e.g. \"17:00\")",
+            ))
+        }
+    };
+    SessionSchedule::new(start, zone).map(Some).map_err(|e| {
+        let key = match e {
+            SessionError::BadTime { .. } => "risk.session_start",
+            SessionError::UnknownZone { .. } => "risk.session_time_zone",
+        };
+        Issue::invalid(key, e.to_string())
     })
 }
 

@@ -73,6 +73,7 @@ use crate::oms::Fees;
 use crate::risk::{InstrumentLimits, RiskLimits};
 use crate::router::RouterParams;
 use crate::strategy::StrategyParams;
+use crate::timers::SessionSchedule;
 use crate::value::Price;
 
 /// `[oms] max_orders` when not given.
@@ -166,6 +167,10 @@ pub struct RiskConfig {
     /// Per-instrument limits, index = instrument id: the `[risk]` defaults converted at the
     /// instrument's scales, with its `[[instruments]]` overrides applied.
     pub instruments: Vec<InstrumentLimits>,
+    /// When the trading day starts again (`risk.session_start` in `risk.session_time_zone`):
+    /// the daily loss resets there ([`crate::timers::SESSION_START`]). `None`: never after
+    /// the run's start.
+    pub session: Option<SessionSchedule>,
 }
 
 /// One venue: identity, simulated latencies and fees per instrument.
@@ -233,9 +238,14 @@ pub struct RegimeSpec {
 
 impl EngineConfig {
     /// The timers this config runs (the housekeeping timer every
-    /// `strategy.timer_interval_ns`), for the feed thread or the single-thread runner.
+    /// `strategy.timer_interval_ns`, and the session start of `risk.session_start`), for
+    /// the feed thread or the single-thread runner.
     pub fn timers(&self) -> crate::timers::Timers {
-        crate::timers::Timers::from_interval(self.strategy.timer_interval_ns)
+        let mut timers = crate::timers::Timers::from_interval(self.strategy.timer_interval_ns);
+        if let Some(session) = &self.risk.session {
+            timers.set_session(session.clone());
+        }
+        timers
     }
 
     /// Read and validate the config file at `path`. Relative model paths are resolved

@@ -176,6 +176,8 @@ pub(crate) struct RawRisk {
     pub throttle_rate_per_s: u32,
     pub throttle_burst: u32,
     pub max_daily_loss: DecimalText,
+    pub session_start: Option<String>,
+    pub session_time_zone: Option<String>,
 }
 
 /// `[[venues]]`.

@@ -245,8 +245,8 @@ fn unknown_key_is_named_with_its_path() {
         ConfigErrorKind::UnknownKey,
         "x.toml: risk.throtle_rate: unknown key, expected one of `max_order_qty`, \
          `max_notional`, `price_band_bps`, `max_position`, `max_gross_position`, \
-         `max_open_orders`, `throttle_rate_per_s`, `throttle_burst`, `max_daily_loss` \
-         (line 52, column 1)",
+         `max_open_orders`, `throttle_rate_per_s`, `throttle_burst`, `max_daily_loss`, \
+         `session_start`, `session_time_zone` (line 52, column 1)",
     );
     let err = error(&edit(
         "initial_mid = \"20.00\"",
@@ -517,6 +517,59 @@ fn risk_totals_need_shared_scales() {
         "price_scale = 3\nqty_scale = 0\ntick_size = \"0.05\"",
     ));
     assert_eq!(err.key, "risk.max_daily_loss");
+}
+
+#[test]
+fn session_start_is_a_time_of_day_in_a_named_zone() {
+    assert_eq!(load(BASE).unwrap().risk.session, None);
+    let with = |start: &str, zone: &str| {
+        edit(
+            "max_daily_loss = \"500.50\"",
+            &format!("max_daily_loss = \"500.50\"\n{start}{zone}"),
+        )
+    };
+    let c = load(&with(
+        "session_start = \"17:00\"\n",
+        "session_time_zone = \"America/Chicago\"\n",
+    ))
+    .unwrap();
+    let session = c.risk.session.clone().unwrap();
+    assert_eq!(session.start_text(), "17:00:00");
+    assert_eq!(session.zone_name(), "America/Chicago");
+    assert_eq!(c.timers().session(), Some(&session));
+    assert!(!c.timers().is_empty());
+    assert_error(
+        &with("session_start = \"5pm\"\n", "session_time_zone = \"UTC\"\n"),
+        ConfigErrorKind::InvalidValue,
+        "x.toml: risk.session_start: \"5pm\" is not a time of day: expected HH:MM or \
+         HH:MM:SS on a 24-hour clock, e.g. \"17:00\" (line 53, column 17)",
+    );
+    assert_error(
+        &with(
+            "session_start = \"17:00\"\n",
+            "session_time_zone = \"US/Chicago\"\n",
+        ),
+        ConfigErrorKind::InvalidValue,
+        "x.toml: risk.session_time_zone: \"US/Chicago\" is not an IANA time zone name (e.g. \
+         \"America/Chicago\", \"Europe/London\", \"UTC\") (line 54, column 21)",
+    );
+    assert_error(
+        &with("session_start = \"17:00\"\n", ""),
+        ConfigErrorKind::MissingKey,
+        "x.toml: risk.session_time_zone: required with risk.session_start: the IANA time \
+         zone the start time is in (e.g. \"America/Chicago\")",
+    );
+    assert_error(
+        &with("", "session_time_zone = \"Europe/London\"\n"),
+        ConfigErrorKind::MissingKey,
+        "x.toml: risk.session_start: required with risk.session_time_zone: the local time of \
+         day the trading day starts (e.g. \"17:00\")",
+    );
+    let err = error(&with("session_start = 1700\n", ""));
+    assert_eq!(
+        (err.key.as_str(), err.kind),
+        ("risk.session_start", ConfigErrorKind::WrongType)
+    );
 }
 
 #[test]

@@ -17,7 +17,7 @@ use crate::value::{Price, Qty};
 use super::signal::BookSizing;
 
 /// Counters of an [`OrderStage`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OrderCounters {
     /// Decisions taken.
     pub decisions: u64,
@@ -44,14 +44,14 @@ pub struct OrderCounters {
 }
 
 /// A quote we have resting (or on its way).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Quote {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(super) struct Quote {
     client_order_id: u64,
     price: i64,
 }
 
-#[derive(Debug, Clone, Copy, Default)]
-struct InstrumentState {
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(super) struct InstrumentState {
     signal: Option<f64>,
     last_decision_ns: Option<i64>,
     /// Resting quotes: `[bid, ask]`.
@@ -81,11 +81,14 @@ struct InstrumentState {
 ///   the touch (they pass risk like any order). `shutdown` is the runtime's business.
 /// - **Trading status**: the strategy sends new orders for an instrument only while its
 ///   reference venue says it is open (or said nothing).
-/// - **Housekeeping timers** ([`crate::timers::HOUSEKEEPING`]; other timer ids are
-///   ignored): with `stale_quote_ns > 0`, an instrument whose reference book has not
-///   changed for `stale_quote_ns` at the timer's deadline has its quotes cancelled and
-///   sends nothing new until its reference book changes again (a silent feed must not
-///   leave quotes resting on an old price).
+/// - **Housekeeping timers** ([`crate::timers::HOUSEKEEPING`]): with `stale_quote_ns > 0`,
+///   an instrument whose reference book has not changed for `stale_quote_ns` at the timer's
+///   deadline has its quotes cancelled and sends nothing new until its reference book
+///   changes again (a silent feed must not leave quotes resting on an old price).
+/// - **Session starts** ([`crate::timers::SESSION_START`], `risk.session_start`): a new
+///   trading day, [`RiskEngine::reset_daily`] — the daily loss starts again from the open
+///   positions' unrealised PnL and the loss halt is lifted (the kill switch and the operator
+///   halt are not). Other timer ids are ignored.
 /// - **Feed gaps** (`FeedGap`): the feed lost messages, so the books may be wrong. The
 ///   instrument's quotes (every instrument's, if the gap names one outside the config) are
 ///   pulled as for a stale book, until its reference book changes again.
@@ -108,16 +111,19 @@ struct InstrumentState {
 pub struct OrderStage {
     instruments: Vec<InstrumentSpec>,
     strategy: StrategyParams,
+    /// Parameters only: routing reads the books passed to it and keeps nothing.
     router: Router,
-    risk: RiskEngine,
-    oms: Oms,
+    // The state (what changes with inputs) is the snapshot's (`super::snapshot`).
+    pub(super) risk: RiskEngine,
+    pub(super) oms: Oms,
     model_id: u16,
     /// `books[slot * n + i]`: venue slot `slot`'s book of instrument `i`.
-    books: Vec<MarketBook>,
-    state: Vec<InstrumentState>,
-    next_client_order_id: u64,
+    pub(super) books: Vec<MarketBook>,
+    pub(super) state: Vec<InstrumentState>,
+    pub(super) next_client_order_id: u64,
+    /// Scratch, cleared before each use (not state).
     cancel_scratch: Vec<u64>,
-    counters: OrderCounters,
+    pub(super) counters: OrderCounters,
 }
 
 impl OrderStage {
@@ -610,6 +616,9 @@ impl Stage for OrderStage {
                 deadline_ns,
             } if timer_id == crate::timers::HOUSEKEEPING => {
                 self.on_housekeeping(deadline_ns, event, out);
+            }
+            EventBody::Timer { timer_id, .. } if timer_id == crate::timers::SESSION_START => {
+                self.risk.reset_daily();
             }
             EventBody::FeedGap { .. } => self.on_feed_gap(event, out),
             _ => {}

@@ -370,6 +370,53 @@ fn a_housekeeping_timer_pulls_the_quotes_of_a_stale_book_until_it_changes() {
 }
 
 #[test]
+fn a_session_start_resets_the_daily_loss() {
+    use crate::timers::{SESSION_START, TIMER_SOURCE};
+    let mut d = Driver::new(chain(false, 100));
+    d.add(1, 1, Side::Buy, 10_000, 10);
+    assert_eq!(news(&d.add(1, 2, Side::Sell, 10_004, 10)).len(), 2);
+    // Fills (of orders risk does not know: they still happened) buy 1000 at 100.00 and
+    // sell them at 80.00: a loss of 20000.00 against a daily limit of 10000.00.
+    d.report(ExecKind::Fill, 900, Side::Buy, 10_000, 1_000, 0);
+    d.report(ExecKind::Fill, 901, Side::Sell, 8_000, 1_000, 0);
+    assert!(d.orders().risk().is_loss_halted());
+    assert_eq!(d.orders().risk().realised_pnl(), -2_000_000);
+    assert!(
+        news(&d.add(1, 3, Side::Buy, 10_001, 10)).is_empty(),
+        "halted"
+    );
+    // Neither another timer nor a housekeeping timer ends the day.
+    for timer_id in [99, crate::timers::HOUSEKEEPING] {
+        let deadline_ns = d.ts;
+        d.send(
+            TIMER_SOURCE,
+            EventBody::Timer {
+                timer_id,
+                deadline_ns,
+            },
+        );
+        assert!(d.orders().risk().is_loss_halted());
+    }
+    // The session start does: the day's realised PnL is zero again (flat: nothing
+    // unrealised) and the loss halt is lifted. It emits nothing itself.
+    let deadline_ns = d.ts;
+    let out = d.send(
+        TIMER_SOURCE,
+        EventBody::Timer {
+            timer_id: SESSION_START,
+            deadline_ns,
+        },
+    );
+    assert!(out.is_empty(), "{out:?}");
+    let risk = d.orders().risk();
+    assert!(!risk.is_loss_halted());
+    assert_eq!((risk.realised_pnl(), risk.pnl()), (0, 0));
+    assert_eq!(risk.position(I0), Some(0));
+    // Quoting resumes at the next book change.
+    assert!(!news(&d.add(1, 4, Side::Buy, 10_002, 10)).is_empty());
+}
+
+#[test]
 fn a_feed_gap_pulls_the_quotes_until_the_reference_book_changes() {
     let mut d = Driver::new(chain(false, 100));
     d.add(1, 1, Side::Buy, 10_000, 10);
