@@ -62,7 +62,7 @@ macro_rules! event_type {
 
 event_type! {
     /// Side of an order, a book level or an execution.
-    #[derive(Hash)]
+    #[derive(Hash, serde::Serialize, serde::Deserialize)]
     pub enum Side {
         /// Bid / buy.
         Buy,

@@ -24,6 +24,8 @@ use crate::value::Scale;
     Ord,
     Hash,
     Default,
+    serde::Serialize,
+    serde::Deserialize,
 )]
 #[rkyv(derive(Debug), compare(PartialEq))]
 pub struct InstrumentId(u32);

@@ -76,7 +76,9 @@ impl InputReject {
 }
 
 /// Stamps sequence numbers on inputs after checking them; see the [module docs](self).
-#[derive(Debug, Clone)]
+///
+/// Serializable, so that its state can go into an engine snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Sequencer {
     next_sequence: u64,
     n_instruments: usize,
@@ -101,6 +103,11 @@ impl Sequencer {
     /// The sequence the next accepted input gets.
     pub fn next_sequence(&self) -> u64 {
         self.next_sequence
+    }
+
+    /// The instrument count it checks against (`0 .. n_instruments`).
+    pub fn n_instruments(&self) -> usize {
+        self.n_instruments
     }
 
     /// Inputs accepted so far.

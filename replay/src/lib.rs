@@ -15,6 +15,8 @@ pub mod live;
 pub mod report;
 pub mod resume;
 pub mod runner;
+pub mod shadow;
+pub mod snapshot;
 pub mod state;
 mod synthetic;
 pub mod verify;

@@ -43,6 +43,7 @@ use tickrail_gateways::synthetic::{SyntheticConfig, SyntheticMarket, SyntheticSt
 
 use crate::gateway_market::GatewayMarket;
 use crate::runner::Market;
+use crate::shadow::{Shadow, ShadowStart};
 
 /// Requests from outside the run (signal handlers, a control socket, a test).
 #[derive(Debug, Default)]
@@ -107,6 +108,8 @@ pub struct LiveReport {
     pub engine: Finished,
     /// The counters at the end.
     pub counters: Arc<Counters>,
+    /// The snapshot thread's report (`None` with `runtime.snapshot_every_inputs = 0`).
+    pub snapshots: Option<crate::shadow::ShadowReport>,
 }
 
 /// What the feed thread trades against: a [`Market`] (inputs in delivery order, order
@@ -185,7 +188,7 @@ pub fn resume_live(
     on_recovered(&summary);
     let at = summary.last_event_ns;
     // The session clock continues after the last journaled input (none: a fresh start).
-    let after = (summary.inputs > 0).then_some(at);
+    let after = (summary.next_input > 1).then_some(at);
     let mut first: std::collections::VecDeque<Event> =
         recovered.first_inputs.iter().copied().collect();
     let resume = tickrail_engine::runtime::Resume {
@@ -377,7 +380,22 @@ fn run_live_from<M: LiveMarket>(
     )?;
     let mut stats_values = [0i64; STATS_VALUES];
     let mut gauges = Gauges::default();
+    // The snapshot thread's copy of the chain, taken before the engine owns it.
+    let every = cfg.runtime.snapshot_every_inputs;
+    let shadow_start = if every == 0 {
+        None
+    } else {
+        let start = match &resume {
+            Some(r) => ShadowStart::copy_of(cfg, &r.chain, &r.sequencer, r.next_output),
+            None => ShadowStart::fresh(cfg),
+        };
+        Some(start.map_err(LiveError::Feed)?)
+    };
     let started = start_from(cfg, run_dir, resume)?;
+    let shadow = match shadow_start {
+        Some(s) => Some(Shadow::start(cfg.clone(), run_dir, every, s).map_err(LiveError::Feed)?),
+        None => None,
+    };
     let counters = started.running.counters.clone();
     let feed_spec = cfg
         .runtime
@@ -428,6 +446,8 @@ fn run_live_from<M: LiveMarket>(
         .join()
         .map_err(|_| LiveError::Feed("the feed thread panicked".into()))?;
     let engine = running.finish(None);
+    // The journals are closed: the snapshot thread reads to their end and stops.
+    let snapshots = shadow.map(Shadow::finish);
     // Final values, with the run's tick-to-order percentiles, then mark it finished.
     let [p50, p99, _, _, max] = feed_report.tick_to_order.percentiles();
     let ns = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
@@ -441,6 +461,7 @@ fn run_live_from<M: LiveMarket>(
         feed: feed_report,
         engine,
         counters,
+        snapshots,
     })
 }
 

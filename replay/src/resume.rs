@@ -6,10 +6,15 @@
 //!    a damaged record anywhere but a torn tail stops the resume with the file and offset.
 //! 2. **Open.** The writers open the journals, which recovers them: a torn tail (a record
 //!    the crash left half-written) is cut, as `tickrail journal recover` does.
-//! 3. **Rebuild.** The journaled inputs are re-driven through a fresh chain on this thread
-//!    ([`crate::verify::replay_chain`]), every output compared with the journaled one. An
-//!    output that differs stops the resume and names the input sequence. The Sequencer is
-//!    rebuilt from the same inputs (next sequence, last exchange time per source).
+//! 3. **Rebuild.** The newest usable snapshot (`RUN/snapshots/`, [`crate::snapshot`]) gives
+//!    the chain and the Sequencer as they were after its input; a snapshot that is damaged,
+//!    from another binary, config or model, past the journal's end or ahead of the
+//!    journaled outputs is passed over with a warning naming it, and an older one — or the
+//!    first input — is used instead. The journaled inputs after it are re-driven through
+//!    the chain on this thread ([`crate::verify::replay_chain_from`]), every output compared
+//!    with the journaled one. An output that differs stops the resume and names the input
+//!    sequence. The Sequencer takes in the same inputs (next sequence, last exchange time
+//!    per source).
 //! 4. **The crash tail.** The outputs of the last inputs may never have reached the journal.
 //!    They are re-derived by the replay, appended to the output journal (so the journal is
 //!    again exactly what the inputs give) and never sent: with `durability = "before-send"`
@@ -34,7 +39,10 @@ use tickrail_engine::{
 };
 use tickrail_journal::{read_manifest, JournalError, JournalOptions, JournalWriter, Manifest};
 
-use crate::verify::{replay_chain, ReplayOptions, Replayed, Verdict, VerifyError};
+use crate::snapshot::{list_snapshots, load_snapshot};
+use crate::verify::{
+    replay_chain_from, ReplayOptions, ReplayStart, Replayed, Verdict, VerifyError,
+};
 
 /// The reject code of an order request the engine decided before a crash and never sent:
 /// its output was re-derived on resume, not found in the journal.
@@ -91,7 +99,7 @@ pub enum ResumeError {
 /// What recovery did, for the operator.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RecoverySummary {
-    /// Inputs re-driven.
+    /// Inputs re-driven (after the snapshot, if one was used).
     pub inputs: u64,
     /// Journaled outputs that matched.
     pub outputs: u64,
@@ -109,6 +117,10 @@ pub struct RecoverySummary {
     pub last_event_ns: i64,
     /// Earlier resumes of this run (run marks `event=resume`).
     pub earlier_resumes: usize,
+    /// The snapshot the replay started from (`None`: from the first input).
+    pub snapshot: Option<PathBuf>,
+    /// Snapshots passed over, each with why (damaged, another config or binary, …).
+    pub snapshot_warnings: Vec<String>,
 }
 
 /// A recovered run, ready to continue; see the [module docs](self).
@@ -186,18 +198,25 @@ pub fn recover(cfg: &EngineConfig, run_dir: &Path) -> Result<Recovered, ResumeEr
         .filter(|(_, m)| m.get("event") == Some("resume"))
         .count();
 
-    let mut sequencer = Sequencer::new(1, cfg.instruments.len());
-    for v in &cfg.venues {
-        sequencer.register_source(v.id);
-    }
+    let last_input = inputs_w.last_sequence().unwrap_or(0);
+    let (start, mut sequencer, mut last_event_ns) =
+        match newest_snapshot(cfg, run_dir, last_input, journaled_outputs, &mut summary) {
+            Some((start, sequencer, at_ns)) => (Some(start), sequencer, at_ns),
+            None => {
+                let mut sequencer = Sequencer::new(1, cfg.instruments.len());
+                for v in &cfg.venues {
+                    sequencer.register_source(v.id);
+                }
+                (None, sequencer, 0i64)
+            }
+        };
     let mut tail: Vec<Event> = Vec::new();
-    let mut last_event_ns = 0i64;
-    let mut produced = 0u64;
+    let mut produced = start.as_ref().map_or(0, |s| s.next_output - 1);
     let opts = ReplayOptions {
         verify: true,
         ..Default::default()
     };
-    let (replayed, chain) = replay_chain(cfg, run_dir, opts, |ev| {
+    let (replayed, chain) = replay_chain_from(cfg, run_dir, opts, start, |ev| {
         match ev {
             Replayed::Input(e) => {
                 sequencer.observe(e);
@@ -268,6 +287,62 @@ pub fn recover(cfg: &EngineConfig, run_dir: &Path) -> Result<Recovered, ResumeEr
         first_inputs,
         summary,
     })
+}
+
+/// The newest snapshot that can start the replay: loadable for `cfg` (checksum, version,
+/// config and model), at or before the journal's last input, with every output before it
+/// journaled. Each one passed over is named, with why, in `summary.snapshot_warnings`.
+fn newest_snapshot(
+    cfg: &EngineConfig,
+    run_dir: &Path,
+    last_input: u64,
+    journaled_outputs: u64,
+    summary: &mut RecoverySummary,
+) -> Option<(ReplayStart, Sequencer, i64)> {
+    let found = match list_snapshots(run_dir) {
+        Ok(f) => f,
+        Err(e) => {
+            summary.snapshot_warnings.push(e.to_string());
+            return None;
+        }
+    };
+    for (seq, path) in found {
+        let skip = |why: String, summary: &mut RecoverySummary| {
+            let w = format!("{}: not used: {why}", path.display());
+            summary.snapshot_warnings.push(w);
+        };
+        if seq > last_input {
+            skip(
+                format!("it is after the journal's last input {last_input}"),
+                summary,
+            );
+            continue;
+        }
+        match load_snapshot(&path, cfg) {
+            Ok((meta, chain, sequencer)) => {
+                if meta.next_output_sequence > journaled_outputs + 1 {
+                    skip(
+                        format!(
+                            "outputs {}..{} before it were never journaled",
+                            journaled_outputs + 1,
+                            meta.next_output_sequence - 1
+                        ),
+                        summary,
+                    );
+                    continue;
+                }
+                summary.snapshot = Some(path.clone());
+                let start = ReplayStart {
+                    chain,
+                    next_input: seq + 1,
+                    next_output: meta.next_output_sequence,
+                };
+                return Some((start, sequencer, meta.last_input_ns));
+            }
+            Err(e) => skip(e.to_string(), summary),
+        }
+    }
+    None
 }
 
 fn resume_mark(manifest: &Manifest, next_sequence: u64) -> Manifest {

@@ -203,6 +203,30 @@ pub fn replay_chain(
     cfg: &EngineConfig,
     run_dir: &Path,
     opts: ReplayOptions,
+    on_event: impl FnMut(Replayed<'_>) -> ControlFlow<()>,
+) -> Result<(ReplaySummary, TradingChain), VerifyError> {
+    replay_chain_from(cfg, run_dir, opts, None, on_event)
+}
+
+/// Where a replay starts other than at the first input: a chain in the state it had
+/// after input `next_input - 1` (a snapshot's), and the output sequence it continues with.
+#[derive(Debug)]
+pub struct ReplayStart {
+    /// The chain's state after input `next_input - 1`.
+    pub chain: TradingChain,
+    /// The first input to replay.
+    pub next_input: u64,
+    /// The sequence of the next output.
+    pub next_output: u64,
+}
+
+/// [`replay_chain`], starting at `start` (the journals are read from its input and output
+/// sequences on) instead of a fresh chain at input 1.
+pub fn replay_chain_from(
+    cfg: &EngineConfig,
+    run_dir: &Path,
+    opts: ReplayOptions,
+    start: Option<ReplayStart>,
     mut on_event: impl FnMut(Replayed<'_>) -> ControlFlow<()>,
 ) -> Result<(ReplaySummary, TradingChain), VerifyError> {
     let (in_dir, out_dir) = (run_dir.join("inputs"), run_dir.join("outputs"));
@@ -212,8 +236,21 @@ pub fn replay_chain(
     } else {
         None
     };
-    let mut chain = build_chain(cfg, BookSizing::default())?;
-    let mut out = Outbox::new(max_outputs_per_event(cfg), 1);
+    let (mut chain, first_output) = match start {
+        Some(st) => {
+            let seek_err = |dir: &Path| {
+                let dir = dir.to_path_buf();
+                move |source| VerifyError::Journal { dir, source }
+            };
+            inputs.seek(st.next_input).map_err(seek_err(&in_dir))?;
+            if let Some(o) = outputs.as_mut() {
+                o.seek(st.next_output).map_err(seek_err(&out_dir))?;
+            }
+            (st.chain, st.next_output)
+        }
+        None => (build_chain(cfg, BookSizing::default())?, 1),
+    };
+    let mut out = Outbox::new(max_outputs_per_event(cfg), first_output);
     let mut s = ReplaySummary {
         inputs: 0,
         window_inputs: 0,

@@ -45,7 +45,10 @@ fn config(dir: &Path) -> std::path::PathBuf {
             "duration_ns = 36_000_000_000_000",
         )
         .replace("pace = \"realtime\"", "pace = \"max\"")
-        .replace("progress_interval_ms = 1000", "progress_interval_ms = 0");
+        .replace(
+            "progress_interval_ms = 1000",
+            "progress_interval_ms = 0\nsnapshot_every_inputs = 20_000",
+        );
     text.push_str(
         r#"
 [[runtime.threads]]
@@ -396,4 +399,161 @@ fn a_recovered_run_keeps_its_position_and_daily_loss_for_risk() {
         Err(RiskCode::MaxPosition),
         "the same order reducing the position"
     );
+}
+
+/// A short clean run of the built-in config (pace max): leaves a snapshot at its end.
+fn clean_run(cwd: &Path, name: &str, seed: u64) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../config/default.toml"
+    ))
+    .unwrap()
+    .replace("pace = \"realtime\"", "pace = \"max\"")
+    .replace("progress_interval_ms = 1000", "progress_interval_ms = 0")
+    .replace(
+        "duration_ns = 10_000_000_000",
+        "duration_ns = 2_000_000_000",
+    )
+    .replace("seed = 42", &format!("seed = {seed}"));
+    let cfg = cwd.join(format!("{name}.toml"));
+    std::fs::write(&cfg, text).unwrap();
+    let (code, out) = tickrail(
+        &["run", "--config", cfg.to_str().unwrap(), "--run-dir", name],
+        cwd,
+    );
+    assert_eq!(code, 0, "{out}");
+    cwd.join(name)
+}
+
+fn snapshots(run: &Path) -> Vec<std::path::PathBuf> {
+    let mut v: Vec<_> = std::fs::read_dir(run.join("snapshots"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "snap"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Every byte of every file under `dir`, by path (to show nothing changed).
+fn tree_bytes(dir: &Path) -> std::collections::BTreeMap<std::path::PathBuf, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.insert(p.clone(), std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+fn flip(path: &Path, offset: usize) {
+    let mut b = std::fs::read(path).unwrap();
+    b[offset] ^= 0x5a;
+    std::fs::write(path, b).unwrap();
+}
+
+#[test]
+fn a_resume_uses_the_newest_good_snapshot_and_names_the_ones_it_skips() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let run = clean_run(cwd, "run", 42);
+    let snaps = snapshots(&run);
+    assert_eq!(snaps.len(), 1, "a clean stop leaves a snapshot at the end");
+
+    // A good snapshot at the journal's end: nothing to re-drive.
+    let (code, out) = tickrail(&["run", "--resume", "run"], cwd);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("snapshot    "), "{out}");
+    assert!(out.contains("resumed     0 inputs re-driven"), "{out}");
+
+    // Damaged: the newest snapshot (of the resumed run's end) is skipped with its name
+    // and the reason; the older one is used.
+    let snaps = snapshots(&run);
+    assert_eq!(snaps.len(), 2, "{snaps:?}");
+    let newest = snaps.last().unwrap().clone();
+    let len = std::fs::metadata(&newest).unwrap().len() as usize;
+    flip(&newest, len / 2);
+    let (code, out) = tickrail(&["run", "--resume", "run"], cwd);
+    assert_eq!(code, 0, "{out}");
+    let name = newest.file_name().unwrap().to_str().unwrap();
+    assert!(
+        out.lines().any(|l| l.starts_with("warning     snapshot")
+            && l.contains(name)
+            && l.contains("CRC")),
+        "{out}"
+    );
+    assert!(
+        out.contains(snaps[0].file_name().unwrap().to_str().unwrap()),
+        "{out}"
+    );
+
+    // Another config's snapshot (another seed: another config hash) is skipped, named.
+    let other = clean_run(cwd, "other", 7);
+    for s in snapshots(&run) {
+        std::fs::remove_file(s).unwrap();
+    }
+    let foreign = snapshots(&other).pop().unwrap();
+    let target = run.join("snapshots").join(foreign.file_name().unwrap());
+    std::fs::copy(&foreign, &target).unwrap();
+    let (code, out) = tickrail(&["run", "--resume", "run"], cwd);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.lines().any(|l| l.starts_with("warning     snapshot")
+            && l.contains(target.file_name().unwrap().to_str().unwrap())
+            && (l.contains("config hash") || l.contains("after the journal"))),
+        "{out}"
+    );
+    let (code, verify) = tickrail(&["replay", "run", "--verify"], cwd);
+    assert_eq!(code, 0, "{verify}");
+}
+
+#[test]
+fn a_journal_with_a_corrupt_middle_is_refused_and_left_as_it_was() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let run = clean_run(cwd, "run", 42);
+    let seg = std::fs::read_dir(run.join("inputs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "seg"))
+        .min()
+        .unwrap();
+    flip(&seg, 1_000_003);
+    let before = tree_bytes(&run);
+    let (code, out) = tickrail(&["run", "--resume", "run"], cwd);
+    assert_ne!(code, 0, "{out}");
+    let file = seg.file_name().unwrap().to_str().unwrap();
+    assert!(
+        out.contains(file) && out.contains("offset"),
+        "names file and offset: {out}"
+    );
+    assert!(out.contains("nothing was changed"), "{out}");
+    assert_eq!(tree_bytes(&run), before, "the run directory changed");
+
+    // Not a run directory, or a run of another config: clear errors, nothing changed.
+    let (code, out) = tickrail(&["run", "--resume", "nowhere"], cwd);
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("not a run directory"), "{out}");
+    let other = clean_run(cwd, "other", 7);
+    let before = tree_bytes(&other);
+    let cfg = cwd.join("run.toml");
+    let (code, out) = tickrail(
+        &[
+            "run",
+            "--resume",
+            "other",
+            "--config",
+            cfg.to_str().unwrap(),
+        ],
+        cwd,
+    );
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("config_hash"), "{out}");
+    assert_eq!(tree_bytes(&other), before, "the run directory changed");
 }

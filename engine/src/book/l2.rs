@@ -16,7 +16,11 @@ pub struct Level {
 }
 
 /// One side of the book, best level first.
-#[derive(Debug, Clone)]
+///
+/// Serialized (engine snapshots) as its side and its `len` live levels: the slots behind
+/// them are never read, so a restored ladder behaves the same with them zeroed.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(into = "LadderRepr", try_from = "LadderRepr")]
 struct Ladder<const DEPTH: usize> {
     px: [i64; DEPTH],
     qty: [i64; DEPTH],
@@ -119,8 +123,44 @@ impl<const DEPTH: usize> Ladder<DEPTH> {
     }
 }
 
+/// The serialized form of a [`Ladder`]: its live levels `(price, quantity)`, best first.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct LadderRepr {
+    bids: bool,
+    levels: Vec<(i64, i64)>,
+}
+
+impl<const DEPTH: usize> From<Ladder<DEPTH>> for LadderRepr {
+    fn from(l: Ladder<DEPTH>) -> Self {
+        Self {
+            bids: l.bids,
+            levels: (0..l.len).map(|i| (l.px[i], l.qty[i])).collect(),
+        }
+    }
+}
+
+impl<const DEPTH: usize> TryFrom<LadderRepr> for Ladder<DEPTH> {
+    type Error = String;
+
+    fn try_from(r: LadderRepr) -> Result<Self, String> {
+        if r.levels.len() > DEPTH {
+            return Err(format!(
+                "{} levels for a ladder of depth {DEPTH}",
+                r.levels.len()
+            ));
+        }
+        let mut l = Self::new(r.bids);
+        l.len = r.levels.len();
+        for (i, (px, qty)) in r.levels.into_iter().enumerate() {
+            l.px[i] = px;
+            l.qty[i] = qty;
+        }
+        Ok(l)
+    }
+}
+
 /// An L2 book keeping the best `DEPTH` levels of each side.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct L2Book<const DEPTH: usize> {
     bids: Ladder<DEPTH>,
     asks: Ladder<DEPTH>,

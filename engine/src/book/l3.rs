@@ -21,7 +21,7 @@ const NIL: u32 = u32::MAX;
 /// A deterministic hasher for order ids (SipHash with fixed keys).
 type FixedState = BuildHasherDefault<std::collections::hash_map::DefaultHasher>;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 struct Node {
     id: u64,
     px: i64,
@@ -31,7 +31,7 @@ struct Node {
     next: u32,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 struct L3Level {
     px: i64,
     qty: i64,
@@ -57,8 +57,13 @@ pub struct Fill {
 }
 
 /// An L3 book for one instrument.
-#[derive(Debug, Clone)]
+///
+/// Serializable for engine snapshots: the slab, its free list and the levels as they are;
+/// the id map as `(id, slot)` pairs sorted by id, so equal books serialize alike whatever
+/// their map's history.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct L3Book {
+    #[serde(with = "sorted_ids")]
     ids: HashMap<u64, u32, FixedState>,
     nodes: Vec<Node>,
     free: u32,
@@ -66,6 +71,27 @@ pub struct L3Book {
     bids: Vec<L3Level>,
     asks: Vec<L3Level>,
     anomalies: AnomalyCounts,
+}
+
+/// Serde for the id map: a sequence of `(id, slot)` sorted by id.
+mod sorted_ids {
+    use super::{FixedState, HashMap};
+
+    pub fn serialize<S: serde::Serializer>(
+        ids: &HashMap<u64, u32, FixedState>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        let mut pairs: Vec<(u64, u32)> = ids.iter().map(|(&k, &v)| (k, v)).collect();
+        pairs.sort_unstable();
+        serde::Serialize::serialize(&pairs, s)
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<HashMap<u64, u32, FixedState>, D::Error> {
+        let pairs: Vec<(u64, u32)> = serde::Deserialize::deserialize(d)?;
+        Ok(pairs.into_iter().collect())
+    }
 }
 
 impl L3Book {
@@ -447,6 +473,34 @@ impl L3Book {
             return Err("crossed".into());
         }
         Ok(())
+    }
+}
+
+impl L3Book {
+    /// Takes the orders, levels and counters of `saved` (a snapshot of a book), keeping this
+    /// book's order capacity and its allocations (grown if `saved` holds more), so that the
+    /// restored book allocates no more on the hot path than a fresh one.
+    pub fn restore_from(&mut self, saved: L3Book) {
+        // Exhaustive, so that a new field must be placed here (state or sizing).
+        let L3Book {
+            ids,
+            nodes,
+            free,
+            capacity: _,
+            bids,
+            asks,
+            anomalies,
+        } = saved;
+        self.ids.clear();
+        self.ids.extend(ids);
+        self.nodes.clear();
+        self.nodes.extend_from_slice(&nodes);
+        self.free = free;
+        self.bids.clear();
+        self.bids.extend_from_slice(&bids);
+        self.asks.clear();
+        self.asks.extend_from_slice(&asks);
+        self.anomalies = anomalies;
     }
 }
 

@@ -14,7 +14,7 @@ use crate::event::{Event, EventBody, LevelAction, Side};
 /// Depth kept by the L2 side of a [`MarketBook`].
 pub const MARKET_BOOK_L2_DEPTH: usize = 32;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 enum Mode {
     Empty,
     Levels,
@@ -22,7 +22,9 @@ enum Mode {
 }
 
 /// One venue's book of one instrument; see the [module docs](self).
-#[derive(Debug, Clone)]
+///
+/// Serializable for engine snapshots; restore one with [`MarketBook::restore_from`].
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct MarketBook {
     mode: Mode,
     l2: L2Book<MARKET_BOOK_L2_DEPTH>,
@@ -119,6 +121,21 @@ impl MarketBook {
     /// The L3 book (empty unless fed L3 events).
     pub fn orders(&self) -> &L3Book {
         &self.l3
+    }
+
+    /// Takes the state of `saved` (a snapshot of a book), keeping this book's L3 sizing and
+    /// allocations (see [`L3Book::restore_from`]).
+    pub fn restore_from(&mut self, saved: MarketBook) {
+        let MarketBook {
+            mode,
+            l2,
+            l3,
+            mixed_feed,
+        } = saved;
+        self.mode = mode;
+        self.l2 = l2;
+        self.l3.restore_from(l3);
+        self.mixed_feed = mixed_feed;
     }
 
     /// Both sides present and not crossed: `(best bid, best ask)`.

@@ -64,7 +64,7 @@ pub enum Anomaly {
 }
 
 /// How many updates were flagged, per [`Anomaly`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AnomalyCounts {
     pub crossed: u64,
     pub unknown_level: u64,

@@ -99,6 +99,10 @@ pub struct RuntimeConfig {
     pub pace: Pace,
     /// Live progress line interval in milliseconds (0: none).
     pub progress_interval_ms: u64,
+    /// A snapshot of the engine state every this many inputs, written by a cold thread
+    /// that follows the input journal with its own chain, and one when the run stops (0:
+    /// no snapshot thread, no snapshots).
+    pub snapshot_every_inputs: u64,
 }
 
 impl Default for RuntimeConfig {
@@ -134,6 +138,7 @@ impl Default for RuntimeConfig {
             conflate_quotes: true,
             pace: Pace::Realtime,
             progress_interval_ms: 1000,
+            snapshot_every_inputs: 1_000_000,
         }
     }
 }
@@ -184,6 +189,7 @@ pub(crate) struct RawRuntime {
     pub conflate_quotes: Option<bool>,
     pub pace: Option<Pace>,
     pub progress_interval_ms: Option<u64>,
+    pub snapshot_every_inputs: Option<u64>,
 }
 
 /// `[[runtime.threads]]`.
@@ -253,6 +259,7 @@ pub(crate) fn build_runtime(raw: &RawRuntime) -> Result<RuntimeConfig, Issue> {
         conflate_quotes: raw.conflate_quotes.unwrap_or(d.conflate_quotes),
         pace: raw.pace.unwrap_or(d.pace),
         progress_interval_ms: raw.progress_interval_ms.unwrap_or(d.progress_interval_ms),
+        snapshot_every_inputs: raw.snapshot_every_inputs.unwrap_or(d.snapshot_every_inputs),
     })
 }
 

@@ -11,7 +11,7 @@ pub const MAX_IMBALANCE_LEVELS: usize = 64;
 
 /// Which features are computed. A disabled feature stays `None` in
 /// [`super::Features`] and costs nothing per event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FeatureSet {
     pub mid: bool,
     pub spread: bool,
@@ -103,7 +103,7 @@ impl Default for FeatureSet {
 
 /// Feature parameters. Half-lives are in nanoseconds of event time (see
 /// [`super::FeatureEngine`] for which timestamp).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FeatureConfig {
     /// Which features are computed.
     pub enabled: FeatureSet,

@@ -43,7 +43,7 @@ fn valid(level: Level) -> bool {
 
 /// Bad input the engine saw and survived. Counters only grow ([`FeatureEngine::reset`] keeps
 /// them).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FeatureAnomalies {
     /// A timestamp earlier than one already seen. The engine's clock stays where it was
     /// (elapsed time counts as 0).
@@ -72,7 +72,7 @@ impl FeatureAnomalies {
 }
 
 /// What the engine remembers between events. Plain values, no heap.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize)]
 struct State {
     /// The engine's clock: the latest timestamp seen (never moves back).
     now_ns: Option<i64>,
@@ -125,7 +125,7 @@ struct State {
 /// - Trade flow and decayed VWAP: decayed sums, each trade weighted 1 when it happens and
 ///   `2^(−age / half_life)` later. Sums (not `alpha`-weighted means) so that several trades
 ///   at one timestamp each count in full.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct FeatureEngine {
     cfg: FeatureConfig,
     state: State,
@@ -158,6 +158,20 @@ impl FeatureEngine {
     /// Bad input seen so far.
     pub fn anomalies(&self) -> FeatureAnomalies {
         self.anomalies
+    }
+
+    /// Takes the history, values and anomaly counts of `saved` (a snapshot of an engine),
+    /// keeping this engine's config.
+    pub fn restore_from(&mut self, saved: FeatureEngine) {
+        let FeatureEngine {
+            cfg: _,
+            state,
+            values,
+            anomalies,
+        } = saved;
+        self.state = state;
+        self.values = values;
+        self.anomalies = anomalies;
     }
 
     /// Forget all history and values (e.g. at a session start: the session VWAP restarts).

@@ -109,7 +109,7 @@ impl fmt::Display for FeatureKind {
 
 /// The current feature values: a fixed-size, `Copy` snapshot. `None` where a value is
 /// undefined or disabled; every `Some` is finite. Units are in the [module docs](self).
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Features {
     /// Mid price, price units.
     pub mid: Option<f64>,

@@ -9,7 +9,7 @@ use crate::instrument::InstrumentId;
 pub const IDS_PER_ORDER: usize = 4;
 
 /// One order's record.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Order {
     /// The id the order was submitted with (its key).
     pub client_order_id: u64,
@@ -58,7 +58,7 @@ pub struct ExecOutcome {
 }
 
 /// The order-management system. See the [module docs](super).
-#[derive(Debug)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Oms {
     orders: Vec<Order>,
     max_orders: usize,
@@ -504,5 +504,38 @@ impl Oms {
             .map(|(s, _)| s)?;
         self.index.retain(|&(_, s)| s as usize != slot);
         Some(slot)
+    }
+}
+
+/// Engine snapshots.
+impl Oms {
+    /// The instrument count (`0 .. n_instruments`).
+    pub fn n_instruments(&self) -> usize {
+        self.positions.len()
+    }
+
+    /// Takes the state of `saved` (a snapshot of an OMS for as many instruments) — orders,
+    /// id index, positions, PnL, anomaly counts —, keeping this OMS's sizing and fee tables
+    /// and its preallocated vectors. `Err((snapshot, this))` instrument counts if they differ
+    /// (nothing changed).
+    pub fn restore_from(&mut self, saved: Oms) -> Result<(), (usize, usize)> {
+        if saved.positions.len() != self.positions.len() {
+            return Err((saved.positions.len(), self.positions.len()));
+        }
+        // Everything from the snapshot (a field added later is state unless placed below)...
+        let mut fresh = std::mem::replace(self, saved);
+        // ...but the sizing and fees from this OMS's config,
+        self.max_orders = fresh.max_orders;
+        self.index_cap = fresh.index_cap;
+        std::mem::swap(&mut self.fees, &mut fresh.fees);
+        std::mem::swap(&mut self.venue_fees, &mut fresh.venue_fees);
+        // and the tables in this OMS's preallocated vectors.
+        fresh.orders.clear();
+        fresh.orders.extend_from_slice(&self.orders);
+        std::mem::swap(&mut self.orders, &mut fresh.orders);
+        fresh.index.clear();
+        fresh.index.extend_from_slice(&self.index);
+        std::mem::swap(&mut self.index, &mut fresh.index);
+        Ok(())
     }
 }

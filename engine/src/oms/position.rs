@@ -2,7 +2,7 @@
 
 /// Fees for one instrument, in raw price units per raw unit of quantity (so a fill's fee is
 /// `rate × qty` in the same *raw price × raw qty* units as PnL). Negative is a rebate.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Fees {
     /// Rate for fills that rested (the order was acknowledged first).
     pub maker_per_qty: i64,
@@ -11,7 +11,7 @@ pub struct Fees {
 }
 
 /// One instrument's position and PnL. All money is in raw price × raw qty units (`i128`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Position {
     /// Signed raw quantity: long positive, short negative.
     pub qty: i64,

@@ -1,7 +1,9 @@
 //! The order state machine: states, events and the one transition table.
 
 /// Where an order is in its life. See the table in the [module docs](super).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum OrderState {
     /// Sent, not yet acknowledged.
     PendingNew,

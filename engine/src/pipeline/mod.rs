@@ -5,6 +5,7 @@
 mod build;
 mod orders;
 mod signal;
+pub mod snapshot;
 
 pub use build::{build_chain, build_model, max_outputs_per_event, BuildError};
 pub use orders::{OrderCounters, OrderStage};

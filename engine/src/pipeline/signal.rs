@@ -9,7 +9,7 @@ use crate::model::Model;
 use crate::stage::{Outbox, Stage};
 
 /// Counters of a [`SignalStage`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SignalCounters {
     /// Book events applied to a reference book.
     pub book_updates: u64,
@@ -56,14 +56,15 @@ impl Default for BookSizing {
 pub struct SignalStage {
     instruments: Vec<InstrumentSpec>,
     reference_venue: u16,
-    books: Vec<MarketBook>,
-    features: Vec<FeatureEngine>,
+    // The state (what changes with inputs) is the snapshot's (`super::snapshot`).
+    pub(super) books: Vec<MarketBook>,
+    pub(super) features: Vec<FeatureEngine>,
     model: Box<dyn Model + Send>,
     model_id: u16,
     inputs: Vec<FeatureKind>,
-    x: Vec<f64>,
-    last: Vec<Option<i64>>,
-    counters: SignalCounters,
+    pub(super) x: Vec<f64>,
+    pub(super) last: Vec<Option<i64>>,
+    pub(super) counters: SignalCounters,
 }
 
 impl std::fmt::Debug for SignalStage {

@@ -13,7 +13,7 @@ const BPS_PER_UNIT: i128 = 10_000;
 const RISK_CODE_SLOTS: usize = 15;
 
 /// An order accepted by [`RiskEngine::check`] and not yet filled, canceled or rejected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct WorkingOrder {
     /// Our id for the order.
     pub client_order_id: u64,
@@ -46,7 +46,7 @@ pub struct ExecUpdate {
 
 /// Per-instrument state. Quantities and money are `i128` so that no sequence of `i64`
 /// inputs overflows them in practice; all arithmetic saturates regardless.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize)]
 struct InstrumentState {
     /// Signed position, raw quantity.
     position: i128,
@@ -73,7 +73,7 @@ impl InstrumentState {
 }
 
 /// Pre-trade risk: limits, positions, working orders, PnL, throttle, halts.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct RiskEngine {
     limits: RiskLimits,
     instrument_limits: Vec<InstrumentLimits>,
@@ -592,6 +592,37 @@ impl RiskEngine {
     /// Event time of the throttle bucket's last refill (`None` before the first check).
     pub fn throttle_last_refill_ns(&self) -> Option<i64> {
         self.last_refill_ns
+    }
+}
+
+/// Engine snapshots.
+impl RiskEngine {
+    /// The instrument count (`0 .. n_instruments`).
+    pub fn n_instruments(&self) -> usize {
+        self.instruments.len()
+    }
+
+    /// Takes the state of `saved` (a snapshot of an engine for as many instruments) —
+    /// positions, working orders, PnL, throttle, halts, counters —, keeping this engine's
+    /// limits and its preallocated tables. `Err((snapshot, this))` instrument counts if they
+    /// differ (nothing changed).
+    pub fn restore_from(&mut self, saved: RiskEngine) -> Result<(), (usize, usize)> {
+        if saved.instruments.len() != self.instruments.len() {
+            return Err((saved.instruments.len(), self.instruments.len()));
+        }
+        // Everything from the snapshot (a field added later is state unless placed below)...
+        let mut fresh = std::mem::replace(self, saved);
+        // ...but the limits from this engine's config,
+        self.limits = fresh.limits;
+        std::mem::swap(&mut self.instrument_limits, &mut fresh.instrument_limits);
+        // and the tables in this engine's preallocated vectors.
+        fresh.working.clear();
+        fresh.working.extend_from_slice(&self.working);
+        std::mem::swap(&mut self.working, &mut fresh.working);
+        fresh.cancel_list.clear();
+        fresh.cancel_list.extend_from_slice(&self.cancel_list);
+        std::mem::swap(&mut self.cancel_list, &mut fresh.cancel_list);
+        Ok(())
     }
 }
 

@@ -7,7 +7,7 @@ use thiserror::Error;
 pub const MAX_OPEN_ORDERS_CAP: u32 = 1 << 16;
 
 /// Limits that apply to each instrument separately.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct InstrumentLimits {
     /// Largest quantity of one order, raw.
     pub max_order_qty: i64,
@@ -20,7 +20,7 @@ pub struct InstrumentLimits {
 }
 
 /// The full set of pre-trade limits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RiskLimits {
     /// Limits applied to every instrument (override one with
     /// [`RiskEngine::set_instrument_limits`](super::RiskEngine::set_instrument_limits)).
