@@ -115,8 +115,6 @@ pub struct RecoverySummary {
     pub next_output: u64,
     /// The receive time of the last journaled input (the event clock resumes there).
     pub last_event_ns: i64,
-    /// Earlier resumes of this run (run marks `event=resume`).
-    pub earlier_resumes: usize,
     /// The snapshot the replay started from (`None`: from the first input).
     pub snapshot: Option<PathBuf>,
     /// Snapshots passed over, each with why (damaged, another config or binary, …).
@@ -154,8 +152,19 @@ pub fn check_journals(run_dir: &Path) -> Result<(), ResumeError> {
     if !dirs.iter().all(|d| d.is_dir()) {
         return Err(ResumeError::NotARun(run_dir.to_path_buf()));
     }
-    for dir in &dirs {
-        let report = tickrail_journal::verify(dir).map_err(journal_err(dir))?;
+    // Both at once: the check reads every byte (CRCs), and there are two cores.
+    let reports = std::thread::scope(|s| {
+        let handles: Vec<_> = dirs
+            .iter()
+            .map(|d| s.spawn(move || tickrail_journal::verify(d)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect::<Vec<_>>()
+    });
+    for (dir, report) in dirs.iter().zip(reports) {
+        let report = report.map_err(journal_err(dir))?;
         if let Some(p) = report.problems.first() {
             return Err(ResumeError::Corrupt {
                 dir: dir.clone(),
@@ -192,11 +201,6 @@ pub fn recover(cfg: &EngineConfig, run_dir: &Path) -> Result<Recovered, ResumeEr
     let [inputs_w, mut outputs_w] = <[JournalWriter; 2]>::try_from(journals)
         .unwrap_or_else(|_| unreachable!("two journals opened"));
     let journaled_outputs = outputs_w.last_sequence().unwrap_or(0);
-    summary.earlier_resumes = tickrail_journal::read_marks(&dirs[0])
-        .map_err(journal_err(&dirs[0]))?
-        .iter()
-        .filter(|(_, m)| m.get("event") == Some("resume"))
-        .count();
 
     let last_input = inputs_w.last_sequence().unwrap_or(0);
     let (start, mut sequencer, mut last_event_ns) =

@@ -20,10 +20,9 @@ use tickrail_engine::config::EngineConfig;
 use tickrail_engine::pipeline::{
     build_chain, max_outputs_per_event, BookSizing, BuildError, TradingChain,
 };
-use tickrail_engine::runtime::run_files;
 use tickrail_engine::stage::{Outbox, Stage};
 use tickrail_engine::{archive_event, decode_event, CodecError, Event, EventKind};
-use tickrail_journal::{read_marks, JournalError, JournalReader};
+use tickrail_journal::{JournalError, JournalReader};
 
 /// Why a replay could not run (a divergence is not an error: see [`Verdict`]).
 #[derive(Debug, thiserror::Error)]
@@ -160,13 +159,40 @@ fn open(dir: &Path) -> Result<JournalReader, VerifyError> {
     })
 }
 
-/// Whether the journal in `dir` was closed by its run (its last run mark is a clean close).
-fn closed_cleanly(dir: &Path) -> Result<bool, VerifyError> {
-    let marks = read_marks(dir).map_err(|source| VerifyError::Journal {
+/// The next output of the output journal (read with its internal records), noting in
+/// `closed` whether the last record read was a clean-close run mark: a journal that ends
+/// right after one was closed by its run; one that ends without was not (a crash).
+fn next_output(
+    reader: &mut JournalReader,
+    dir: &Path,
+    closed: &mut bool,
+) -> Result<Option<Event>, VerifyError> {
+    use tickrail_journal::format::kind;
+    let err = |source| VerifyError::Journal {
         dir: dir.to_path_buf(),
         source,
-    })?;
-    Ok(run_files::closed_cleanly(&marks))
+    };
+    loop {
+        let Some(r) = reader.next().map_err(err)? else {
+            return Ok(None);
+        };
+        match r.kind {
+            kind::MANIFEST | kind::END_OF_SEGMENT => {}
+            kind::RUN_MARK => {
+                *closed = tickrail_journal::Manifest::decode(r.payload)
+                    .is_ok_and(|m| m.get("event") == Some("close"));
+            }
+            _ => {
+                *closed = false;
+                return decode_event(&r)
+                    .map(Some)
+                    .map_err(|source| VerifyError::Codec {
+                        dir: dir.to_path_buf(),
+                        source,
+                    });
+            }
+        }
+    }
 }
 
 fn next(reader: &mut JournalReader, dir: &Path) -> Result<Option<Event>, VerifyError> {
@@ -232,10 +258,11 @@ pub fn replay_chain_from(
     let (in_dir, out_dir) = (run_dir.join("inputs"), run_dir.join("outputs"));
     let mut inputs = open(&in_dir)?;
     let mut outputs = if opts.verify {
-        Some(open(&out_dir)?)
+        Some(open(&out_dir)?.include_internal(true))
     } else {
         None
     };
+    let mut closed = false;
     let (mut chain, first_output) = match start {
         Some(st) => {
             let seek_err = |dir: &Path| {
@@ -285,10 +312,10 @@ pub fn replay_chain_from(
             if let Some((_, missing)) = tail.as_mut() {
                 *missing += 1;
             } else if let Some(reader) = outputs.as_mut() {
-                let want = next(reader, &out_dir)?;
+                let want = next_output(reader, &out_dir, &mut closed)?;
                 match want {
                     Some(w) if archive_event(&w) == archive_event(got) => compared += 1,
-                    None if !closed_cleanly(&out_dir)? => {
+                    None if !closed => {
                         tail = Some((input.header.sequence, 1));
                     }
                     _ => {
@@ -338,7 +365,7 @@ pub fn replay_chain_from(
         // A full replay must have consumed every journaled output; a window ending early
         // leaves the rest unread.
         if opts.to.is_none() {
-            if let Some(extra) = next(reader, &out_dir)? {
+            if let Some(extra) = next_output(reader, &out_dir, &mut closed)? {
                 s.context = recent.into_iter().collect();
                 s.verdict = Some(Verdict::Diverged {
                     input_sequence: None,

@@ -201,7 +201,7 @@ fn recovered(r: &tickrail_replay::resume::RecoverySummary) -> Result<()> {
     outln!(
         "resumed     {} inputs re-driven, {} journaled outputs identical; crash tail: {} \
          outputs re-derived and journaled, {} requests never sent (answered with code {}); \
-         continuing at input {} / output {} (resume {}){}",
+         continuing at input {} / output {}{}",
         r.inputs,
         r.outputs,
         r.tail_outputs,
@@ -209,7 +209,6 @@ fn recovered(r: &tickrail_replay::resume::RecoverySummary) -> Result<()> {
         tickrail_replay::resume::NOT_SENT_CRASH,
         r.next_input,
         r.next_output,
-        r.earlier_resumes + 1,
         if r.cuts.is_empty() {
             String::new()
         } else {

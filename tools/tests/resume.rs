@@ -14,7 +14,9 @@
 //! must equal those of `tickrail state`, an uninterrupted single-thread replay of the whole
 //! journal.
 //!
-//! `TICKRAIL_RESUME_CYCLES` sets the number of cycles (default 20).
+//! `TICKRAIL_RESUME_CYCLES` sets the number of cycles (default 20; more than 20 run the
+//! market in real time, so the journal every cycle re-verifies stays small), and
+//! `TICKRAIL_BIN` the binary (default: the one built with the tests).
 
 #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
 
@@ -29,10 +31,15 @@ fn since(t0: u64) -> Duration {
     Duration::from_nanos(now_ns().saturating_sub(t0))
 }
 
-const BIN: &str = env!("CARGO_BIN_EXE_tickrail");
+/// The binary under test (`TICKRAIL_BIN` overrides it: a long run on a frozen copy).
+fn bin() -> String {
+    std::env::var("TICKRAIL_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_tickrail").to_owned())
+}
 
-/// The built-in config on the split layout, as fast as it goes, for a long session.
-fn config(dir: &Path) -> std::path::PathBuf {
+/// The built-in config on the split layout, for a long session: as fast as it goes (`max`,
+/// a deep crash tail at every kill), or paced in real time (`realtime`, for long runs of
+/// many cycles: the journal, which every cycle replays whole, grows slowly).
+fn config(dir: &Path, pace: &str) -> std::path::PathBuf {
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../config/default.toml"
@@ -44,7 +51,7 @@ fn config(dir: &Path) -> std::path::PathBuf {
             "duration_ns = 10_000_000_000",
             "duration_ns = 36_000_000_000_000",
         )
-        .replace("pace = \"realtime\"", "pace = \"max\"")
+        .replace("pace = \"realtime\"", &format!("pace = \"{pace}\""))
         .replace(
             "progress_interval_ms = 1000",
             "progress_interval_ms = 0\nsnapshot_every_inputs = 20_000",
@@ -85,7 +92,7 @@ wait = "yield"
 
 fn spawn(args: &[&str], cwd: &Path, out: &Path) -> Child {
     let file = std::fs::File::create(out).unwrap();
-    Command::new(BIN)
+    Command::new(bin())
         .args(args)
         .current_dir(cwd)
         .stdout(file.try_clone().unwrap())
@@ -110,7 +117,7 @@ fn wait(child: &mut Child, timeout: Duration) -> std::process::ExitStatus {
 }
 
 fn tickrail(args: &[&str], cwd: &Path) -> (i32, String) {
-    let out = Command::new(BIN)
+    let out = Command::new(bin())
         .args(args)
         .current_dir(cwd)
         .output()
@@ -196,7 +203,9 @@ fn killed_at_random_and_resumed_the_run_is_one_journal_that_verifies() {
         .unwrap_or(20);
     let tmp = tempfile::tempdir().unwrap();
     let cwd = tmp.path();
-    let cfg = config(cwd);
+    // Long runs (more than the CI default) are paced in real time; see `config`.
+    let pace = if cycles > 20 { "realtime" } else { "max" };
+    let cfg = config(cwd, pace);
     let mut rng = Rng(0x7e57_c0de ^ u64::from(cycles));
     let mut clean_stops = 0;
     for cycle in 0..cycles {

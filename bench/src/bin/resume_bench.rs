@@ -1,18 +1,26 @@
-//! Time to resume a run against its journal's size: `tickrail_replay::resume::recover` on a
-//! run of N inputs, beside the floors it is made of, measured in the same process.
+//! Time to resume a run against its journal's size, with and without a snapshot, the cost
+//! of writing snapshots, and their effect on tick-to-order — measured in one process.
 //!
 //! ```text
 //! cargo run --release -p tickrail-bench --bin resume_bench -- --inputs 1000000 --inputs 10000000
+//! cargo run --release -p tickrail-bench --bin resume_bench -- --inputs 0 --tick-to-order
 //! ```
 //!
 //! For each N: a live run of the built-in config (synthetic market, `pace = "max"`, the
-//! fused layout) is stopped once N inputs are in, then (repeated, median):
-//! - `recover`: the whole resume up to the point the threads would start (integrity check
-//!   of both journals, open with recovery, replay of every input with every output compared,
-//!   resume marks);
+//! fused layout, a snapshot every 1 M inputs) is stopped once N + 0.5 M inputs are in. The
+//! snapshot the stop wrote at the journal's end is removed, as after a crash: the newest one
+//! left is 0.5 M inputs behind the end. Then (repeated, median):
+//! - `from snapshot`: `tickrail_replay::resume::recover` — integrity check of both journals,
+//!   open with recovery, the newest snapshot loaded, the 0.5 M inputs after it re-driven with
+//!   every output compared, resume marks;
+//! - `full replay`: the same with the snapshots moved away: every input re-driven;
 //! - `check`: the integrity check alone (`tickrail_journal::verify` of both journals);
-//! - `replay`: the verified replay alone (`tickrail_replay::verify_run`);
 //! - `decode`: the floor — every input record read and decoded, no chain.
+//!
+//! Snapshot writes: the snapshot thread's count, mean and longest write (encode, write,
+//! fsync). `--tick-to-order`: the built-in config as `tickrail run` runs it (realtime, 10 s),
+//! once without snapshots and once with one every 20,000 inputs; tick-to-order percentiles
+//! of both.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
@@ -25,7 +33,7 @@ use tickrail_bench::report::machine_line;
 use tickrail_engine::config::EngineConfig;
 use tickrail_engine::runtime::counters::get;
 use tickrail_journal::JournalReader;
-use tickrail_replay::{run_live, LiveControl};
+use tickrail_replay::{run_live, LiveControl, LiveReport};
 
 #[derive(Debug, Parser)]
 #[command(name = "resume_bench")]
@@ -39,31 +47,63 @@ struct Args {
     /// Where the runs go (default: a temporary directory, removed at the end).
     #[arg(long)]
     dir: Option<PathBuf>,
+    /// Also measure tick-to-order without and with snapshots.
+    #[arg(long)]
+    tick_to_order: bool,
 }
 
 /// The built-in config, as fast as it goes, for a session long enough for any N.
-fn config() -> Result<EngineConfig> {
+fn fast_config() -> Result<EngineConfig> {
     let text = include_str!("../../../config/default.toml")
         .replace(
             "duration_ns = 10_000_000_000",
             "duration_ns = 36_000_000_000_000",
         )
         .replace("pace = \"realtime\"", "pace = \"max\"")
-        .replace("progress_interval_ms = 1000", "progress_interval_ms = 50");
+        .replace(
+            "progress_interval_ms = 1000",
+            "progress_interval_ms = 50\nsnapshot_every_inputs = 1_000_000",
+        );
     let origin = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/resume-bench.toml");
     Ok(EngineConfig::from_toml_str(&text, origin)?)
 }
 
-/// A live run stopped once `n` inputs are in; returns the inputs journaled.
-fn make_run(cfg: &EngineConfig, dir: &Path, n: u64) -> Result<u64> {
+/// The built-in config as `tickrail run` runs it, with snapshots every `every` inputs.
+fn realtime_config(every: u64) -> Result<EngineConfig> {
+    let text = include_str!("../../../config/default.toml").replace(
+        "progress_interval_ms = 1000",
+        &format!("progress_interval_ms = 0\nsnapshot_every_inputs = {every}"),
+    );
+    let origin = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/resume-bench.toml");
+    Ok(EngineConfig::from_toml_str(&text, origin)?)
+}
+
+/// A live run stopped once `n` inputs are in.
+fn make_run(cfg: &EngineConfig, dir: &Path, n: u64) -> Result<LiveReport> {
     let control = Arc::new(LiveControl::default());
     let stop = control.clone();
-    let report = run_live(cfg, dir, control, |c| {
+    Ok(run_live(cfg, dir, control, |c| {
         if get(&c.journal.inputs) >= n {
             stop.stop.store(true, Ordering::Release);
         }
-    })?;
-    Ok(report.engine.journal.inputs)
+    })?)
+}
+
+fn snapshot_line(r: &LiveReport) -> String {
+    match &r.snapshots {
+        Some(s) if s.snapshots > 0 => format!(
+            "{} snapshots written, mean {:.2} ms, longest {:.2} ms{}",
+            s.snapshots,
+            s.write_ns as f64 / s.snapshots as f64 / 1e6,
+            s.write_ns_max as f64 / 1e6,
+            s.last
+                .as_ref()
+                .and_then(|p| std::fs::metadata(p).ok())
+                .map_or(String::new(), |m| format!(", {} bytes each", m.len()))
+        ),
+        Some(s) => format!("no snapshot written ({:?})", s.error),
+        None => "snapshots off".into(),
+    }
 }
 
 fn median_ms(mut f: impl FnMut() -> Result<()>, repeat: usize) -> Result<f64> {
@@ -90,41 +130,53 @@ fn dir_bytes(dir: &Path) -> u64 {
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    let cfg = config()?;
+    let cfg = fast_config()?;
     let tmp = tempfile::tempdir()?;
     let root = args.dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
     println!("{}", machine_line(clock::unix_seconds()));
-    println!(
-        "{:>10} {:>9} {:>10} {:>10} {:>10} {:>10} {:>12} {:>8}",
-        "inputs", "MiB", "recover", "check", "replay", "decode", "recover/s", "÷decode"
-    );
-    for &n in &args.inputs {
+    for &n in args.inputs.iter().filter(|&&n| n > 0) {
         let run = root.join(format!("run-{n}"));
         let _ = std::fs::remove_dir_all(&run);
-        let inputs = make_run(&cfg, &run, n).context("making the run")?;
+        let report = make_run(&cfg, &run, n + 500_000).context("making the run")?;
+        let inputs = report.engine.journal.inputs;
         let mib = (dir_bytes(&run.join("inputs")) + dir_bytes(&run.join("outputs"))) as f64
             / (1024.0 * 1024.0);
-        let recover = median_ms(
+        println!(
+            "\n{inputs} inputs, {mib:.0} MiB of journals; {}",
+            snapshot_line(&report)
+        );
+        // As after a crash: no snapshot at the journal's end.
+        let snaps = tickrail_replay::snapshot::list_snapshots(&run)?;
+        if let Some((seq, path)) = snaps.first() {
+            if *seq == inputs {
+                std::fs::remove_file(path)?;
+            }
+        }
+        let newest = tickrail_replay::snapshot::list_snapshots(&run)?
+            .first()
+            .map_or(0, |(s, _)| *s);
+        let mut redriven = 0;
+        let from_snapshot = median_ms(
             || {
                 let r = tickrail_replay::resume::recover(&cfg, &run)?;
-                drop(r);
+                redriven = r.summary.inputs;
                 Ok(())
             },
             args.repeat,
         )?;
+        let snapdir = tickrail_replay::snapshot::snapshot_dir(&run);
+        let away = run.join("snapshots.away");
+        std::fs::rename(&snapdir, &away)?;
+        let full = median_ms(
+            || {
+                tickrail_replay::resume::recover(&cfg, &run)?;
+                Ok(())
+            },
+            args.repeat,
+        )?;
+        std::fs::rename(&away, &snapdir)?;
         let check = median_ms(
             || Ok(tickrail_replay::resume::check_journals(&run)?),
-            args.repeat,
-        )?;
-        let replay = median_ms(
-            || {
-                let v = tickrail_replay::verify_run(&cfg, &run)?;
-                anyhow::ensure!(
-                    matches!(v, tickrail_replay::Verdict::Identical { .. }),
-                    "{v:?}"
-                );
-                Ok(())
-            },
             args.repeat,
         )?;
         let decode = median_ms(
@@ -142,18 +194,43 @@ fn main() -> Result<()> {
             args.repeat,
         )?;
         println!(
-            "{:>10} {:>9.0} {:>8.0}ms {:>8.0}ms {:>8.0}ms {:>8.0}ms {:>10.2}M/s {:>7.1}×",
-            inputs,
-            mib,
-            recover,
-            check,
-            replay,
-            decode,
-            inputs as f64 / recover / 1e3,
-            recover / decode
+            "resume from the snapshot after input {newest} ({redriven} inputs re-driven): \
+             {from_snapshot:.0} ms; full replay: {full:.0} ms ({:.2} M inputs/s); integrity \
+             check alone: {check:.0} ms; decode floor: {decode:.0} ms (full replay {:.1}× it)",
+            inputs as f64 / full / 1e3,
+            full / decode
         );
         if args.dir.is_none() {
             let _ = std::fs::remove_dir_all(&run);
+        }
+    }
+    if args.tick_to_order {
+        println!("\ntick-to-order, the built-in config (realtime, 10 s):");
+        println!(
+            "{:>22} {:>9} {:>9} {:>9} {:>9} {:>9}",
+            "", "p50", "p99", "p99.9", "p99.99", "max"
+        );
+        for every in [0u64, 20_000] {
+            let dir = root.join(format!("t2o-{every}"));
+            let _ = std::fs::remove_dir_all(&dir);
+            let r = make_run(&realtime_config(every)?, &dir, u64::MAX)?;
+            let [p50, p99, p999, p9999, max] = r.feed.tick_to_order.percentiles();
+            let us = |v: u64| format!("{:.1}µs", v as f64 / 1e3);
+            println!(
+                "{:>22} {:>9} {:>9} {:>9} {:>9} {:>9}   {}",
+                if every == 0 {
+                    "no snapshots".to_owned()
+                } else {
+                    format!("snapshot every {every}")
+                },
+                us(p50),
+                us(p99),
+                us(p999),
+                us(p9999),
+                us(max),
+                snapshot_line(&r)
+            );
+            let _ = std::fs::remove_dir_all(&dir);
         }
     }
     Ok(())
