@@ -7,7 +7,9 @@
 //! - no order is sent twice: every `order_new` client id in the output journal is unique,
 //!   and every order request re-derived for a crash tail is answered by a `rejected` or
 //!   `cancel_rejected` input with the never-sent code;
-//! - each resume continues at the sequence after the journal's last input.
+//! - each resume continues at the sequence after the journal's last input;
+//! - the state a resume rebuilds (the newest snapshot, then the inputs after it) equals
+//!   that of an uninterrupted replay of the whole journal (`tickrail state`'s).
 //!
 //! Every few cycles the run is stopped cleanly (SIGTERM) instead: then the positions the
 //! live chain ended with — rebuilt by every resume before, and carried on by the threads —
@@ -183,6 +185,36 @@ fn check_orders(cwd: &Path) {
     }
 }
 
+/// The state a resume rebuilds (the newest snapshot, then the inputs after it) equals the
+/// state of an uninterrupted replay of the whole journal from its first input.
+fn same_state_from_snapshot(cfg_path: &Path, run: &Path, cycle: u32) {
+    use tickrail_replay::snapshot::{list_snapshots, load_snapshot};
+    use tickrail_replay::state::EngineState;
+    use tickrail_replay::verify::{replay_chain_from, ReplayOptions, ReplayStart};
+    let cfg = tickrail_engine::config::EngineConfig::load(cfg_path).unwrap();
+    let (full, _) = EngineState::rebuild(&cfg, run, None).unwrap();
+    let Some((_, path)) = list_snapshots(run).unwrap().into_iter().next() else {
+        return;
+    };
+    let (meta, chain, _) = load_snapshot(&path, &cfg).unwrap();
+    let start = ReplayStart {
+        chain,
+        next_input: meta.input_sequence + 1,
+        next_output: meta.next_output_sequence,
+    };
+    let (_, chain) = replay_chain_from(&cfg, run, ReplayOptions::default(), Some(start), |_| {
+        std::ops::ControlFlow::Continue(())
+    })
+    .unwrap();
+    let resumed = EngineState::of(&chain, &cfg, full.at_sequence, full.at_event_time_ns);
+    assert_eq!(
+        (&resumed.instruments, &resumed.open_orders, &resumed.risk),
+        (&full.instruments, &full.open_orders, &full.risk),
+        "cycle {cycle}: the state from {} and the inputs after it differs from a full replay",
+        path.display()
+    );
+}
+
 /// Positions per symbol from `tickrail run`'s summary (`PnL SYM … position N`).
 fn summary_positions(text: &str) -> Vec<(String, i64)> {
     text.lines()
@@ -280,6 +312,7 @@ fn killed_at_random_and_resumed_the_run_is_one_journal_that_verifies() {
             "cycle {cycle}: replay --verify exit {code}:\n{verify}\nrun:\n{text}"
         );
         check_orders(cwd);
+        same_state_from_snapshot(&cfg, &cwd.join("run"), cycle);
     }
     // A last resume runs to a clean stop: the whole journal verifies identical.
     let out = cwd.join("final.txt");
