@@ -39,18 +39,31 @@
 //! accepted (and so will never be resent) always reaches the journal. An `order_new` the
 //! session does not take (its ring full, another venue, the session closed) is answered
 //! at once with a local `rejected` report ([`GATEWAY_REFUSED`]), so the OMS never keeps it
-//! open.
+//! open; so is one still waiting in the gateway's ring when it stops (held by a
+//! reconciliation, or the thread behind) — it was never sent — and a cancel or amend left
+//! there gets a local `cancel_rejected`.
+//!
+//! **A resumed run** ([`GatewayMarket::open_with_base`]) keeps its ClOrdID base and hands
+//! the FIX gateway what its journal says of its orders ([`journaled_orders`], from the
+//! recovered OMS): the gateway's in-flight file is saved before the journal has what changed
+//! it, so after the engine's process died it may have seen fills (an ack, a cancel) the
+//! journal lacks; set back to the journal's state before the logon, the reconciliation
+//! reports them again, once (`gateways/src/fix/mod.rs`, *A resumed engine*).
 
 use std::collections::VecDeque;
 use std::path::Path;
 use std::time::Duration;
 
 use tickrail_engine::config::{EngineConfig, FixSessionSpec, UdpFeedSpec};
+use tickrail_engine::oms::{Oms, OrderState};
 use tickrail_engine::runtime::clock::{now_ns, wall_ns};
 use tickrail_engine::runtime::latency::Latency;
+use tickrail_engine::Price;
 use tickrail_engine::{Event, EventBody, ExecKind, Liquidity, Qty};
 use tickrail_gateways::feed::InstrumentMap;
-use tickrail_gateways::fix::{FixGatewayConfig, FixInstrument, FixOrderGateway, GatewayStats};
+use tickrail_gateways::fix::{
+    FixGatewayConfig, FixInstrument, FixOrderGateway, GatewayStats, JournaledOrder,
+};
 use tickrail_gateways::udp::{Receiver, ReceiverConfig, ReceiverStats, MAX_EVENTS_PER_DATAGRAM};
 
 use crate::live::{FeedReport, LiveError, LiveMarket};
@@ -104,6 +117,10 @@ pub struct GatewayReport {
     pub order_round_trip: Latency,
     /// New orders the session did not take, answered with a local reject.
     pub refused: u64,
+    /// Requests still waiting in the FIX gateway's ring when it stopped (never sent),
+    /// answered locally: new orders rejected (counted in `refused` too), cancels and amends
+    /// cancel-rejected.
+    pub unsent_at_close: u64,
     /// The error the FIX gateway thread stopped with, if any.
     pub close_error: Option<String>,
 }
@@ -146,6 +163,8 @@ pub struct GatewayMarket {
     closed: bool,
     /// Orders answered locally ([`GATEWAY_REFUSED`]).
     refused: u64,
+    /// Requests never sent, found in the gateway's ring once it stopped.
+    unsent_at_close: u64,
     close_error: Option<String>,
 }
 
@@ -157,17 +176,22 @@ impl GatewayMarket {
         udp: &UdpFeedSpec,
         fix: &FixSessionSpec,
     ) -> Result<Self, LiveError> {
-        Self::open_with_base(cfg, udp, fix, None)
+        Self::open_with_base(cfg, udp, fix, None, Vec::new())
     }
 
     /// [`GatewayMarket::open`] for a resumed run: with `base`, the ClOrdID base the run
     /// used before its restart (its client ids continue, so base + id is still new), so
-    /// that reports for its orders in flight map back to the recovered OMS's orders.
+    /// that reports for its orders in flight map back to the recovered OMS's orders; and
+    /// `journal`, what the run's journal says of those orders ([`journaled_orders`]): the
+    /// FIX gateway sets its in-flight orders to it before it logs on
+    /// ([`FixOrderGateway::start_resumed`]), so that the fills the gateway took but the
+    /// journal lacks are reported again.
     pub fn open_with_base(
         cfg: &EngineConfig,
         udp: &UdpFeedSpec,
         fix: &FixSessionSpec,
         base: Option<u64>,
+        journal: Vec<JournaledOrder>,
     ) -> Result<Self, LiveError> {
         let mut rc = ReceiverConfig::from_spec(udp)
             .map_err(|e| LiveError::Market(format!("[live.udp] {e}")))?;
@@ -183,15 +207,18 @@ impl GatewayMarket {
             Some(b) => b,
             None => next_client_id_base(&fix.state.with_extension("base"), wall_ns())?,
         };
-        let gateway = FixOrderGateway::start(FixGatewayConfig {
-            settings_path: fix.settings.clone(),
-            state_path: fix.state.clone(),
-            instruments: cfg.instruments.iter().map(FixInstrument::from).collect(),
-            ring_capacity: FIX_RING,
-            reconcile_timeout: Duration::from_millis(fix.reconcile_timeout_ms),
-            source: FIX_SOURCE,
-            wait: fix.wait,
-        })
+        let gateway = FixOrderGateway::start_resumed(
+            FixGatewayConfig {
+                settings_path: fix.settings.clone(),
+                state_path: fix.state.clone(),
+                instruments: cfg.instruments.iter().map(FixInstrument::from).collect(),
+                ring_capacity: FIX_RING,
+                reconcile_timeout: Duration::from_millis(fix.reconcile_timeout_ms),
+                source: FIX_SOURCE,
+                wait: fix.wait,
+            },
+            journal,
+        )
         .map_err(|e| LiveError::Market(format!("FIX gateway ({}): {e}", fix.settings.display())))?;
         Ok(Self {
             feed,
@@ -207,6 +234,7 @@ impl GatewayMarket {
             round_trip: Latency::new(),
             closed: false,
             refused: 0,
+            unsent_at_close: 0,
             close_error: None,
         })
     }
@@ -338,7 +366,8 @@ impl GatewayMarket {
         }
     }
 
-    /// Stops the FIX gateway (logout, thread joined) and queues every report it took.
+    /// Stops the FIX gateway (logout, thread joined) and queues every report it took, then
+    /// an answer for each request it never sent.
     fn close(&mut self) {
         if self.closed {
             return;
@@ -350,6 +379,56 @@ impl GatewayMarket {
         while let Some(ev) = self.fix.poll_report() {
             let ev = self.incoming(ev);
             self.queue.push_back(ev);
+        }
+        while let Some(request) = self.fix.take_unsent() {
+            self.unsent_at_close += 1;
+            self.answer_unsent(&request);
+        }
+    }
+
+    /// Answers a request the gateway never sent (its ids this run's ClOrdIDs): a new order
+    /// is refused ([`refuse`](Self::refuse)), a cancel or amend cancel-rejected (the order
+    /// stays as the venue has it), both with [`GATEWAY_REFUSED`].
+    fn answer_unsent(&mut self, request: &Event) {
+        let back = |id: u64| id.wrapping_sub(self.client_id_base);
+        let mut engine = *request;
+        match &mut engine.body {
+            EventBody::OrderNew {
+                client_order_id, ..
+            } => {
+                *client_order_id = back(*client_order_id);
+                self.refuse(&engine);
+            }
+            EventBody::OrderCancel {
+                client_order_id, ..
+            }
+            | EventBody::OrderAmend {
+                client_order_id, ..
+            } => {
+                let now = wall_ns();
+                let mut header = request.header;
+                header.sequence = 0;
+                header.cause_sequence = 0;
+                header.exchange_ts_ns = now;
+                header.receive_ts_ns = now;
+                header.source = FIX_SOURCE;
+                self.queue.push_back(Event::new(
+                    header,
+                    EventBody::ExecReport {
+                        exec: ExecKind::CancelRejected,
+                        side: tickrail_engine::Side::Buy,
+                        liquidity: Liquidity::Unknown,
+                        reject_code: GATEWAY_REFUSED,
+                        client_order_id: back(*client_order_id),
+                        venue_order_id: 0,
+                        price: Price::new(1),
+                        qty: Qty::ZERO,
+                        leaves_qty: Qty::ZERO,
+                        cum_qty: Qty::ZERO,
+                    },
+                ));
+            }
+            _ => {}
         }
     }
 
@@ -450,6 +529,7 @@ impl LiveMarket for GatewayMarket {
             earlier_run_reports: self.earlier_run_reports,
             order_round_trip: self.round_trip.clone(),
             refused: self.refused,
+            unsent_at_close: self.unsent_at_close,
             close_error: self.close_error.clone(),
         });
     }
@@ -457,6 +537,51 @@ impl LiveMarket for GatewayMarket {
 
 fn sent_slot(id: u64) -> usize {
     (id % SENT_SLOTS as u64) as usize
+}
+
+/// What the recovered OMS of a resumed run says of its orders on `venue` (the FIX session's),
+/// as the FIX gateway's [`JournaledOrder`]s with this run's ClOrdIDs (`base` + client id):
+/// every order the OMS remembers, open or not, under the ClOrdID the venue knows it by (the
+/// last applied amend's) with its amend in flight, if any. The orders in `not_sent` (the
+/// requests of the crash tail, answered with a journaled reject before anything else) are
+/// not open.
+pub fn journaled_orders(oms: &Oms, base: u64, venue: u16, not_sent: &[u64]) -> Vec<JournaledOrder> {
+    let cl = |id: u64| (id < CLIENT_IDS_PER_RUN).then(|| base + id);
+    oms.orders_by_id()
+        .filter(|o| o.venue == venue)
+        .filter_map(|o| {
+            let amend = match o.pending_amend {
+                Some((price, qty, id)) => {
+                    Some((cl(id)?, Price::new_checked(price).ok()?, Qty::new(qty)))
+                }
+                None => None,
+            };
+            // Acknowledged: an ack or a fill in the journal. A cancel may have been sent
+            // before the ack; the venue's order id comes with its first report.
+            let acked = match o.state {
+                OrderState::PendingNew | OrderState::Rejected => false,
+                OrderState::New
+                | OrderState::PartiallyFilled
+                | OrderState::Filled
+                | OrderState::PendingReplace => true,
+                OrderState::PendingCancel | OrderState::Canceled => {
+                    o.venue_order_id != 0 || o.cum_qty > 0
+                }
+            };
+            Some(JournaledOrder {
+                cl_ord_id: cl(o.live_client_order_id)?,
+                amend,
+                instrument: o.instrument,
+                side: o.side,
+                price: Price::new_checked(o.price).ok()?,
+                qty: Qty::new(o.qty),
+                cum: Qty::new(o.cum_qty),
+                acked,
+                open: !o.state.is_terminal() && !not_sent.contains(&o.client_order_id),
+                venue_order_id: o.venue_order_id,
+            })
+        })
+        .collect()
 }
 
 /// The file in a run directory that holds the run's ClOrdID base (`run --resume` keeps it).

@@ -222,10 +222,26 @@ pub fn resume_live(
         }
         LiveSpec::Gateways { udp, fix } => {
             let base = crate::gateway_market::run_base(run_dir)?;
+            // The journal is the truth: the gateway's in-flight orders are set to what the
+            // recovered OMS says of them before it logs on (a fill the gateway took but the
+            // journal lacks is then reported again). Without a recorded base, no order of
+            // the new ClOrdIDs was sent yet.
+            let journal = match base {
+                Some(base) => {
+                    let not_sent: Vec<u64> = first.iter().filter_map(exec_client_id).collect();
+                    crate::gateway_market::journaled_orders(
+                        resume.chain.downstream.oms(),
+                        base,
+                        fix.venue,
+                        &not_sent,
+                    )
+                }
+                None => Vec::new(),
+            };
             let market = Resumed {
                 first,
                 at_ns: at,
-                inner: GatewayMarket::open_with_base(cfg, udp, fix, base)?,
+                inner: GatewayMarket::open_with_base(cfg, udp, fix, base, journal)?,
             };
             run_live_from(
                 cfg,

@@ -11,6 +11,11 @@
 //!    and the venue's own record (the execution reports in its QuickFIX store) matches the
 //!    run's journal: every order the engine sent reached the venue once, every fill the
 //!    venue sent is in the journal once, and the positions are the sum of those fills.
+//! 3. The engine killed (SIGKILL) mid-session and resumed (`tickrail run --resume`): the
+//!    recovered run logs on to the same FIX session with the same ClOrdIDs, the orders in
+//!    flight are reconciled against its journal, and every fill the venue sent in either
+//!    session is in the journal once — those the gateway took but the journal never got
+//!    included — so the positions are the venue's, and the journal replays exactly.
 //!
 //! Every wait has a timeout; every child process is killed when its guard drops.
 #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
@@ -227,22 +232,35 @@ impl Setup {
 
     /// [`run`](Self::run) journaling to `self.dir/name`.
     fn run_in(&self, name: &str) -> Proc {
-        let mut p = Proc::spawn(
-            &[
-                "run",
-                "--config",
-                self.live.to_str().unwrap(),
-                "--run-dir",
-                name,
-            ],
-            &self.dir,
-            self.dir.join(format!("{name}.out")),
-        );
-        let stats = self.dir.join(name).join("stats");
-        // The engine's start-up (models, journals, threads) is CPU-bound: slow when tests
-        // and builds share the machine.
+        let args = [
+            "run",
+            "--config",
+            self.live.to_str().unwrap(),
+            "--run-dir",
+            name,
+        ];
+        self.engine(&args, name, &format!("{name}.out"))
+    }
+
+    /// `tickrail run --resume self.dir/name` (output in `name-resumed.out`), once its engine
+    /// runs: recovered from the journal and trading.
+    fn resume(&self, name: &str) -> Proc {
+        self.engine(
+            &["run", "--resume", name],
+            name,
+            &format!("{name}-resumed.out"),
+        )
+    }
+
+    /// Starts `tickrail args` and waits until the engine journaling to `self.dir/run` runs.
+    fn engine(&self, args: &[&str], run: &str, out: &str) -> Proc {
+        let mut p = Proc::spawn(args, &self.dir, self.dir.join(out));
+        let stats = self.dir.join(run).join("stats");
+        let pid = p.child.id();
+        // The engine's start-up (models, journals, threads; a resume's replay of the
+        // journal) is CPU-bound: slow when tests and builds share the machine.
         p.wait_until_started("tickrail run", Duration::from_secs(120), |_| {
-            engine_running(&stats)
+            engine_running(&stats, pid)
         });
         p
     }
@@ -266,16 +284,17 @@ impl Setup {
     }
 }
 
-/// Whether the engine of `stats` (its stats file) runs: the file has been published once.
+/// Whether the engine of `stats` (its stats file), process `pid`, runs: the file has been
+/// published once by it (a resumed run's file is an earlier process's until it starts).
 /// The file appears earlier, once the gateways are open — the UDP socket has joined the
 /// group — but before the engine starts (models, journals, threads), which takes seconds on
 /// a loaded machine: a feed published meanwhile piles up in the socket's buffer, and what
 /// does not fit (some 10,000 small datagrams) is lost to a gap.
-fn engine_running(stats: &Path) -> bool {
+fn engine_running(stats: &Path, pid: u32) -> bool {
     StatsReader::open(stats)
         .ok()
         .and_then(|r| r.read())
-        .is_some_and(|s| s.publishes > 0)
+        .is_some_and(|s| s.pid == pid && s.publishes > 0)
 }
 
 /// The number after `label` in `text` (`"fills       12 fills"` → 12 for `"fills"`).
@@ -672,26 +691,47 @@ fn trading_setup(dir: &Path, k: u8) -> Setup {
     })
 }
 
+/// The positions `tickrail state RUN --json` rebuilds from the run's journal, per symbol.
+fn state_positions(dir: &Path, run: &str) -> BTreeMap<String, i64> {
+    let o = tickrail(&["state", run, "--json"], dir);
+    assert!(o.status.success(), "{}", text(&o));
+    let state: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    state["instruments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            let symbol = i["symbol"].as_str().unwrap().to_owned();
+            assert_eq!(i["position"]["scale"], 0, "{i}");
+            (symbol, i["position"]["raw"].as_i64().unwrap())
+        })
+        .collect()
+}
+
 #[test]
-fn engine_killed_mid_session_restarts_reconciles_and_misses_no_fill() {
+fn engine_killed_mid_session_resumes_reconciles_and_misses_no_fill() {
     let tmp = tempfile::tempdir().unwrap();
     let s = trading_setup(tmp.path(), 3);
     let feed = tmp.path().join("bob.itch");
     bob_book_file(&feed, 14_000);
     let mut venue = s.venue(1);
-    let run1 = s.run_in("run1");
+    let run1 = s.run_in("run");
     let mut publish = s.publish(&feed, 2_000); // ~14 s of market data
     wait_for_trading(&s.venue_store, 20);
-    // SIGKILL: orders in flight, quotes resting at the venue.
+    // SIGKILL: orders in flight, quotes resting at the venue, and maybe reports the FIX
+    // gateway took (its in-flight file updated, QuickFIX's sequence number past them) that
+    // never reached the journal.
     drop(run1);
-    // The feed pauses while run 2 starts: its socket joins the group seconds before its
-    // engine reads (see `engine_running`), and a feed that overflowed the socket's buffer
-    // meanwhile would lose more than run 2 missed by starting late (on a loaded machine, its
-    // end of session too: then run 2 never ends). Resumed, the publisher catches up in full
-    // packets. The venue keeps trading; what it sends meanwhile waits in its store.
+    let out1 = std::fs::read_to_string(tmp.path().join("run.out")).unwrap();
+    // The feed pauses while the resumed run starts: its socket joins the group seconds
+    // before its engine reads (see `engine_running`), and a feed that overflowed the
+    // socket's buffer meanwhile would lose more than it missed by starting late (on a loaded
+    // machine, its end of session too: then it never ends). Resumed, the publisher catches
+    // up in full packets. The venue keeps trading; what it sends meanwhile waits in its
+    // store.
     publish.signal("STOP");
     std::thread::sleep(Duration::from_millis(2_000));
-    let mut run2 = s.run_in("run2");
+    let mut run2 = s.resume("run");
     publish.signal("CONT");
     let (ok, out) = publish.wait(Duration::from_secs(60));
     assert!(ok, "{out}");
@@ -700,57 +740,97 @@ fn engine_killed_mid_session_restarts_reconciles_and_misses_no_fill() {
     let (ok, vout) = venue.terminate(Duration::from_secs(20));
     assert!(ok, "{vout}");
 
-    // Run 2 joined the feed late (one gap, counted and journaled as a feed_gap) and the
-    // same FIX session, sequence numbers continuing: one logon, orders in flight reconciled.
+    // The resumed run joined the feed late (one gap, counted and journaled as a feed_gap)
+    // and the same FIX session, sequence numbers continuing: one logon, the orders in
+    // flight reconciled against the journal.
+    assert!(out2.contains("resumed "), "{out2}");
     assert!(out2.contains("gaps 1 ("), "{out2}");
     assert!(out2.contains("dropped; 1 logons"), "{out2}");
     let reconciled = number_after(&out2, "reconciled ");
-    let earlier = number_after(&out2, "client id (");
-    // The two runs' ClOrdIDs: base + client id; run 1's base is the other one the venue saw.
-    let base2 = number_after(&out2, "ClOrdID = ");
+    let gaps = number_after(&out2, "timeouts, ");
+    assert!(reconciled > 0, "nothing was in flight at the kill:\n{out2}");
+    // The same ClOrdIDs: base + the client ids, which continue; every report is for one of
+    // the run's orders.
+    let base = number_after(&out2, "ClOrdID = ");
+    let saved: u64 = std::fs::read_to_string(tmp.path().join("run/clordid.base"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(base, saved, "{out2}");
+    assert_eq!(number_after(&out2, "client id ("), 0, "{out2}");
+
     let delivered = gateway_next_incoming(tmp.path());
     let (store_position, store_fills) = venue_store_positions(&s.venue_store, delivered);
-    let bases: BTreeSet<u64> = store_fills.keys().map(|id| id >> 32 << 32).collect();
-    let j1 = journaled(tmp.path(), "run1");
-    let j2 = journaled(tmp.path(), "run2");
-    let base1 = bases.iter().copied().find(|b| *b != base2).unwrap_or(0);
-    let whole = |base: u64, clid: u64| if clid < 1 << 32 { base + clid } else { clid };
-    let mut journal_fills: BTreeMap<u64, u64> = BTreeMap::new();
-    for (base, j) in [(base1, &j1), (base2, &j2)] {
-        for (clid, q) in &j.fills_by_clid {
-            *journal_fills.entry(whole(base, *clid)).or_insert(0) += q;
-        }
-    }
-    let earlier_fills = j2.fills_by_clid.keys().filter(|c| **c >= 1 << 32).count();
+    let (_, answered) = venue_store_reports(&s.venue_store, delivered, base);
+    // The journal holds both parts of the run.
+    let j = journaled(tmp.path(), "run");
+    let journal_fills: BTreeMap<u64, u64> = j
+        .fills_by_clid
+        .iter()
+        .map(|(clid, q)| (base + clid, *q))
+        .collect();
     eprintln!(
-        "run 2:\n{out2}\nrun 1 journal: {} fills; run 2 journal: {} fills, {earlier} reports \
-         for run 1's orders ({earlier_fills} of its orders filled), {reconciled} reconciled; \
-         venue store: {} orders filled\n{vout}",
-        j1.fills,
-        j2.fills,
-        store_fills.len()
+        "resumed run:\n{out2}\njournal: {} fills ({} orders filled, {} sent), {reconciled} \
+         reconciled, {gaps} fill gaps; venue store: {} orders filled, {} answered\n{vout}",
+        j.fills,
+        j.fills_by_clid.len(),
+        j.sent.len(),
+        store_fills.len(),
+        answered.len()
     );
-    assert!(reconciled > 0, "nothing was in flight at the kill:\n{out2}");
-    // Every fill the venue sent — before the kill, while the engine was down (resent on
-    // logon), after the restart — is in one of the two journals, once.
+    // Every fill the venue sent — before the kill (whether or not the journal had it then),
+    // while the engine was down (resent on logon), after the restart — is in the journal,
+    // once.
     assert_eq!(
         journal_fills, store_fills,
-        "fills: journals vs the venue's store"
+        "fills: journal vs the venue's store\nrun 1:\n{out1}"
     );
-    // The venue's position per instrument is the sum of the two runs' positions.
+    // No order reached the venue twice: each was answered (acked or rejected) at most once,
+    // and only orders the run sent were.
+    for (cl, n) in &answered {
+        assert_eq!(*n, 1, "order {cl} answered {n} times by the venue");
+        assert!(
+            j.sent.contains(cl),
+            "the venue answered order {cl}, never sent"
+        );
+    }
+    // No order was left without an answer: each one sent has an execution report in the
+    // journal (those of the crash tail a local one, code 901).
+    let unsettled: Vec<_> = j.sent.difference(&j.reported).collect();
+    assert!(
+        unsettled.is_empty(),
+        "orders without any report: {unsettled:?}\n{out2}"
+    );
+    // The positions are the venue's fills across both sessions: as the journal rebuilds
+    // them (`tickrail state`), and as the resumed run's recovered and continued OMS ended.
+    let state = state_positions(tmp.path(), "run");
     for (inst, symbol) in [(0u32, "BOB"), (1, "CHAR"), (2, "ALC")] {
-        let runs = j1.position.get(&inst).copied().unwrap_or(0)
-            + j2.position.get(&inst).copied().unwrap_or(0);
         let venue = store_position.get(symbol).copied().unwrap_or(0);
-        assert_eq!(runs, venue, "{symbol}: runs {runs}, venue {venue}");
-        // Run 2's OMS shows its journal's fills, the earlier run's included.
+        assert_eq!(
+            j.position.get(&inst).copied().unwrap_or(0),
+            venue,
+            "{symbol}"
+        );
+        assert_eq!(
+            state.get(symbol).copied(),
+            Some(venue),
+            "{symbol}: {state:?}"
+        );
         let line = out2
             .lines()
             .find(|l| l.starts_with(&format!("PnL {symbol}")))
             .unwrap();
-        let want = j2.position.get(&inst).copied().unwrap_or(0);
-        assert!(line.ends_with(&format!("position {want}")), "{line}");
+        assert!(
+            line.ends_with(&format!("position {venue}")),
+            "{symbol}: the venue's fills give {venue}: {line}"
+        );
     }
+    // The journal, across the resume, replays exactly.
+    let v = tickrail(&["replay", "--verify", "run"], tmp.path());
+    let vt = text(&v);
+    assert!(v.status.success(), "{vt}");
+    assert!(vt.contains("identical"), "{vt}");
 }
 
 // ---- a stop request in the middle ---------------------------------------------------------

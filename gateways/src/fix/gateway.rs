@@ -23,7 +23,7 @@ use super::idle::{Idle, Wake};
 use super::messages::{
     self, parse_report, tag, FieldSource, FixError, FixReport, OrderTerms, ReportKind,
 };
-use super::state::{RequestKind, StateError, StateLog, Tracked};
+use super::state::{apply_journal, JournaledOrder, RequestKind, StateError, StateLog, Tracked};
 use super::stats::{CountingLog, RejectCounters, RejectReason};
 use super::symbols::{FixInstrument, Instruments};
 use super::thread::{push_or_drop, SessionThread};
@@ -106,6 +106,8 @@ pub struct GatewayCounters {
     reconcile_fill_gaps: AtomicU64,
     reconcile_reasks: AtomicU64,
     reconcile_settled_unknown: AtomicU64,
+    journal_corrected: AtomicU64,
+    journal_added: AtomicU64,
     resends_suppressed: AtomicU64,
     status_resends: AtomicU64,
     send_failures: AtomicU64,
@@ -154,6 +156,12 @@ pub struct GatewayStats {
     /// request: reported `Canceled` (acked) or `Rejected` (never acked) with reject code
     /// [`STATUS_UNKNOWN`], and canceled at the venue (see the module docs).
     pub reconcile_settled_unknown: u64,
+    /// At the start of a resumed run ([`FixOrderGateway::start_resumed`]): orders and amends
+    /// in flight whose seen state (filled quantity, ack) was set back to the journal's.
+    pub journal_corrected: u64,
+    /// At the start of a resumed run: orders open in the journal but not in flight, put in
+    /// flight to be reconciled.
+    pub journal_added: u64,
     /// Resends of our orders, cancels and amends replaced by a gap fill (never send an order
     /// twice).
     pub resends_suppressed: u64,
@@ -191,6 +199,8 @@ impl GatewayCounters {
             reconcile_fill_gaps: g(&self.reconcile_fill_gaps),
             reconcile_reasks: g(&self.reconcile_reasks),
             reconcile_settled_unknown: g(&self.reconcile_settled_unknown),
+            journal_corrected: g(&self.journal_corrected),
+            journal_added: g(&self.journal_added),
             resends_suppressed: g(&self.resends_suppressed),
             status_resends: g(&self.status_resends),
             send_failures: g(&self.send_failures),
@@ -326,6 +336,8 @@ pub struct FixOrderGateway {
     counters: Arc<GatewayCounters>,
     thread: SessionThread<GatewayError>,
     wake: Wake,
+    /// The thread was stopped ([`close`](Self::close)).
+    closed: bool,
 }
 
 impl FixOrderGateway {
@@ -333,6 +345,21 @@ impl FixOrderGateway {
     /// file store and the initiator and starts connecting. Returns once the initiator is
     /// started (or with the error that stopped it).
     pub fn start(config: FixGatewayConfig) -> Result<Self, GatewayError> {
+        Self::start_resumed(config, Vec::new())
+    }
+
+    /// [`start`](Self::start) for a resumed run of the engine: `journal` is what the run's
+    /// journal says of its orders (its recovered OMS). Before the first logon, the
+    /// in-flight orders read from the file are set to it ([`apply_journal`]): the seen
+    /// filled quantity and ack of each order the journal knows are the journal's, and the
+    /// orders open in the journal are in flight. So every fill (and ack, cancel) the
+    /// gateway took but the journal lacks — the engine's process died in between — is
+    /// reported again by the logon's status answers, once. Orders the journal does not
+    /// know keep what the file says.
+    pub fn start_resumed(
+        config: FixGatewayConfig,
+        journal: Vec<JournaledOrder>,
+    ) -> Result<Self, GatewayError> {
         let cap = config.ring_capacity.max(1);
         let requests = Arc::new(ArrayQueue::new(cap));
         let reports = Arc::new(ArrayQueue::new(cap));
@@ -352,7 +379,7 @@ impl FixOrderGateway {
                 GatewayError::Thread,
                 move |ready| {
                     run(
-                        config,
+                        (config, journal),
                         requests,
                         reports,
                         counters,
@@ -369,6 +396,7 @@ impl FixOrderGateway {
             counters,
             thread,
             wake,
+            closed: false,
         })
     }
 
@@ -411,12 +439,24 @@ impl FixOrderGateway {
     /// [`poll_report`](Self::poll_report) still hands out every report the thread took
     /// before it stopped. A second call does nothing.
     pub fn close(&mut self) -> Result<(), GatewayError> {
+        self.closed = true;
         self.thread.stop()
+    }
+
+    /// After [`close`](Self::close): the next request the thread never took — never sent —
+    /// in submission order (`None` before `close`). Its caller answers it (an order it does
+    /// not answer stays open for the engine, though the venue never saw it).
+    pub fn take_unsent(&self) -> Option<Event> {
+        if self.closed {
+            self.requests.pop()
+        } else {
+            None
+        }
     }
 }
 
 fn run(
-    config: FixGatewayConfig,
+    (config, journal): (FixGatewayConfig, Vec<JournaledOrder>),
     requests: Arc<ArrayQueue<Event>>,
     reports: Arc<ArrayQueue<Event>>,
     counters: Arc<GatewayCounters>,
@@ -425,7 +465,25 @@ fn run(
     (idle, wake): (Idle, Wake),
 ) -> Result<(), GatewayError> {
     let instruments = Arc::new(Instruments::new(config.instruments.iter().cloned()));
-    let (state_log, in_flight) = StateLog::open(&config.state_path)?;
+    let (state_log, mut in_flight) = StateLog::open(&config.state_path)?;
+    let applied = apply_journal(&mut in_flight, &journal);
+    drop(journal);
+    counters
+        .journal_corrected
+        .store(applied.corrected as u64, Ordering::Relaxed);
+    counters
+        .journal_added
+        .store(applied.added as u64, Ordering::Relaxed);
+    if applied != Default::default() {
+        // The engine's process died with reports taken here and not journaled (or requests
+        // journaled and not sent): worth a line.
+        tracing::warn!(
+            corrected = applied.corrected,
+            added = applied.added,
+            "FIX gateway: in-flight orders set to the resumed run's journal (what was seen \
+             beyond it, and its open orders not in flight, are asked at logon)"
+        );
+    }
     let settings = SessionSettings::try_from_path(&config.settings_path)?;
     let store = FileMessageStoreFactory::try_new(&settings)?;
     let log = CountingLog {
@@ -478,7 +536,8 @@ fn run(
         settled_order: VecDeque::new(),
         logged_on: false,
     };
-    worker.publish_in_flight();
+    // What the journal changed goes to the file before anything is sent.
+    worker.save()?;
     initiator.start()?;
     // The caller may have gone away already; then we simply run until stopped.
     let _ = ready.send(());
@@ -503,6 +562,16 @@ fn run(
                         && !requests.is_empty())
             });
         }
+    }
+    if !requests.is_empty() {
+        // Answered by the caller (`take_unsent`); why they were held is worth a line.
+        tracing::warn!(
+            unsent = requests.len(),
+            logged_on = worker.logged_on,
+            status_unanswered = worker.pending_status.len(),
+            in_flight = worker.in_flight.len(),
+            "FIX gateway: stopped with requests never sent"
+        );
     }
     // Callbacks now drop rather than wait (running is false): stop cannot deadlock.
     let stopped = initiator.stop();
@@ -1078,8 +1147,40 @@ impl Worker<'_> {
         } else {
             t.venue_order_id
         };
+        // The venue had filled more before this report than the fills seen: fills it will
+        // not send again, because the gateway took them before a resumed run's journal did
+        // and its seen state was set back to the journal's (`apply_journal`) — an ack, cancel
+        // or replace with a CumQty above the one seen, or a fill whose CumQty exceeds it by
+        // more than its LastQty. Reported first as one fill, as a status answer's gap is.
+        // (Otherwise a session delivers every fill, in order.) An amend's entry has the
+        // filled quantity of its order when it was sent: the order's own counts too.
+        let seen = match exec {
+            ExecKind::Replaced => self
+                .in_flight
+                .get(&t.orig)
+                .map_or(t.cum, |o| o.cum.max(t.cum)),
+            _ => t.cum,
+        };
+        let before = match exec {
+            ExecKind::PartialFill | ExecKind::Fill => r
+                .last_qty
+                .map_or(seen, |last| Qty::new(cum.raw() - last.raw())),
+            ExecKind::Ack | ExecKind::Canceled | ExecKind::Replaced => cum,
+            ExecKind::Rejected | ExecKind::CancelRejected => seen,
+        };
+        let gap = before > seen && cum > seen;
+        if gap {
+            let filled = before >= r.order_qty.unwrap_or(t.qty);
+            self.report_gap(key, &Tracked { cum: seen, ..t }, before, filled, r);
+            next.cum = before;
+            next.acked = true;
+        }
         match exec {
             ExecKind::Ack => {
+                if gap {
+                    // The fill reported stands for the ack.
+                    return self.keep(key, next, subject);
+                }
                 if t.acked {
                     return self.duplicate();
                 }
@@ -1148,6 +1249,8 @@ impl Worker<'_> {
                 next.kind = RequestKind::New;
                 next.orig = 0;
                 next.acked = true;
+                // The order's fills seen since the amend was sent are the amend's now.
+                next.cum = next.cum.max(seen);
                 self.in_flight.insert(key, next);
             }
             ExecKind::CancelRejected => self.finish(key),
@@ -1158,6 +1261,49 @@ impl Worker<'_> {
         self.save()?;
         self.emit_for(&t, body);
         Ok(())
+    }
+
+    /// Reports the fills a report of the venue shows beyond those seen (its CumQty `cum`
+    /// above `t.cum`) as one fill of the difference, at the last price the venue gives;
+    /// `filled`: the order is filled (a `Fill`, else a `PartialFill`). Counted as a fill gap.
+    fn report_gap(&self, cl: u64, t: &Tracked, cum: Qty, filled: bool, r: &FixReport) {
+        bump(&self.counters.reconcile_fill_gaps);
+        let (exec, leaves) = if filled {
+            (ExecKind::Fill, Qty::ZERO)
+        } else {
+            (ExecKind::PartialFill, r.leaves_qty.unwrap_or(Qty::ZERO))
+        };
+        let body = EventBody::ExecReport {
+            exec,
+            side: t.side,
+            liquidity: Liquidity::Unknown,
+            reject_code: 0,
+            client_order_id: cl,
+            venue_order_id: if r.venue_order_id != 0 {
+                r.venue_order_id
+            } else {
+                t.venue_order_id
+            },
+            price: r.last_px.or(r.price).unwrap_or(t.price),
+            qty: Qty::new(cum.raw() - t.cum.raw()),
+            leaves_qty: leaves,
+            cum_qty: cum,
+        };
+        self.emit_for(t, body);
+    }
+
+    /// Keeps `next` as what is known of `cl`, in flight or settled as unknown.
+    fn keep(&mut self, cl: u64, next: Tracked, subject: Subject) -> Result<(), GatewayError> {
+        match subject {
+            Subject::InFlight => {
+                self.in_flight.insert(cl, next);
+                self.save()
+            }
+            Subject::Settled => {
+                self.settled.insert(cl, next);
+                Ok(())
+            }
+        }
     }
 
     /// The answer to an OrderStatusRequest sent at logon.
@@ -1183,26 +1329,22 @@ impl Worker<'_> {
             cum_qty: cum,
         };
         // Fills the venue says happened but we never saw (the FIX resend normally delivers
-        // them first): report the difference once, at the last price the venue gives.
+        // them first): report the difference once. Filled: that is the order's last report;
+        // else its status (canceled, live) follows.
         if cum > t.cum {
-            bump(&self.counters.reconcile_fill_gaps);
-            let delta = Qty::new(cum.raw() - t.cum.raw());
-            let leaves = r.leaves_qty.unwrap_or(Qty::ZERO);
-            let exec = if leaves.is_zero() {
-                ExecKind::Fill
-            } else {
-                ExecKind::PartialFill
-            };
-            let px = r.last_px.or(r.price).unwrap_or(t.price);
-            self.emit_for(&t, report(exec, px, delta, leaves, cum, 0));
+            let filled = r.ord_status == b'2' || cum >= t.qty;
+            self.report_gap(cl, &t, cum, filled, r);
             if let Some(e) = self.in_flight.get_mut(&cl) {
                 e.cum = cum;
+                // A fill says the venue took the order: no separate ack after it.
+                e.acked = true;
             }
-            if exec == ExecKind::Fill {
+            if filled {
                 self.finish(cl);
                 return self.save();
             }
         }
+        let acked = self.in_flight.get(&cl).map_or(t.acked, |e| e.acked);
         match r.ord_status {
             // Unknown to the venue: never arrived (rejected) or lost by it (canceled).
             b'8' => {
@@ -1230,7 +1372,7 @@ impl Worker<'_> {
                 self.finish(cl);
             }
             _ => {
-                if !t.acked {
+                if !acked {
                     let leaves = r.leaves_qty.unwrap_or(t.qty);
                     self.emit_for(&t, report(ExecKind::Ack, t.price, t.qty, leaves, cum, 0));
                     if let Some(e) = self.in_flight.get_mut(&cl) {
@@ -1415,10 +1557,15 @@ mod tests {
             }
         }
 
-        /// The status requests of one round: one per order in flight.
+        /// The status requests of one round: one per order in flight (11 and 12).
         fn status_round(&mut self, timeout: Duration) -> BTreeMap<u64, Msg> {
+            self.status_round_of(2, timeout)
+        }
+
+        /// A round of `n` status requests.
+        fn status_round_of(&mut self, n: usize, timeout: Duration) -> BTreeMap<u64, Msg> {
             let mut round = BTreeMap::new();
-            while round.len() < 2 {
+            while round.len() < n {
                 let m = self.expect(timeout, |m| m.is("H"));
                 let cl = m.get(tag::CL_ORD_ID).unwrap().parse().unwrap();
                 assert!(round.insert(cl, m).is_none(), "asked twice in a round");
@@ -1455,6 +1602,15 @@ mod tests {
     }
 
     fn setup(name: &str, reconcile_timeout: Duration) -> Setup {
+        setup_resumed(name, reconcile_timeout, Vec::new())
+    }
+
+    /// [`setup`] with the gateway started for a resumed engine whose journal says `journal`.
+    fn setup_resumed(
+        name: &str,
+        reconcile_timeout: Duration,
+        journal: Vec<JournaledOrder>,
+    ) -> Setup {
         let dir = std::env::temp_dir().join(format!(
             "tickrail-fix-gw-{name}-{}-{}",
             std::process::id(),
@@ -1479,15 +1635,18 @@ mod tests {
         .unwrap();
         let state_path = dir.join("store").join("in-flight.state");
         in_flight_file(&state_path);
-        let gateway = FixOrderGateway::start(FixGatewayConfig {
-            settings_path: settings,
-            state_path,
-            instruments: instruments(),
-            ring_capacity: 64,
-            reconcile_timeout,
-            source: 7,
-            wait: WaitKind::Block,
-        })
+        let gateway = FixOrderGateway::start_resumed(
+            FixGatewayConfig {
+                settings_path: settings,
+                state_path,
+                instruments: instruments(),
+                ring_capacity: 64,
+                reconcile_timeout,
+                source: 7,
+                wait: WaitKind::Block,
+            },
+            journal,
+        )
         .unwrap();
         Setup {
             dir,
@@ -1563,6 +1722,157 @@ mod tests {
         );
         drop(v); // disconnected: the logout need not wait for an answer
         s.gateway.stop().unwrap();
+        let _ = std::fs::remove_dir_all(&s.dir);
+    }
+
+    /// The engine's process died after the gateway took reports the journal never got: the
+    /// resumed run's journal says 11 was neither acknowledged nor filled (the file: acked, 2
+    /// filled) and 13 is open with 1 filled (the gateway had its last fill and forgot it).
+    /// The status answers report what the journal lacks, once.
+    #[test]
+    fn a_resumed_engine_gets_again_what_its_journal_lacks() {
+        let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+        let journaled = |cl_ord_id, cum, acked, open| JournaledOrder {
+            cl_ord_id,
+            amend: None,
+            instrument: INST,
+            side: Side::Buy,
+            price: Price::new(10_000),
+            qty: Qty::new(10),
+            cum: Qty::new(cum),
+            acked,
+            open,
+            venue_order_id: 0,
+        };
+        let journal = vec![
+            journaled(11, 0, false, true),
+            journaled(13, 1, true, true),
+            journaled(14, 10, true, false), // finished in the journal: not asked
+        ];
+        let s = setup_resumed("journal", Duration::from_secs(30), journal);
+        let st = s.gateway.stats();
+        assert_eq!((st.journal_corrected, st.journal_added), (1, 1), "{st:?}");
+        assert_eq!(st.in_flight, 3, "{st:?}");
+        let saved = state::load(&s.dir.join("store").join("in-flight.state")).unwrap();
+        assert_eq!(
+            saved.get(&11).map(|t| (t.cum, t.acked)),
+            Some((Qty::ZERO, false)),
+            "the file holds the journal's state before the logon"
+        );
+        let mut v = ScriptedVenue::accept(&s.listener);
+        let round = v.status_round_of(3, Duration::from_secs(5));
+        assert_eq!(round.keys().copied().collect::<Vec<_>>(), [11, 12, 13]);
+        v.status(12, "2", ["8", "0", "0"]); // unknown: never arrived
+        v.status(13, "1", ["2", "10", "0"]); // filled
+        wait_until("two answers", || s.gateway.stats().reconciled == 2);
+        let st = s.gateway.stats();
+        assert_eq!(st.in_flight, 1, "11 still in flight: {st:?}");
+        // What the venue sends again after the logon (the gateway had not stored it): a fill
+        // of 11 (1, CumQty 3: the 2 before it the gateway took, the journal lacks), 2 more
+        // filled and 11 canceled (CumQty 5: those 2 fills the gateway took too); then its
+        // status.
+        v.send(
+            "8",
+            &[
+                (37, "77"),
+                (17, "f3"),
+                (tag::CL_ORD_ID, "11"),
+                (tag::EXEC_TYPE, "F"),
+                (tag::ORD_STATUS, "1"),
+                (tag::SYMBOL, "AAA"),
+                (tag::SIDE, "1"),
+                (tag::ORDER_QTY, "10"),
+                (tag::PRICE, "100.00"),
+                (tag::LEAVES_QTY, "7"),
+                (tag::CUM_QTY, "3"),
+                (6, "100"),
+                (tag::LAST_PX, "100.00"),
+                (tag::LAST_QTY, "1"),
+            ],
+        );
+        v.send(
+            "8",
+            &[
+                (37, "77"),
+                (17, "c1"),
+                (tag::CL_ORD_ID, "21"),
+                (tag::ORIG_CL_ORD_ID, "11"),
+                (tag::EXEC_TYPE, "4"),
+                (tag::ORD_STATUS, "4"),
+                (tag::SYMBOL, "AAA"),
+                (tag::SIDE, "1"),
+                (tag::ORDER_QTY, "10"),
+                (tag::PRICE, "100.00"),
+                (tag::LEAVES_QTY, "0"),
+                (tag::CUM_QTY, "5"),
+                (6, "100"),
+            ],
+        );
+        v.status(11, "1", ["4", "5", "0"]);
+        wait_until("reconciled", || !s.gateway.is_reconciling());
+        wait_until("the answers", || {
+            let st = s.gateway.stats();
+            st.reports + st.duplicates == 7
+        });
+        assert_eq!(
+            reports(&s.gateway),
+            [
+                (ExecKind::Rejected, 12, 10, 0, 5),
+                (ExecKind::Fill, 13, 9, 10, 0),
+                // The fills the journal lacks before each report; the status is a duplicate.
+                (ExecKind::PartialFill, 11, 2, 2, 0),
+                (ExecKind::PartialFill, 11, 1, 3, 0),
+                (ExecKind::PartialFill, 11, 2, 5, 0),
+                (ExecKind::Canceled, 11, 10, 5, 0),
+            ]
+        );
+        let st = s.gateway.stats();
+        assert_eq!(
+            (
+                st.reconciled,
+                st.reconcile_fill_gaps,
+                st.duplicates,
+                st.in_flight
+            ),
+            (3, 3, 1, 0),
+            "{st:?}"
+        );
+        drop(v); // disconnected: the logout need not wait for an answer
+        s.gateway.stop().unwrap();
+        let _ = std::fs::remove_dir_all(&s.dir);
+    }
+
+    #[test]
+    fn requests_never_sent_are_handed_back_once_closed() {
+        let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+        // Nobody answers the logon: the request waits in the ring.
+        let mut s = setup("unsent", Duration::from_secs(30));
+        let new = Event::new(
+            EventHeader {
+                sequence: 1,
+                cause_sequence: 1,
+                exchange_ts_ns: 0,
+                receive_ts_ns: 0,
+                instrument: INST,
+                price_scale: 2,
+                qty_scale: 0,
+                source: 0,
+            },
+            EventBody::OrderNew {
+                side: Side::Buy,
+                tif: TimeInForce::Day,
+                venue: 1,
+                client_order_id: 13,
+                price: Price::new(10_000),
+                qty: Qty::new(1),
+            },
+        );
+        s.gateway.submit(&new).unwrap();
+        assert!(s.gateway.take_unsent().is_none(), "not before close");
+        s.gateway.close().unwrap();
+        assert_eq!(s.gateway.take_unsent().map(|e| e.body), Some(new.body));
+        assert!(s.gateway.take_unsent().is_none());
+        assert_eq!(s.gateway.stats().sent_new, 0);
         let _ = std::fs::remove_dir_all(&s.dir);
     }
 

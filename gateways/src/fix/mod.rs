@@ -67,11 +67,11 @@
 //! 2. an OrderStatusRequest goes out for each order and amend in flight;
 //! 3. new requests stay in the request ring (the engine sees back-pressure as [`Full`]) until
 //!    every order is settled: by its status answer, or by a report the venue resends;
-//! 4. each answer settles the order: live → stays in flight (an `Ack` is reported if none
-//!    was seen); filled more than seen → the difference is reported as a fill (counted as a
-//!    gap: the session-level resend normally delivers the missed reports first); canceled →
-//!    `Canceled`; unknown to the venue (`39=8`) → `Rejected` if it was never acknowledged
-//!    (it never arrived), `Canceled` if it was (the venue lost it);
+//! 4. each answer settles the order: live → stays in flight (an `Ack` is reported if neither
+//!    an ack nor a fill was seen); filled more than seen → the difference is reported as a
+//!    fill (counted as a gap: the session-level resend normally delivers the missed reports
+//!    first); canceled → `Canceled`; unknown to the venue (`39=8`) → `Rejected` if it was
+//!    never acknowledged (it never arrived), `Canceled` if it was (the venue lost it);
 //! 5. a status request unanswered for `reconcile_timeout / STATUS_ATTEMPTS` is **asked
 //!    again** (counted `reconcile_reasks`), up to [`STATUS_ATTEMPTS`](gateway::STATUS_ATTEMPTS)
 //!    requests per order (3: at logon, then after ⅓ and ⅔ of `reconcile_timeout`);
@@ -95,6 +95,20 @@
 //!      `LateFill` and applied). A late status answer for it is ignored.
 //!
 //!    Held orders then go out.
+//!
+//! **A resumed engine** ([`FixOrderGateway::start_resumed`]). The in-flight file is saved
+//! before the engine journals what changed it, so when the engine's process dies the file
+//! may be ahead of the run's journal: a fill or ack the gateway took (its CumQty recorded,
+//! QuickFIX's incoming sequence number past it, so never resent) that never reached the
+//! journal. The resumed run's journal is the truth: before the first logon, each order and
+//! amend in flight that the journal knows gets the journal's filled quantity and ack, and
+//! each order open in the journal of which nothing is in flight (the gateway had its final
+//! report, or it never reached the gateway) is put in flight ([`state::apply_journal`]).
+//! Steps 2–6 then report what the journal lacks — a fill gap, an ack, the cancel or the
+//! final fill — once; so does a report the venue resends after the logon: an ack, cancel or
+//! replace whose CumQty is above the one seen has the difference reported as a fill first
+//! (counted as a fill gap; the fills themselves reached the gateway before the crash and
+//! are not resent). An order the journal does not know keeps what the file says.
 //!
 //! Our orders, cancels and amends are never resent: a resend request is answered with a gap
 //! fill for them (`on_msg_to_app` returns `DoNotSend` for `PossDupFlag=Y`), so no order is
@@ -142,6 +156,7 @@ pub use gateway::{
 };
 pub use messages::{ClientRequest, FixError, FixReport};
 pub use mirror::{FeedMirror, MirrorStats};
+pub use state::{JournalApplied, JournaledOrder};
 pub use stats::RejectReason;
 pub use symbols::{FixId, FixInstrument, Instruments};
 pub use venue::{FixVenue, FixVenueConfig, FixVenueError, FixVenueStats, VenueLiquidity};

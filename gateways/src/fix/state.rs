@@ -192,6 +192,118 @@ pub fn load(path: &Path) -> Result<BTreeMap<u64, Tracked>, StateError> {
     Ok(out)
 }
 
+/// What a resumed run's journal says of one of its orders (its recovered OMS): on a restart,
+/// the truth the in-flight orders' seen state is set from ([`apply_journal`]). The gateway
+/// saves an order's state before the engine journals what changed it, so after a crash of
+/// the engine's process the file may have seen a fill or an ack the journal lacks; set back
+/// to the journal's, the logon's status answers report them (once) instead of losing them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JournaledOrder {
+    /// The ClOrdID the venue knows the order by, as far as the journal knows: its last
+    /// applied amend's, else its own.
+    pub cl_ord_id: u64,
+    /// An amend in flight (sent, neither replaced nor refused in the journal): its ClOrdID,
+    /// price and quantity.
+    pub amend: Option<(u64, Price, Qty)>,
+    /// Instrument.
+    pub instrument: InstrumentId,
+    /// Side.
+    pub side: Side,
+    /// Limit price (an applied amend's).
+    pub price: Price,
+    /// Order quantity (an applied amend's).
+    pub qty: Qty,
+    /// Filled quantity by the journal's reports.
+    pub cum: Qty,
+    /// The journal has the venue's acknowledgement (or a fill).
+    pub acked: bool,
+    /// Not terminal in the journal: it may be live at the venue, or have finished there
+    /// with reports the journal lacks.
+    pub open: bool,
+    /// The venue's order id, if the journal has one (else 0).
+    pub venue_order_id: u64,
+}
+
+/// What [`apply_journal`] changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JournalApplied {
+    /// In-flight entries whose seen state (filled quantity, ack) was set back to the
+    /// journal's.
+    pub corrected: usize,
+    /// Open orders of the journal that were not in flight (the gateway had their final
+    /// report, the journal does not; or they never reached the gateway), added.
+    pub added: usize,
+}
+
+/// Sets the in-flight orders read from the file to what the `journal` says (see
+/// [`JournaledOrder`]), before the first logon:
+///
+/// - an order or amend in flight that the journal knows (by its ClOrdID or its amend's)
+///   gets the journal's filled quantity and ack; one it does not know (another run's, or
+///   one whose request never reached the journal) keeps what the file says;
+/// - an order open in the journal of which nothing is in flight (cancels aside: they are
+///   forgotten at logon) is put in flight — the order under its ClOrdID and its amend in
+///   flight, if any — so that its status is asked at logon. Its time in force is not
+///   known: `Day` (it matters only to an amend sent later).
+pub fn apply_journal(
+    in_flight: &mut BTreeMap<u64, Tracked>,
+    journal: &[JournaledOrder],
+) -> JournalApplied {
+    let mut applied = JournalApplied::default();
+    let mut by_id = BTreeMap::new();
+    for (i, j) in journal.iter().enumerate() {
+        by_id.insert(j.cl_ord_id, i);
+        if let Some((amend, _, _)) = j.amend {
+            by_id.insert(amend, i);
+        }
+    }
+    let mut present = vec![false; journal.len()];
+    for (cl, t) in in_flight.iter_mut() {
+        if t.kind == RequestKind::Cancel {
+            continue;
+        }
+        let Some(&i) = by_id.get(cl) else {
+            continue;
+        };
+        present[i] = true;
+        let j = &journal[i];
+        if (t.cum, t.acked) != (j.cum, j.acked) {
+            t.cum = j.cum;
+            t.acked = j.acked;
+            applied.corrected += 1;
+        }
+    }
+    for (j, _) in journal.iter().zip(present).filter(|(j, p)| j.open && !p) {
+        let order = Tracked {
+            kind: RequestKind::New,
+            orig: 0,
+            instrument: j.instrument,
+            side: j.side,
+            tif: TimeInForce::Day,
+            price: j.price,
+            qty: j.qty,
+            acked: j.acked,
+            cum: j.cum,
+            venue_order_id: j.venue_order_id,
+        };
+        in_flight.insert(j.cl_ord_id, order);
+        if let Some((amend, price, qty)) = j.amend {
+            in_flight.insert(
+                amend,
+                Tracked {
+                    kind: RequestKind::Amend,
+                    orig: j.cl_ord_id,
+                    price,
+                    qty,
+                    ..order
+                },
+            );
+        }
+        applied.added += 1;
+    }
+    applied
+}
+
 /// Records appended before the file is rewritten compactly, at least (and at least four per
 /// live entry).
 const COMPACT_AFTER: usize = 4_096;
@@ -319,6 +431,97 @@ mod tests {
             cum: Qty::new(cum),
             venue_order_id: 5,
         }
+    }
+
+    fn journaled(cl_ord_id: u64, cum: i64, acked: bool, open: bool) -> JournaledOrder {
+        JournaledOrder {
+            cl_ord_id,
+            amend: None,
+            instrument: InstrumentId::new(1),
+            side: Side::Sell,
+            price: Price::new(200),
+            qty: Qty::new(10),
+            cum: Qty::new(cum),
+            acked,
+            open,
+            venue_order_id: 8,
+        }
+    }
+
+    #[test]
+    fn the_journal_sets_what_was_seen_and_puts_its_open_orders_in_flight() {
+        let mut m = BTreeMap::new();
+        m.insert(1, tracked(3)); // the journal has 1 filled, not acked
+        m.insert(2, tracked(4)); // the journal agrees
+        m.insert(3, tracked(0)); // unknown to the journal: kept
+        m.insert(
+            4,
+            Tracked {
+                kind: RequestKind::Amend,
+                orig: 1,
+                ..tracked(3)
+            },
+        ); // 1's amend: the order's state
+        m.insert(
+            9,
+            Tracked {
+                kind: RequestKind::Cancel,
+                orig: 5,
+                ..tracked(0)
+            },
+        ); // a cancel of 5: 5 counts as not in flight
+        let mut j1 = journaled(1, 1, false, true);
+        j1.amend = Some((4, Price::new(300), Qty::new(10)));
+        let mut j5 = journaled(5, 2, true, true);
+        j5.amend = Some((6, Price::new(250), Qty::new(8)));
+        let journal = [
+            j1,
+            journaled(2, 4, true, true),
+            j5,                            // open, nothing in flight: added with its amend
+            journaled(7, 10, true, false), // finished: not added
+            journaled(8, 0, false, true),  // open, not in flight: added
+        ];
+        let mut want = m.clone();
+        let applied = apply_journal(&mut m, &journal);
+        assert_eq!(
+            applied,
+            JournalApplied {
+                corrected: 2,
+                added: 2
+            }
+        );
+        for cl in [1, 4] {
+            let e = want.get_mut(&cl).unwrap();
+            (e.cum, e.acked) = (Qty::new(1), false);
+        }
+        let added = |j: &JournaledOrder| Tracked {
+            kind: RequestKind::New,
+            orig: 0,
+            instrument: j.instrument,
+            side: j.side,
+            tif: TimeInForce::Day,
+            price: j.price,
+            qty: j.qty,
+            acked: j.acked,
+            cum: j.cum,
+            venue_order_id: j.venue_order_id,
+        };
+        want.insert(5, added(&j5));
+        want.insert(
+            6,
+            Tracked {
+                kind: RequestKind::Amend,
+                orig: 5,
+                price: Price::new(250),
+                qty: Qty::new(8),
+                ..added(&j5)
+            },
+        );
+        want.insert(8, added(&journal[4]));
+        assert_eq!(m, want);
+        // Nothing to change: nothing changed.
+        assert_eq!(apply_journal(&mut m, &journal), JournalApplied::default());
+        assert_eq!(m, want);
     }
 
     #[test]
