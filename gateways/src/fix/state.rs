@@ -5,8 +5,9 @@
 //! every order that may be live at the venue. It is an append-only log ([`StateLog`]): each
 //! change is one line appended with one `write` (no rename, no directory update on the
 //! order path), and the file is rewritten compactly (temporary file, then rename) when it
-//! is opened and when the log has grown to many times the live set. Format, one line per
-//! record, space-separated:
+//! is opened and when the log has grown to many times the live set (the replaced file is
+//! closed on a thread of its own: freeing its blocks can take seconds). Format, one line
+//! per record, space-separated:
 //!
 //! - `+ cl_ord_id kind orig instrument side tif price_raw qty_raw acked cum_raw venue_order_id`
 //!   — the request is in flight with these values (`kind` `new`/`cancel`/`amend`, `side`
@@ -368,7 +369,8 @@ impl StateLog {
             return Ok(());
         }
         if self.appended + records > COMPACT_AFTER.max(4 * orders.len()) {
-            *self = Self::rewrite(&self.path, orders.clone())?;
+            let old = std::mem::replace(self, Self::rewrite(&self.path, orders.clone())?);
+            close_later(old.file);
             return Ok(());
         }
         self.file
@@ -381,6 +383,17 @@ impl StateLog {
         self.saved.clone_from(orders);
         Ok(())
     }
+}
+
+/// Closes the descriptor of a file the rewrite renamed over on a thread of its own. It is
+/// the old file's last reference: closing it frees the file's blocks, which on a busy file
+/// system (ext4 mounted with `discard`, with other processes writing) was seen to block the
+/// gateway thread for seconds — no order sent, no report taken meanwhile.
+fn close_later(file: File) {
+    // If no thread can be spawned, the closure (and the file) is dropped here.
+    let _ = std::thread::Builder::new()
+        .name("fix-state-close".into())
+        .spawn(move || drop(file));
 }
 
 #[cfg(test)]
