@@ -410,19 +410,12 @@ mod merge_tests {
     }
 }
 
-/// Where the shared market data samples are (`../shared/data` beside the repository; see
-/// its README): `$TICKRAIL_SAMPLE_DATA` if set, else `<repository>/../shared/data`,
-/// whichever exists first (the first candidate if none does, so that an error names where
-/// it looked). For tests, benchmarks and examples.
+/// Where the market data samples are: `$TICKRAIL_SAMPLE_DATA` if set, else the samples
+/// committed with this crate (`gateways/samples`, see its README). For tests, benchmarks
+/// and examples.
 pub fn sample_data_dir() -> std::path::PathBuf {
-    let mut candidates = Vec::with_capacity(2);
-    if let Some(dir) = std::env::var_os("TICKRAIL_SAMPLE_DATA") {
-        candidates.push(std::path::PathBuf::from(dir));
+    match std::env::var_os("TICKRAIL_SAMPLE_DATA") {
+        Some(dir) => std::path::PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("samples"),
     }
-    candidates.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
-    candidates
-        .iter()
-        .find(|d| d.is_dir())
-        .unwrap_or(&candidates[0])
-        .clone()
 }

@@ -1,5 +1,5 @@
-//! The Binance adapter on the real captures in `../shared/data/binance/` (skipped, loudly, if
-//! they are not there): counts by kind, every event valid and accepted by the engine's
+//! The Binance adapter on the real captures in `gateways/samples/binance/` (committed; see
+//! `tickrail_gateways::feed::sample_data_dir`): counts by kind, every event valid and accepted by the engine's
 //! Sequencer, the depth book never crossed at a diff boundary, its best levels equal to
 //! Binance's own `bookTicker` wherever both name the same update id, gaps and skips.
 #![allow(clippy::unwrap_used, reason = "tests")]
@@ -17,16 +17,18 @@ use tickrail_gateways::feed::{FeedSource, FeedStats, InstrumentMap, MappedInstru
 const SPOT: &str = "spot_btcusdt_20240808.gz";
 const USDM: &str = "usdm_ethusdt_20240808.gz";
 
-fn data(name: &str) -> Option<PathBuf> {
+/// A capture of the committed samples; a missing one fails the test, naming the path.
+fn data(name: &str) -> PathBuf {
     let path = tickrail_gateways::feed::sample_data_dir()
         .join("binance")
         .join(name);
-    if path.is_file() {
-        Some(path)
-    } else {
-        eprintln!("SKIPPED: {} not found", path.display());
-        None
-    }
+    assert!(
+        path.is_file(),
+        "{} is missing (the Binance samples are committed in gateways/samples/binance; \
+         TICKRAIL_SAMPLE_DATA, if set, must point at a directory laid out the same way)",
+        path.display()
+    );
+    path
 }
 
 /// BTCUSDT: cents, and the 8 decimals Binance prints for quantities (a few aggregated
@@ -55,8 +57,8 @@ struct Run {
     binance: BinanceStats,
 }
 
-fn run(name: &str, options: BinanceOptions) -> Option<Run> {
-    let path = data(name)?;
+fn run(name: &str, options: BinanceOptions) -> Run {
+    let path = data(name);
     let (map, _, _) = map(name);
     let mut src = BinanceSource::open(&path, 7, map, options).unwrap();
     let mut seq = Sequencer::new(1, 1);
@@ -75,11 +77,11 @@ fn run(name: &str, options: BinanceOptions) -> Option<Run> {
     let stats = src.stats().clone();
     assert_eq!(stats.fatal, None);
     assert_eq!(stats.events, events.len() as u64);
-    Some(Run {
+    Run {
         events,
         stats,
         binance: src.binance_stats().clone(),
-    })
+    }
 }
 
 fn kinds(events: &[Event]) -> BTreeMap<&'static str, u64> {
@@ -118,8 +120,8 @@ struct Reference {
     diff_u: HashMap<i64, u64>,
 }
 
-fn reference(name: &str) -> Option<Reference> {
-    let path = data(name)?;
+fn reference(name: &str) -> Reference {
+    let path = data(name);
     let (_, px, qty) = map(name);
     let file = std::fs::File::open(path).unwrap();
     let reader = BufReader::new(flate2::read::MultiGzDecoder::new(file));
@@ -146,7 +148,7 @@ fn reference(name: &str) -> Option<Reference> {
                 .insert(recv.parse().unwrap(), d["u"].as_u64().unwrap());
         }
     }
-    Some(r)
+    r
 }
 
 /// Book checks of a depth run, at each line boundary (events of one line share its receive
@@ -229,9 +231,7 @@ fn check_book(r: &Run, reference: &Reference) -> BookCheck {
 }
 
 fn depth_and_trades(name: &str) {
-    let Some(r) = run(name, BinanceOptions::default()) else {
-        return;
-    };
+    let r = run(name, BinanceOptions::default());
     print(name, "depth+trade", &r);
     let s = &r.stats;
     assert_eq!(s.skipped, 0, "{:?}", s.reports);
@@ -247,7 +247,7 @@ fn depth_and_trades(name: &str) {
     assert_eq!(k.get("feed_gap"), None);
     assert!(k["book_level"] > 0 && k["trade"] > 0);
     assert_eq!(k.get("quote"), None);
-    let reference = reference(name).unwrap();
+    let reference = reference(name);
     let c = check_book(&r, &reference);
     println!("{name} [depth+trade]: book {c:?}");
     assert_eq!(c.crossed_at_boundary, 0);
@@ -284,12 +284,10 @@ fn diffs_only_without_the_snapshot() {
             apply_snapshots: false,
             ..BinanceOptions::default()
         };
-        let Some(r) = run(name, options) else {
-            return;
-        };
+        let r = run(name, options);
         print(name, "depth+trade, no snapshot", &r);
         assert_eq!(r.stats.skipped + r.stats.gaps + r.stats.out_of_order, 0);
-        let c = check_book(&r, &reference(name).unwrap());
+        let c = check_book(&r, &reference(name));
         println!("{name} [depth+trade, no snapshot]: book {c:?}");
         assert_eq!(c.crossed_at_boundary, 0);
     }
@@ -298,14 +296,12 @@ fn diffs_only_without_the_snapshot() {
 #[test]
 fn book_ticker_only() {
     for name in [SPOT, USDM] {
-        let Some(r) = run(name, BinanceOptions::with_streams(Streams::BOOK_TICKER)) else {
-            return;
-        };
+        let r = run(name, BinanceOptions::with_streams(Streams::BOOK_TICKER));
         print(name, "bookTicker", &r);
         let k = kinds(&r.events);
         assert_eq!(k.len(), 1, "{k:?}");
         assert_eq!(r.stats.skipped + r.stats.gaps + r.stats.out_of_order, 0);
-        let reference = reference(name).unwrap();
+        let reference = reference(name);
         assert_eq!(k["quote"], reference.tickers.len() as u64);
         // Every quote is two-sided and not crossed; the MarketBook follows them.
         let mut book = MarketBook::new(1, 1);
@@ -329,9 +325,7 @@ fn book_ticker_only() {
 /// The same stream through `open` (file, `.gz`) and `from_reader` (any `BufRead`).
 #[test]
 fn reader_and_file_agree() {
-    let Some(path) = data(USDM) else {
-        return;
-    };
+    let path = data(USDM);
     let (map, _, _) = map(USDM);
     let mut a = BinanceSource::open(&path, 1, map.clone(), BinanceOptions::default()).unwrap();
     let reader = BufReader::new(flate2::read::MultiGzDecoder::new(
@@ -357,9 +351,7 @@ fn reader_and_file_agree() {
 #[test]
 fn snapshots_find_their_instrument_in_a_two_symbol_map() {
     for (name, want) in [(SPOT, 0), (USDM, 1)] {
-        let Some(path) = data(name) else {
-            return;
-        };
+        let path = data(name);
         let entry = |symbol: &str, id, qty| MappedInstrument {
             symbol: symbol.into(),
             id: InstrumentId::new(id),

@@ -3,7 +3,8 @@
 //! generated MBO stream, MBP-10 levels that rebuild the record's book, mapping through
 //! definitions, gaps, and truncated or corrupted files (reported, never a panic).
 //!
-//! The samples are zstd-compressed: the adapter opens the `.zst` files directly.
+//! The samples (committed in `gateways/samples/dbn/`) are zstd-compressed: the adapter opens
+//! the `.zst` files directly.
 
 #![allow(clippy::unwrap_used)]
 
@@ -147,10 +148,18 @@ fn assert_clean(stats: &FeedStats) {
 // ---------------------------------------------------------------------------------------
 // The sample files.
 
+/// A sample file of the committed samples; a missing one fails the test, naming the path.
 fn sample_zst(schema: &str) -> PathBuf {
-    tickrail_gateways::feed::sample_data_dir()
+    let zst = tickrail_gateways::feed::sample_data_dir()
         .join("dbn")
-        .join(format!("test_data.{schema}.v3.dbn.zst"))
+        .join(format!("test_data.{schema}.v3.dbn.zst"));
+    assert!(
+        zst.is_file(),
+        "{} is missing (the DBN samples are committed in gateways/samples/dbn; \
+         TICKRAIL_SAMPLE_DATA, if set, must point at a directory laid out the same way)",
+        zst.display()
+    );
+    zst
 }
 
 /// Opens a sample `.dbn.zst` directly (decompressed on the fly).
@@ -159,10 +168,8 @@ fn open_sample(
     _dir: &Path,
     map: InstrumentMap,
     definitions: Option<&Path>,
-) -> Option<DbnSource> {
-    let zst = sample_zst(schema);
-    assert!(zst.is_file(), "{} is missing", zst.display());
-    Some(DbnSource::open(&zst, SOURCE, map, definitions).unwrap())
+) -> DbnSource {
+    DbnSource::open(&sample_zst(schema), SOURCE, map, definitions).unwrap()
 }
 
 /// Every sample decodes with no skip; the events (printed) are checked exactly.
@@ -287,9 +294,7 @@ fn every_sample_file_decodes_with_zero_skips() {
         ("definition", vec![]),
     ];
     for (schema, expected) in cases {
-        let Some(mut src) = open_sample(schema, &dir, es_map(), None) else {
-            return;
-        };
+        let mut src = open_sample(schema, &dir, es_map(), None);
         let events = drain(&mut src);
         println!("== {schema}: {:?}", src.metadata().schema);
         for e in &events {

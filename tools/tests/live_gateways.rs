@@ -310,8 +310,16 @@ fn number_after(text: &str, label: &str) -> u64 {
         .unwrap()
 }
 
+/// The committed ITCH sample (`gateways/samples/itch/`).
 fn sample() -> PathBuf {
-    tickrail_gateways::feed::sample_data_dir().join("itch/ex20101224.TEST_ITCH_50.gz")
+    let p = tickrail_gateways::feed::sample_data_dir().join("itch/ex20101224.TEST_ITCH_50.gz");
+    assert!(
+        p.is_file(),
+        "{} is missing (the ITCH sample is committed in gateways/samples/itch; \
+         TICKRAIL_SAMPLE_DATA, if set, must point at a directory laid out the same way)",
+        p.display()
+    );
+    p
 }
 
 #[test]
@@ -527,7 +535,7 @@ fn venue_store_reports(
 /// What a run's journal says: per clid the sum of fill quantities, the signed position per
 /// instrument, the number of fills, the clids with any execution report, and (from the
 /// outputs) the clids of the new orders sent. A clid at or above 2^32 is an earlier run's
-/// whole ClOrdID (see `replay/src/gateway_market.rs`).
+/// whole ClOrdID (see `gateways/src/live/gateway_market.rs`).
 struct Journaled {
     fills_by_clid: BTreeMap<u64, u64>,
     position: BTreeMap<u32, i64>,

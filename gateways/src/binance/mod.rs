@@ -100,7 +100,7 @@
 //! `binance_decode_bench` (docs/BENCHMARKS.md) the decoder went from 2.5–2.8 M events/s
 //! (run 2) to 7.6 / 10.6 (run 3; spot / USD-M, decompressed in memory).
 //!
-//! # The sample captures (`../shared/data/binance/`, see `tests/binance.rs`)
+//! # The sample captures (`gateways/samples/binance/`, see `tests/binance.rs`)
 //!
 //! | capture | lines | default events | bookTicker mode | snapshot | gaps | skips |
 //! |---|---:|---|---:|---|---:|---:|
