@@ -23,8 +23,8 @@ use tickrail_engine::book::{AnomalyCounts, BookView};
 use tickrail_engine::{Event, EventKind, InstrumentId, Scale, Side};
 use tickrail_gateways::feed::{FeedSource, FeedStats, InstrumentMap, MappedInstrument};
 use tickrail_gateways::itch::{
-    local_midnight_ns, message_len, message_name, FieldVisitor, Frame, Framer, ItchSource, Message,
-    Price4, Price8, MESSAGE_TYPES,
+    local_midnight_ns, message_len, message_name, trading_day_midnight_ns, FieldVisitor, Frame,
+    Framer, ItchSource, Message, Price4, Price8, MESSAGE_TYPES,
 };
 
 #[global_allocator]
@@ -41,7 +41,8 @@ static SAMPLE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
 fn sample_bytes() -> Vec<u8> {
     let file = std::fs::File::open(&*SAMPLE).unwrap_or_else(|e| {
         panic!(
-            "{}: {e} (the shared ITCH sample is needed; set TICKRAIL_SAMPLE_DATA)",
+            "{}: {e} (the ITCH sample is committed in gateways/samples/itch; \
+             TICKRAIL_SAMPLE_DATA, if set, must point at a directory laid out the same way)",
             *SAMPLE
         )
     });
@@ -91,9 +92,11 @@ fn sample_map(price_scale: u8) -> InstrumentMap {
     )
 }
 
-/// 2019-12-30 (the day the sample was taken from), midnight US Eastern (EST).
+/// 2019-12-30 (the day the sample was taken from), midnight New York time (EST: 05:00 UTC).
 fn sample_midnight() -> i64 {
-    local_midnight_ns(2019, 12, 30, -5 * 3600).unwrap()
+    let midnight = trading_day_midnight_ns(2019, 12, 30).unwrap();
+    assert_eq!(midnight, 1_577_682_000_000_000_000);
+    midnight
 }
 
 fn temp_path(name: &str) -> PathBuf {
@@ -743,6 +746,49 @@ fn trades(events: &[Event]) -> u64 {
         .iter()
         .filter(|e| e.kind() == EventKind::Trade)
         .count() as u64
+}
+
+/// The sample's event times, each as ns after UTC midnight of `date`, decoded as if it were
+/// from that trading day.
+fn times_after_utc_midnight(date: (i32, u32, u32)) -> Vec<i64> {
+    let (y, m, d) = date;
+    let mut src = ItchSource::open(
+        &*SAMPLE,
+        7,
+        sample_map(4),
+        trading_day_midnight_ns(y, m, d).unwrap(),
+    )
+    .unwrap();
+    let utc_midnight = local_midnight_ns(y, m, d, 0).unwrap();
+    drain(&mut src)
+        .iter()
+        .map(|e| e.header.exchange_ts_ns - utc_midnight)
+        .collect()
+}
+
+/// The same file stamped with a summer date (EDT, UTC-4) has every event one hour earlier
+/// in UTC, relative to its day, than with a winter date (EST, UTC-5); on both DST switch
+/// days midnight still has the previous day's offset.
+#[test]
+fn the_trading_date_s_daylight_saving_time_is_applied() {
+    let hour = 3_600_000_000_000;
+    let winter = times_after_utc_midnight((2019, 12, 30));
+    assert_eq!(winter.len(), 11_886);
+    // The first event of the winter day: its ITCH time after 05:00 UTC.
+    assert!(winter[0] >= 5 * hour, "{}", winter[0]);
+    for (date, offset) in [
+        ((2019, 7, 30), -hour),
+        ((2019, 3, 10), 0),
+        ((2019, 3, 11), -hour),
+        ((2019, 11, 3), -hour),
+        ((2019, 11, 4), 0),
+    ] {
+        let times = times_after_utc_midnight(date);
+        assert_eq!(times.len(), winter.len(), "{date:?}");
+        for (t, w) in times.iter().zip(&winter) {
+            assert_eq!(t - w, offset, "{date:?}");
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------

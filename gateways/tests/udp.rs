@@ -19,7 +19,7 @@ use std::time::Duration;
 use tickrail_engine::alloc_count::{allocations_in, CountingAllocator};
 use tickrail_engine::{Event, EventBody, InstrumentId, Scale};
 use tickrail_gateways::feed::{FeedSource, InstrumentMap, MappedInstrument};
-use tickrail_gateways::itch::{local_midnight_ns, ItchSource, ALL_INSTRUMENTS};
+use tickrail_gateways::itch::{trading_day_midnight_ns, ItchSource, ALL_INSTRUMENTS};
 use tickrail_gateways::udp::craft::{add_order, order_delete};
 use tickrail_gateways::udp::{
     encode, publish_file, PublishStats, Publisher, PublisherConfig, Receiver, ReceiverConfig,
@@ -38,8 +38,16 @@ fn group(k: u16) -> SocketAddrV4 {
     SocketAddrV4::new(Ipv4Addr::new(239, 255, 77, k as u8), base + k)
 }
 
+/// The committed ITCH sample (`gateways/samples/itch/`).
 fn sample() -> PathBuf {
-    tickrail_gateways::feed::sample_data_dir().join("itch/ex20101224.TEST_ITCH_50.gz")
+    let p = tickrail_gateways::feed::sample_data_dir().join("itch/ex20101224.TEST_ITCH_50.gz");
+    assert!(
+        p.is_file(),
+        "{} is missing (the ITCH sample is committed in gateways/samples/itch; \
+         TICKRAIL_SAMPLE_DATA, if set, must point at a directory laid out the same way)",
+        p.display()
+    );
+    p
 }
 
 fn sample_map() -> InstrumentMap {
@@ -57,8 +65,41 @@ fn sample_map() -> InstrumentMap {
     )
 }
 
+/// 2019-12-30, the sample's trading day: midnight New York time (EST, 05:00 UTC).
 fn midnight() -> i64 {
-    local_midnight_ns(2019, 12, 30, -5 * 3600).unwrap()
+    trading_day_midnight_ns(2019, 12, 30).unwrap()
+}
+
+/// A `[live.udp]` feed's receiver takes the trading day's midnight in New York with that
+/// day's daylight saving time, and refuses a date that is not one.
+#[test]
+fn a_live_feed_s_midnight_follows_new_york_s_dst() {
+    let spec = |itch_date| tickrail_engine::config::UdpFeedSpec {
+        group: group(0),
+        interface: Ipv4Addr::LOCALHOST,
+        session: None,
+        itch_date,
+    };
+    let midnight_of = |date| ReceiverConfig::from_spec(&spec(date)).map(|c| c.date_midnight_ns);
+    let hour = 3_600_000_000_000i64;
+    // 2019-12-30 05:00 UTC (EST), the sample's day.
+    assert_eq!(midnight_of((2019, 12, 30)), Ok(1_577_682_000_000_000_000));
+    assert_eq!(midnight_of((2019, 12, 30)), Ok(midnight()));
+    // 2019-07-30 04:00 UTC (EDT).
+    assert_eq!(midnight_of((2019, 7, 30)), Ok(1_564_459_200_000_000_000));
+    // The switch days: midnight before the 02:00 change, so the previous offset.
+    assert_eq!(
+        midnight_of((2019, 3, 10)),
+        Ok(1_552_176_000_000_000_000 + 5 * hour)
+    );
+    assert_eq!(
+        midnight_of((2019, 11, 3)),
+        Ok(1_572_739_200_000_000_000 + 4 * hour)
+    );
+    for bad in [(2019, 2, 30), (2019, 13, 1)] {
+        let e = midnight_of(bad).unwrap_err();
+        assert!(e.contains("is not a date"), "{bad:?}: {e}");
+    }
 }
 
 /// Checks that a datagram sent to `g` from 127.0.0.1 reaches a member joined on 127.0.0.1

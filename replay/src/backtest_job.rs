@@ -18,7 +18,7 @@ use tickrail_gateways::binance::{BinanceOptions, BinanceSource};
 use tickrail_gateways::csv_feed::CsvSource;
 use tickrail_gateways::dbn_feed::DbnSource;
 use tickrail_gateways::feed::{FeedSource, FeedStats, InstrumentMap, Merged, OpenError};
-use tickrail_gateways::itch::{local_midnight_ns, ItchSource, NEW_YORK_UTC_OFFSET_SECS};
+use tickrail_gateways::itch::{trading_day_midnight_ns, ItchSource};
 
 use crate::backtest::{BacktestError, BacktestParams, HistoricalMarket, QueueModel};
 use crate::journal_sink::{JournalSink, JournalSinkError};
@@ -82,8 +82,9 @@ pub struct DataSpec {
     pub format: Option<DataFormat>,
     /// DBN instrument definitions file, if the data files lack symbol mappings.
     pub definitions: Option<PathBuf>,
-    /// ITCH: the trading date `(year, month, day)`; timestamps count from its midnight,
-    /// US Eastern (UTC−5; the sample's date is in winter). Default 1970-01-01.
+    /// ITCH: the trading date `(year, month, day)`; timestamps count from its midnight in
+    /// New York, EST or EDT as on that day
+    /// ([`tickrail_gateways::itch::trading_day_midnight_ns`]). Default 1970-01-01.
     pub itch_date: Option<(i32, u32, u32)>,
 }
 
@@ -149,10 +150,9 @@ fn open_one(
     Ok(match format {
         DataFormat::Itch => {
             let (y, m, d) = data.itch_date.unwrap_or((1970, 1, 1));
-            let midnight =
-                local_midnight_ns(y, m, d, NEW_YORK_UTC_OFFSET_SECS).ok_or_else(|| {
-                    JobError::Invalid(format!("ITCH date {y:04}-{m:02}-{d:02} is not a date"))
-                })?;
+            // Midnight New York time of the trading day, with that day's DST rules.
+            let midnight = trading_day_midnight_ns(y, m, d)
+                .map_err(|e| JobError::Invalid(format!("ITCH date: {e}")))?;
             Box::new(ItchSource::open(path, source, map, midnight)?)
         }
         DataFormat::Binance => Box::new(BinanceSource::open(
@@ -310,7 +310,7 @@ fn drive<S: Checked>(
         report,
         summary: runner.summary().clone(),
         feed: market.feed_stats().clone(),
-        market: format!("{:?}", market.stats()),
+        market: market.stats().to_string(),
         journaled: [0, 0],
     };
     Ok((outcome, sink.into_inner()))

@@ -12,12 +12,14 @@ fn repo(rel: &str) -> String {
     p.to_str().unwrap().to_owned()
 }
 
-/// A file of the shared sample data (`tickrail_gateways::feed::sample_data_dir`).
+/// A file of the committed sample data (`gateways/samples`, see
+/// `tickrail_gateways::feed::sample_data_dir`).
 fn sample(rel: &str) -> String {
     let p = tickrail_gateways::feed::sample_data_dir().join(rel);
     assert!(
         p.is_file(),
-        "{} is missing (set TICKRAIL_SAMPLE_DATA)",
+        "{} is missing (the samples are committed in gateways/samples; \
+         TICKRAIL_SAMPLE_DATA, if set, must point at a directory laid out the same way)",
         p.display()
     );
     p.to_str().unwrap().to_owned()
@@ -80,6 +82,71 @@ fn an_itch_backtest_reports_journals_and_replays_exactly() {
         "equity, drawdown, position, 3 fills"
     );
     println!("{}", verify("bt", tmp.path()));
+}
+
+/// The exchange time (ns since the Unix epoch) of the first market data event a backtest
+/// journaled (its first input that is not a timer), read back with `journal export`.
+fn first_market_event_ts(run: &str, cwd: &Path) -> i64 {
+    let o = tickrail(
+        &[
+            "journal",
+            "export",
+            &format!("{run}/inputs"),
+            "--format",
+            "csv",
+            "-o",
+            "-",
+            "--to",
+            "100",
+        ],
+        cwd,
+    );
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    let stdout = String::from_utf8(o.stdout).unwrap();
+    let mut lines = stdout.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|c| *c == name).unwrap();
+    let (kind, ts) = (col("kind"), col("exchange_ts_ns"));
+    let first = lines
+        .map(|l| l.split(',').collect::<Vec<&str>>())
+        .find(|r| r[kind] != "timer")
+        .unwrap_or_else(|| panic!("no market data event in the first inputs of {run}:\n{t}"));
+    first[ts].parse().unwrap()
+}
+
+/// ITCH times count from midnight New York time of the `--itch-date`, with that day's
+/// daylight saving time: the same file stamped with a summer date starts one hour earlier
+/// in UTC, relative to its day, than with a winter date (EDT: midnight 04:00 UTC; EST:
+/// 05:00 UTC).
+#[test]
+fn an_itch_backtest_takes_the_dates_new_york_midnight_with_dst() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = repo("config/backtest-itch.toml");
+    let data = itch_sample();
+    // (--itch-date, that day's 00:00 UTC in ns since the Unix epoch)
+    let days = [
+        ("2019-07-30", 1_564_444_800_000_000_000_i64),
+        ("2019-12-30", 1_577_664_000_000_000_000_i64),
+    ];
+    let mut after_utc_midnight = Vec::new();
+    for (date, utc_midnight) in days {
+        let out = format!("bt-{date}");
+        let mut args = itch_args(&cfg, &data, &out);
+        let at = args.iter().position(|a| *a == "--itch-date").unwrap();
+        args[at + 1] = date;
+        let o = tickrail(&args, tmp.path());
+        let t = text(&o);
+        assert!(o.status.success(), "{date}: {t}");
+        assert!(t.contains("data        12012 records"), "{date}: {t}");
+        let first = first_market_event_ts(&out, tmp.path());
+        println!("--itch-date {date}: first event at {first} ns");
+        after_utc_midnight.push(first - utc_midnight);
+    }
+    let (summer, winter) = (after_utc_midnight[0], after_utc_midnight[1]);
+    // The winter day's first event is its ITCH time after 05:00 UTC.
+    assert!(winter >= 5 * 3_600_000_000_000, "{winter}");
+    assert_eq!(winter - summer, 3_600_000_000_000, "{summer} vs {winter}");
 }
 
 #[test]

@@ -9,7 +9,8 @@
 //! interface = "127.0.0.1"        # the interface to join on
 //! session = "TICKRAIL01"         # optional: the MoldUDP64 session (default: the first seen)
 //! itch_date = "2019-12-30"       # the trading day (ITCH times are ns since its midnight
-//!                                # in New York, UTC−5, as in `tickrail backtest`)
+//!                                # in New York, EST or EDT as on that day, as in
+//!                                # `tickrail backtest`)
 //!
 //! [live.fix]                     # FIX 4.4 order entry (QuickFIX initiator)
 //! settings = "fix/initiator.cfg" # QuickFIX session file, relative to this config
@@ -60,7 +61,7 @@ pub struct UdpFeedSpec {
     /// The MoldUDP64 session to accept (`None`: the first one seen).
     pub session: Option<String>,
     /// The trading day `(year, month, day)`: ITCH timestamps count from its midnight in
-    /// New York (UTC−5), as in `tickrail backtest`.
+    /// New York (EST or EDT, as on that day), as in `tickrail backtest`.
     pub itch_date: (i32, u32, u32),
 }
 
@@ -137,10 +138,11 @@ pub fn parse_date(text: &str) -> Option<(i32, u32, u32)> {
     if it.next().is_some() || y.len() != 4 || m.len() != 2 || d.len() != 2 {
         return None;
     }
-    let (y, m, d): (i32, u32, u32) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
-    let days = crate::calendar::days_in_month(i64::from(y), m)?;
+    let (y, m, d): (i16, i8, i8) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
     (1970..=9999).contains(&y).then_some(())?;
-    (1..=days).contains(&d).then_some((y, m, d))
+    // `Date::new` refuses a month or day that does not exist (2019-02-30, month 13).
+    jiff::civil::Date::new(y, m, d).ok()?;
+    Some((i32::from(y), u32::try_from(m).ok()?, u32::try_from(d).ok()?))
 }
 
 pub(crate) fn build_live(
@@ -263,6 +265,7 @@ mod tests {
         assert_eq!(parse_date("2024-02-29"), Some((2024, 2, 29)));
         for bad in [
             "2023-02-29",
+            "2019-02-30",
             "1900-02-29",
             "2019-13-01",
             "2019-00-10",

@@ -13,7 +13,7 @@
 //!
 //! ```no_run
 //! use tickrail_gateways::feed::{FeedSource, InstrumentMap, MappedInstrument};
-//! use tickrail_gateways::itch::{local_midnight_ns, ItchSource};
+//! use tickrail_gateways::itch::{trading_day_midnight_ns, ItchSource};
 //! use tickrail_engine::{InstrumentId, Scale};
 //!
 //! let map = InstrumentMap::new(vec![MappedInstrument {
@@ -22,8 +22,8 @@
 //!     price_scale: Scale::new(4),
 //!     qty_scale: Scale::new(0),
 //! }]);
-//! // ITCH timestamps count from midnight US Eastern (EST = UTC-5 in winter).
-//! let midnight = local_midnight_ns(2019, 12, 30, -5 * 3600).unwrap();
+//! // ITCH timestamps count from midnight New York time of the trading day.
+//! let midnight = trading_day_midnight_ns(2019, 12, 30).expect("a date");
 //! let mut feed = ItchSource::open("20191230.BX_ITCH_50.gz", 1, map, midnight)?;
 //! while let Some(event) = feed.next_event() {
 //!     println!("{event}");
@@ -123,24 +123,84 @@ pub use messages::{
 };
 pub use source::{ItchConverter, ItchSource, MessageCounts, SkipReason, ALL_INSTRUMENTS};
 
-/// New York's offset from UTC in standard time (`-5 * 3600` s): what `tickrail backtest`
-/// and a live `[live.udp]` feed take an ITCH trading day's midnight in.
-pub const NEW_YORK_UTC_OFFSET_SECS: i32 = -5 * 3600;
+/// The IANA time zone ITCH timestamps count in: Nasdaq's, US Eastern with its daylight
+/// saving time (EST, UTC-5, in winter; EDT, UTC-4, since 2007 from the second Sunday of
+/// March to the first Sunday of November). Taken from the tz database bundled into the
+/// binary, so the answer depends only on the build, never on the host.
+pub const ITCH_TIME_ZONE: &str = "America/New_York";
 
-/// The Unix-epoch time, in ns, of midnight of the date `year-month-day` in a time zone
-/// `utc_offset_secs` east of UTC (`-5 * 3600` for US Eastern standard time, `-4 * 3600`
-/// in daylight saving time) — what ITCH timestamps count from. `None` for an invalid date.
+/// Why [`trading_day_midnight_ns`] has no answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TradingDayError {
+    /// Not a calendar date (or a year outside -9999..=9999).
+    #[error("{year:04}-{month:02}-{day:02} is not a date")]
+    NotADate {
+        /// The year given.
+        year: i32,
+        /// The month given.
+        month: u32,
+        /// The day given.
+        day: u32,
+    },
+    /// The bundled tz database has no [`ITCH_TIME_ZONE`] (a build without the database).
+    #[error("time zone {} is not in the bundled tz database", ITCH_TIME_ZONE)]
+    UnknownZone,
+    /// The date's midnight is not representable as i64 ns since the Unix epoch (a date
+    /// before 1677-09-21 or after 2262-04-11).
+    #[error(
+        "midnight of {year:04}-{month:02}-{day:02} in {} is beyond the i64 ns time line",
+        ITCH_TIME_ZONE
+    )]
+    OutOfRange {
+        /// The year given.
+        year: i32,
+        /// The month given.
+        month: u32,
+        /// The day given.
+        day: u32,
+    },
+}
+
+/// The Unix-epoch time, in ns, of midnight of the trading date `year-month-day` in
+/// [`ITCH_TIME_ZONE`] — what the timestamps of that day's ITCH messages count from, and
+/// what `tickrail backtest --itch-date` and a live `[live.udp]` feed use. The zone's rules
+/// of that date apply: midnight is 05:00 UTC in winter (EST) and 04:00 UTC in summer (EDT).
+/// New York changes its clocks at 02:00, so midnight is never skipped or repeated: on the
+/// day the clocks go forward it is still EST (2019-03-10 00:00 = 05:00 UTC), on the day
+/// they go back still EDT (2019-11-03 00:00 = 04:00 UTC).
+pub fn trading_day_midnight_ns(year: i32, month: u32, day: u32) -> Result<i64, TradingDayError> {
+    let date =
+        civil_date(year, month, day).ok_or(TradingDayError::NotADate { year, month, day })?;
+    let zone = jiff::tz::TimeZoneDatabase::bundled()
+        .get(ITCH_TIME_ZONE)
+        .map_err(|_| TradingDayError::UnknownZone)?;
+    let out_of_range = TradingDayError::OutOfRange { year, month, day };
+    let at = zone
+        .to_timestamp(date.to_datetime(jiff::civil::Time::midnight()))
+        .map_err(|_| out_of_range.clone())?;
+    i64::try_from(at.as_nanosecond()).map_err(|_| out_of_range)
+}
+
+/// The Unix-epoch time, in ns, of midnight of the date `year-month-day` at the fixed offset
+/// `utc_offset_secs` east of UTC. `None` for an invalid date, a year outside
+/// -9999..=9999, an offset beyond ±25:59:59 or a time beyond the i64 ns time line. A fixed
+/// offset has no daylight saving time: for an ITCH trading day use
+/// [`trading_day_midnight_ns`].
 pub fn local_midnight_ns(year: i32, month: u32, day: u32, utc_offset_secs: i32) -> Option<i64> {
-    let days_in_month = tickrail_engine::calendar::days_in_month(i64::from(year), month)?;
-    if day == 0 || day > days_in_month {
-        return None;
-    }
-    let days = tickrail_engine::calendar::days_from_civil(
-        i64::from(year),
-        i64::from(month),
-        i64::from(day),
-    );
-    days.checked_mul(86_400)?
-        .checked_sub(i64::from(utc_offset_secs))?
-        .checked_mul(1_000_000_000)
+    let date = civil_date(year, month, day)?;
+    let offset = jiff::tz::Offset::from_seconds(utc_offset_secs).ok()?;
+    let at = offset
+        .to_timestamp(date.to_datetime(jiff::civil::Time::midnight()))
+        .ok()?;
+    i64::try_from(at.as_nanosecond()).ok()
+}
+
+/// `year-month-day` as a calendar date, if it is one.
+fn civil_date(year: i32, month: u32, day: u32) -> Option<jiff::civil::Date> {
+    jiff::civil::Date::new(
+        i16::try_from(year).ok()?,
+        i8::try_from(month).ok()?,
+        i8::try_from(day).ok()?,
+    )
+    .ok()
 }

@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::io::BufRead;
 use std::path::Path;
 
@@ -222,31 +221,8 @@ struct Resting {
     shares: u32,
 }
 
-/// A hasher for order reference numbers: one folded 64×64→128-bit multiply.
-#[derive(Debug, Default, Clone, Copy)]
-struct OrderRefHasher(u64);
-
-const MIX: u64 = 0x9E37_79B9_7F4A_7C15;
-
-impl Hasher for OrderRefHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(self.0 ^ u64::from(b));
-        }
-    }
-
-    #[inline]
-    fn write_u64(&mut self, n: u64) {
-        let m = u128::from(n ^ self.0.rotate_left(32)) * u128::from(MIX);
-        self.0 = (m as u64) ^ ((m >> 64) as u64);
-    }
-}
-
-type OrderIndex = HashMap<u64, Resting, BuildHasherDefault<OrderRefHasher>>;
+/// Live orders by order reference number, hashed with FxHash (fast, deterministic).
+type OrderIndex = HashMap<u64, Resting, rustc_hash::FxBuildHasher>;
 
 /// Fields shared by `A` and `F`.
 #[derive(Debug, Clone, Copy)]
@@ -309,7 +285,7 @@ impl ItchSource {
     ///
     /// `venue_source` goes into every event's `header.source`; `date_midnight_ns` is the
     /// Unix-epoch time, in ns, of the midnight ITCH timestamps count from (midnight US
-    /// Eastern of the file's trading date; see [`super::local_midnight_ns`]).
+    /// Eastern of the file's trading date; see [`super::trading_day_midnight_ns`]).
     pub fn open(
         path: impl AsRef<Path>,
         venue_source: u16,

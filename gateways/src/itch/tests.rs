@@ -12,7 +12,7 @@ use tickrail_engine::{
 use super::framing::{Frame, FrameError, Framer};
 use super::messages::*;
 use super::source::ItchSource;
-use super::{local_midnight_ns, MAX_FRAME_LEN};
+use super::{local_midnight_ns, trading_day_midnight_ns, TradingDayError, MAX_FRAME_LEN};
 use crate::feed::{FeedSource, InstrumentMap, MappedInstrument};
 
 // ---------------------------------------------------------------------------------------
@@ -959,5 +959,121 @@ fn midnight() {
     assert_eq!(
         local_midnight_ns(1969, 12, 31, 0),
         Some(-86_400_000_000_000)
+    );
+}
+
+/// `y-m-d` at `hour`:00 UTC, in ns since the Unix epoch (the expected values, spelled out).
+fn utc_ns(y: i32, m: u32, d: u32, hour: i64) -> i64 {
+    local_midnight_ns(y, m, d, 0).unwrap() + hour * 3_600_000_000_000
+}
+
+#[test]
+fn trading_day_midnight_is_new_york_midnight_with_its_dst_rules() {
+    // Winter (EST): 2019-12-30 00:00 New York = 05:00 UTC.
+    assert_eq!(
+        trading_day_midnight_ns(2019, 12, 30),
+        Ok(1_577_682_000_000_000_000)
+    );
+    assert_eq!(
+        trading_day_midnight_ns(2019, 12, 30),
+        Ok(utc_ns(2019, 12, 30, 5))
+    );
+    // Summer (EDT): 2019-07-30 00:00 New York = 04:00 UTC.
+    assert_eq!(
+        trading_day_midnight_ns(2019, 7, 30),
+        Ok(1_564_459_200_000_000_000)
+    );
+    assert_eq!(
+        trading_day_midnight_ns(2019, 7, 30),
+        Ok(utc_ns(2019, 7, 30, 4))
+    );
+    // 1970-01-01 (the backtest's date when none is given): EST.
+    assert_eq!(
+        trading_day_midnight_ns(1970, 1, 1),
+        Ok(5 * 3_600_000_000_000)
+    );
+}
+
+#[test]
+fn trading_day_midnight_on_the_dst_switch_days() {
+    // 2019-03-10: the clocks go forward at 02:00, so midnight is still EST (05:00 UTC);
+    // the next day's is EDT (04:00 UTC): a 23-hour day.
+    assert_eq!(
+        trading_day_midnight_ns(2019, 3, 10),
+        Ok(1_552_194_000_000_000_000)
+    );
+    assert_eq!(
+        trading_day_midnight_ns(2019, 3, 10),
+        Ok(utc_ns(2019, 3, 10, 5))
+    );
+    assert_eq!(
+        trading_day_midnight_ns(2019, 3, 11),
+        Ok(utc_ns(2019, 3, 11, 4))
+    );
+    assert_eq!(
+        trading_day_midnight_ns(2019, 3, 9),
+        Ok(utc_ns(2019, 3, 9, 5))
+    );
+    // 2019-11-03: the clocks go back at 02:00, so midnight is still EDT (04:00 UTC); the
+    // next day's is EST (05:00 UTC): a 25-hour day.
+    assert_eq!(
+        trading_day_midnight_ns(2019, 11, 3),
+        Ok(1_572_753_600_000_000_000)
+    );
+    assert_eq!(
+        trading_day_midnight_ns(2019, 11, 3),
+        Ok(utc_ns(2019, 11, 3, 4))
+    );
+    assert_eq!(
+        trading_day_midnight_ns(2019, 11, 4),
+        Ok(utc_ns(2019, 11, 4, 5))
+    );
+    assert_eq!(
+        trading_day_midnight_ns(2019, 11, 2),
+        Ok(utc_ns(2019, 11, 2, 4))
+    );
+}
+
+#[test]
+fn trading_day_midnight_refuses_what_is_not_a_date() {
+    for (y, m, d) in [
+        (2019, 2, 30),
+        (2019, 13, 1),
+        (2019, 0, 10),
+        (2019, 4, 31),
+        (2019, 12, 0),
+        (2019, 12, 32),
+        (2001, 2, 29),
+        (2019, 256, 1),
+        (70_000, 1, 1),
+    ] {
+        assert_eq!(
+            trading_day_midnight_ns(y, m, d),
+            Err(TradingDayError::NotADate {
+                year: y,
+                month: m,
+                day: d
+            }),
+            "{y}-{m}-{d}"
+        );
+    }
+    assert_eq!(
+        trading_day_midnight_ns(2019, 2, 30)
+            .unwrap_err()
+            .to_string(),
+        "2019-02-30 is not a date"
+    );
+    assert_eq!(
+        trading_day_midnight_ns(2000, 2, 29),
+        Ok(utc_ns(2000, 2, 29, 5))
+    );
+    // A date that is one but whose midnight is beyond the i64 ns time line.
+    assert_eq!(
+        trading_day_midnight_ns(2300, 1, 1),
+        Err(TradingDayError::OutOfRange {
+            year: 2300,
+            month: 1,
+            day: 1
+        })
     );
 }
