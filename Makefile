@@ -14,7 +14,9 @@ PROFILE ?= ci
 all: run
 
 # Build tools the workspace needs: cmake and ccache (the quickfix crate builds QuickFIX C++
-# with cmake, through ccache when it is there). Installed with apt-get when missing.
+# with cmake, through ccache when it is there). Installed with apt-get when missing. The
+# default build needs them (the `fix` feature); engine and gateways without default
+# features need neither.
 deps:
 	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust (https://rustup.rs)"; exit 1; }
 	@missing=""; for t in cmake ccache; do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
@@ -30,11 +32,17 @@ run: deps
 fmt:
 	$(CARGO) fmt --all -- --check
 
+# Each also builds engine and gateways without default features (no tract-onnx, no QuickFIX
+# C++), as a desk without ONNX models or FIX builds them; same profile, so the shared
+# dependencies are reused.
 clippy: deps
 	$(CARGO) clippy --workspace --all-targets --profile $(PROFILE) -- -D warnings
+	$(CARGO) clippy -p tickrail-engine -p tickrail-gateways --no-default-features --all-targets \
+	  --profile $(PROFILE) -- -D warnings
 
 unit: deps
 	$(CARGO) test --workspace --profile $(PROFILE)
+	$(CARGO) test -p tickrail-engine -p tickrail-gateways --no-default-features --profile $(PROFILE)
 
 # The commit protocol under loom (its own target dir: loom needs --cfg loom everywhere).
 loom: deps
@@ -51,7 +59,7 @@ bench: deps
 	$(CARGO) run --release -p tickrail-bench --bin file_decode_bench
 	$(CARGO) run --release -p tickrail-bench --bin backtest_bench -- \
 	  --config config/backtest-binance.toml \
-	  --data ../shared/data/binance/spot_btcusdt_20240808.gz ../shared/data/binance/usdm_ethusdt_20240808.gz
+	  --data gateways/samples/binance/spot_btcusdt_20240808.gz gateways/samples/binance/usdm_ethusdt_20240808.gz
 	$(CARGO) run --release -p tickrail-bench --bin udp_feed_bench -- --packets 100000 --rate 20000 --rounds 2
 	$(CARGO) run --release -p tickrail-bench --bin fix_roundtrip_bench -- --wait block
 

@@ -145,8 +145,14 @@ mod config {
                 path: config_dir().join("models/gbt_reg.json")
             }
         );
+    }
 
-        // A config file elsewhere, with its model beside it.
+    /// [`model_paths_resolve_against_the_config_directory`] for a file loaded from
+    /// elsewhere, its model beside it. An ONNX model: a build without the `onnx` feature
+    /// refuses the kind (see `config::tests`).
+    #[cfg(feature = "onnx")]
+    #[test]
+    fn model_path_resolves_against_the_loaded_file_directory() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("m.onnx"), b"not checked at load").unwrap();
         let file = dir.path().join("run.toml");

@@ -143,6 +143,7 @@ fn feature_updates_do_not_allocate() {
     assert!(features.anomalies().time_backwards > 0 && features.anomalies().crossed_book > 0);
 }
 
+#[cfg(feature = "onnx")]
 #[test]
 fn onnx_model_predict_allocation_count() {
     use tickrail_engine::model::{Model, OnnxModel};

@@ -1,7 +1,7 @@
 //! # tickrail-gateways
 //!
 //! Everything that touches the outside world: feed decoders and receivers and order entry
-//! (DESIGN.md §2). What exists today:
+//! (docs/DESIGN.md §2):
 //!
 //! - [`venue`]: the **simulated venue** — a deterministic price-time [`venue::MatchingEngine`]
 //!   per instrument (partial fills, IOC/FOK/post-only, cancels and amends, stable
@@ -34,7 +34,13 @@
 //!
 //! - [`fix`]: FIX 4.4 order entry over QuickFIX — the [`fix::FixOrderGateway`] (one thread
 //!   owning the initiator, reconciliation of in-flight orders on every logon) and the
-//!   [`fix::FixVenue`] simulator (an acceptor in front of the matching engines).
+//!   [`fix::FixVenue`] simulator (an acceptor in front of the matching engines). Needs the
+//!   `fix` feature (on by default): QuickFIX C++, which the `quickfix` crate builds with
+//!   cmake. Without it the crate needs no C++ toolchain.
+//!
+//! - [`live`]: the markets of a live run as the engine's `LiveMarket` (the synthetic market;
+//!   the UDP feed and FIX session as one `GatewayMarket`) and [`live::run_live`], which
+//!   picks the config's market.
 //!
 //! - [`udp`]: ITCH 5.0 in MoldUDP64 packets over UDP multicast — a publisher that replays
 //!   an ITCH file and a non-blocking receiver with sequence gap detection (`FeedGap`
@@ -44,8 +50,10 @@ pub mod binance;
 pub mod csv_feed;
 pub mod dbn_feed;
 pub mod feed;
+#[cfg(feature = "fix")]
 pub mod fix;
 pub mod itch;
+pub mod live;
 pub mod synthetic;
 pub mod udp;
 pub mod venue;

@@ -2,20 +2,38 @@
 //! simulator (a QuickFIX acceptor in front of the matching engines), until SIGINT/SIGTERM or
 //! the duration; prints its counters at exit. The venue file is described in
 //! `config/venue-sim.toml`.
+//!
+//! Needs the `fix` feature (QuickFIX C++); a binary built without it keeps the subcommand
+//! and refuses to run it, with an error saying so.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use anyhow::Result;
+
+#[cfg(feature = "fix")]
+use std::path::Path;
+#[cfg(feature = "fix")]
 use std::sync::atomic::{AtomicBool, Ordering};
+#[cfg(feature = "fix")]
 use std::sync::Arc;
+#[cfg(feature = "fix")]
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+#[cfg(feature = "fix")]
+use anyhow::{bail, Context};
+#[cfg(feature = "fix")]
 use tickrail_engine::config::{EngineConfig, LiveSpec};
+#[cfg(feature = "fix")]
 use tickrail_engine::runtime::WaitKind;
+#[cfg(feature = "fix")]
 use tickrail_gateways::fix::{FixInstrument, FixVenue, FixVenueConfig, VenueLiquidity};
+#[cfg(feature = "fix")]
 use tickrail_gateways::synthetic::SyntheticConfig;
+#[cfg(feature = "fix")]
 use tickrail_gateways::udp::ReceiverConfig;
 
+#[cfg(feature = "fix")]
 use crate::clock;
 
 /// Arguments of `tickrail venue`.
@@ -33,6 +51,7 @@ pub struct VenueArgs {
 }
 
 /// The venue file (see `config/venue-sim.toml`).
+#[cfg(feature = "fix")]
 #[derive(Debug)]
 struct VenueFile {
     engine_config: PathBuf,
@@ -43,6 +62,7 @@ struct VenueFile {
     wait: WaitKind,
 }
 
+#[cfg(feature = "fix")]
 impl VenueFile {
     fn parse(text: &str, origin: &Path) -> Result<Self> {
         let table: toml::Table =
@@ -99,6 +119,7 @@ impl VenueFile {
     }
 }
 
+#[cfg(feature = "fix")]
 fn relative_to(base: &Path, p: &Path) -> PathBuf {
     if p.is_absolute() {
         p.to_owned()
@@ -107,7 +128,18 @@ fn relative_to(base: &Path, p: &Path) -> PathBuf {
     }
 }
 
+/// `tickrail venue` in a binary built without the `fix` feature: an error.
+#[cfg(not(feature = "fix"))]
+pub fn run(args: VenueArgs) -> Result<ExitCode> {
+    let _ = args;
+    anyhow::bail!(
+        "`tickrail venue` (the FIX 4.4 venue simulator) needs the `fix` feature; this binary \
+         was built without it"
+    )
+}
+
 /// `tickrail venue`.
+#[cfg(feature = "fix")]
 pub fn run(args: VenueArgs) -> Result<ExitCode> {
     let text = std::fs::read_to_string(&args.config)
         .with_context(|| format!("read {}", args.config.display()))?;

@@ -173,6 +173,8 @@ fn sigusr1_throws_the_kill_switch_and_sigterm_closes_cleanly() {
     assert!(text(&k).contains("kill"), "{}", text(&k));
 }
 
+/// live-sim.toml trades over a FIX session: a binary built without `fix` refuses it.
+#[cfg(feature = "fix")]
 #[test]
 fn every_shipped_engine_config_checks() {
     let tmp = tempfile::tempdir().unwrap();

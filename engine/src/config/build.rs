@@ -8,6 +8,7 @@
 use std::path::Path;
 
 use super::error::{ConfigErrorKind, Issue};
+use super::live::RawMarket;
 use super::raw::{
     DecimalText, RawConfig, RawFeatures, RawFeed, RawFeedKind, RawInstrument, RawModel,
     RawModelKind, RawOms, RawRisk, RawRouter, RawStrategy, RawVenue,
@@ -18,7 +19,7 @@ use super::{
 };
 use crate::features::{FeatureConfig, FeatureKind, FeatureSet};
 use crate::instrument::{InstrumentId, InstrumentSpec};
-use crate::model::{resolve_features, ModelError};
+use crate::model::{feature_disabled_reason, resolve_features, ModelError};
 use crate::oms::Fees;
 use crate::risk::{InstrumentLimits, RiskLimits, RiskLimitsError};
 use crate::router::{RouteRule, Router, RouterParams, VenueRoute, MAX_VENUES};
@@ -44,6 +45,13 @@ pub(crate) fn build(
     let oms = build_oms(&raw.oms, &risk)?;
     let feed = build_feed(&raw.feed, &raw.instruments, &instruments)?;
     let runtime = super::runtime::build_runtime(&raw.runtime)?;
+    if raw.live.market == Some(RawMarket::Gateways) && !cfg!(feature = "fix") {
+        return Err(Issue::invalid(
+            "live.market",
+            "market \"gateways\" (FIX order entry) needs the `fix` feature; this binary was \
+             built without it",
+        ));
+    }
     let live = super::live::build_live(&raw.live, base_dir, &venues)?;
     Ok(EngineConfig {
         file: file.to_owned(),
@@ -325,6 +333,12 @@ fn build_model(
             not_for_kind(raw.weights.is_some(), "weights")?;
             not_for_kind(raw.bias.is_some(), "bias")?;
             not_for_kind(raw.link.is_some(), "link")?;
+            if raw.kind == RawModelKind::Onnx && !cfg!(feature = "onnx") {
+                return Err(Issue::invalid(
+                    "model.kind",
+                    feature_disabled_reason(kind, "onnx"),
+                ));
+            }
             let path = raw.path.as_deref().ok_or_else(|| required("path"))?;
             let resolved = model_file.map_or_else(|| base_dir.join(path), Path::to_path_buf);
             if !resolved.is_file() {

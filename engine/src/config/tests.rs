@@ -10,6 +10,7 @@ use super::*;
 use crate::features::FeatureSet;
 use crate::instrument::InstrumentId;
 use crate::router::RouteRule;
+#[cfg(feature = "fix")]
 use crate::runtime::WaitKind;
 
 /// A small valid config; tests edit it with [`edit`]. Line numbers matter to the tests.
@@ -499,6 +500,24 @@ fn model_path_must_exist() {
     assert_eq!(err.key, "model.path");
 }
 
+/// A build without the `onnx` feature refuses an ONNX model at load, before its file is
+/// looked at.
+#[cfg(not(feature = "onnx"))]
+#[test]
+fn onnx_model_needs_the_onnx_feature() {
+    let text = edit(
+        "weights = [1.5, 5000]\nbias = -0.25\n",
+        "path = \"models/absent.onnx\"\n",
+    )
+    .replace("kind = \"linear\"", "kind = \"onnx\"");
+    assert_error(
+        &text,
+        ConfigErrorKind::InvalidValue,
+        "x.toml: model.kind: model kind \"onnx\" needs the `onnx` feature; this binary was \
+         built without it (line 26, column 8)",
+    );
+}
+
 #[test]
 fn risk_totals_need_shared_scales() {
     let text = edit(
@@ -734,6 +753,7 @@ fn live_defaults_to_the_synthetic_market() {
     assert_eq!(load(BASE).unwrap().live, LiveSpec::Synthetic);
 }
 
+#[cfg(feature = "fix")]
 #[test]
 fn live_gateways_loads() {
     let c = load(&format!("{BASE}{LIVE_GATEWAYS}")).unwrap();
@@ -763,6 +783,7 @@ fn live_gateways_loads() {
     assert_eq!(fix.wait, WaitKind::Yield);
 }
 
+#[cfg(feature = "fix")]
 #[test]
 fn live_errors_name_the_key() {
     let with = |from: &str, to: &str| {
@@ -843,4 +864,28 @@ fn live_errors_name_the_key() {
             "{err}"
         );
     }
+}
+
+/// A build without the `fix` feature (no FIX session to trade over) refuses
+/// `[live] market = "gateways"` at load, whatever the `[live.*]` tables say; the synthetic
+/// market needs no feature.
+#[cfg(not(feature = "fix"))]
+#[test]
+fn live_gateways_needs_the_fix_feature() {
+    let text = format!("{BASE}{LIVE_GATEWAYS}");
+    let line = 1 + text[..text.find("market = \"gateways\"").unwrap()]
+        .matches('\n')
+        .count();
+    let expected = format!(
+        "x.toml: live.market: market \"gateways\" (FIX order entry) needs the `fix` feature; \
+         this binary was built without it (line {line}, column 10)"
+    );
+    assert_error(&text, ConfigErrorKind::InvalidValue, &expected);
+    let without_fix_table = text.replace(
+        "[live.fix]\nsettings = \"fix/initiator.cfg\"\nvenue = 3\n",
+        "",
+    );
+    assert_error(&without_fix_table, ConfigErrorKind::InvalidValue, &expected);
+    let synthetic = format!("{BASE}\n[live]\nmarket = \"synthetic\"\n");
+    assert_eq!(load(&synthetic).unwrap().live, LiveSpec::Synthetic);
 }

@@ -14,6 +14,14 @@ pub enum Link {
 }
 
 impl Link {
+    /// The config name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Identity => "identity",
+            Self::Logistic => "logistic",
+        }
+    }
+
     /// Apply the link to a margin. NaN stays NaN.
     #[inline]
     pub fn apply(self, x: f64) -> f64 {

@@ -11,7 +11,9 @@
 //! - [`OnnxModel`]: an **ONNX model** run with `tract-onnx`: one `f32 [1, n_features]` input,
 //!   one value out, typed and optimised at load. Unlike the other two it **allocates** on
 //!   every call and costs microseconds, not nanoseconds (see [`OnnxModel`] for the
-//!   measured numbers).
+//!   measured numbers). Needs the `onnx` feature (on by default): without it
+//!   [`OnnxModel::load`] fails with [`ModelError::FeatureDisabled`], and a config asking
+//!   for an ONNX model is refused at load.
 //!
 //! ## Contract
 //!
@@ -39,11 +41,17 @@
 
 mod gbt;
 mod linear;
+#[cfg(feature = "onnx")]
 mod onnx;
+#[cfg(not(feature = "onnx"))]
+mod onnx_disabled;
 
 pub use gbt::{GbtModel, MAX_TREE_DEPTH};
 pub use linear::{LinearModel, Link};
+#[cfg(feature = "onnx")]
 pub use onnx::OnnxModel;
+#[cfg(not(feature = "onnx"))]
+pub use onnx_disabled::OnnxModel;
 
 use crate::features::FeatureKind;
 
@@ -141,6 +149,21 @@ pub enum ModelError {
         expected: usize,
         found: usize,
     },
+    /// The model kind needs a Cargo feature this build was made without.
+    #[error("{file}: {}", feature_disabled_reason(.kind, .feature))]
+    FeatureDisabled {
+        file: String,
+        /// The model kind, as `[model] kind` names it.
+        kind: &'static str,
+        /// The Cargo feature it needs.
+        feature: &'static str,
+    },
+}
+
+/// Why a model `kind` is refused by a build without `feature`; the config's error for
+/// `[model] kind` says the same.
+pub(crate) fn feature_disabled_reason(kind: &str, feature: &str) -> String {
+    format!("model kind {kind:?} needs the `{feature}` feature; this binary was built without it")
 }
 
 /// Map a model config's ordered feature names to [`FeatureKind`]s (see
