@@ -3,7 +3,7 @@
 //! For one payload size it measures, in this order (each with an untimed warm-up first):
 //! floor append latency, journal append latency, floor append throughput, journal append
 //! throughput, journal sequential read, floor sequential read. Latency runs time every
-//! append individually with a pair of [`clock::now`] reads (whose own cost is measured as
+//! append individually with a pair of [`clock::monotonic`] reads (whose own cost is measured as
 //! the `timer only` row); throughput and read runs time the whole loop once.
 
 use std::hint::black_box;
@@ -18,9 +18,9 @@ use tickrail_journal::{
     FIRST_USER_KIND,
 };
 
-use crate::clock;
 use crate::floor::Floor;
 use crate::report::{latency_histogram, nanos, Latency, Throughput};
+use tickrail_engine::runtime::clock;
 
 /// The record kind the benchmark appends.
 pub const KIND: u16 = FIRST_USER_KIND;
@@ -166,9 +166,9 @@ fn append_timed(
     h: &mut Histogram<u64>,
 ) -> Result<()> {
     for seq in 0..n {
-        let t0 = clock::now();
+        let t0 = clock::monotonic();
         w.append(KIND, seq, seq as i64, black_box(payload))?;
-        let t1 = clock::now();
+        let t1 = clock::monotonic();
         h.saturating_record(nanos(t1.duration_since(t0)));
     }
     Ok(())
@@ -184,9 +184,9 @@ fn floor_loop(f: &mut Floor, n: u64, payload: &[u8]) {
 #[inline(never)]
 fn floor_timed(f: &mut Floor, n: u64, payload: &[u8], h: &mut Histogram<u64>) {
     for _ in 0..n {
-        let t0 = clock::now();
+        let t0 = clock::monotonic();
         f.append(black_box(payload));
-        let t1 = clock::now();
+        let t1 = clock::monotonic();
         h.saturating_record(nanos(t1.duration_since(t0)));
     }
 }
@@ -194,8 +194,8 @@ fn floor_timed(f: &mut Floor, n: u64, payload: &[u8], h: &mut Histogram<u64>) {
 #[inline(never)]
 fn timer_only(n: u64, h: &mut Histogram<u64>) {
     for _ in 0..n {
-        let t0 = clock::now();
-        let t1 = clock::now();
+        let t0 = clock::monotonic();
+        let t1 = clock::monotonic();
         h.saturating_record(nanos(t1.duration_since(t0)));
     }
 }
@@ -284,9 +284,9 @@ pub fn run_size(cfg: &Config, root: &Path, size: usize) -> Result<SizeResult> {
     let floor_append = isolated(|| {
         pin_current(pin)?;
         floor.rewind();
-        let t0 = clock::now();
+        let t0 = clock::monotonic();
         floor_loop(&mut floor, n, payload);
-        let elapsed = clock::now().duration_since(t0);
+        let elapsed = clock::monotonic().duration_since(t0);
         Ok(Throughput {
             events: n,
             payload_bytes: n * size as u64,
@@ -312,9 +312,9 @@ pub fn run_size(cfg: &Config, root: &Path, size: usize) -> Result<SizeResult> {
                 &framed_payload,
             );
             f.rewind();
-            let t0 = clock::now();
+            let t0 = clock::monotonic();
             floor_loop(&mut f, n, &framed_payload);
-            let elapsed = clock::now().duration_since(t0);
+            let elapsed = clock::monotonic().duration_since(t0);
             Ok(Throughput {
                 events: n,
                 payload_bytes: n * size as u64,
@@ -343,9 +343,9 @@ pub fn run_size(cfg: &Config, root: &Path, size: usize) -> Result<SizeResult> {
         black_box(sum);
         ensure!(got == n, "warm read returned {got} records, wrote {n}");
         let mut r = JournalReader::open(&tput_dir)?;
-        let t0 = clock::now();
+        let t0 = clock::monotonic();
         let (got, bytes, sum) = read_loop(&mut r)?;
-        let elapsed = clock::now().duration_since(t0);
+        let elapsed = clock::monotonic().duration_since(t0);
         black_box(sum);
         ensure!(got == n, "read returned {got} records, wrote {n}");
         Ok(Throughput {
@@ -361,9 +361,9 @@ pub fn run_size(cfg: &Config, root: &Path, size: usize) -> Result<SizeResult> {
         pin_current(pin)?;
         black_box(floor.reader()?.scan(n, size));
         let reader = floor.reader()?;
-        let t0 = clock::now();
+        let t0 = clock::monotonic();
         let sum = reader.scan(n, size);
-        let elapsed = clock::now().duration_since(t0);
+        let elapsed = clock::monotonic().duration_since(t0);
         black_box(sum);
         Ok(Throughput {
             events: n,
@@ -403,9 +403,9 @@ fn append_throughput(
     isolated(|| {
         let mut w = open_writer(dir, segment_bytes, prepared, wait)?;
         pin_current(pin)?;
-        let t0 = clock::now();
+        let t0 = clock::monotonic();
         append_loop(&mut w, 0, n, payload)?;
-        let elapsed = clock::now().duration_since(t0);
+        let elapsed = clock::monotonic().duration_since(t0);
         let stats = w.stats();
         w.close()?;
         let events = n;
@@ -422,5 +422,5 @@ fn append_throughput(
 
 /// Elapsed time helper for the binary's summary line.
 pub fn since(t0: std::time::Instant) -> Duration {
-    clock::now().duration_since(t0)
+    clock::monotonic().duration_since(t0)
 }

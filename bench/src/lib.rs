@@ -1,9 +1,9 @@
 //! tickrail-bench: shared helpers for the harnesses in src/bin.
 //!
-//! Time is read only through [`clock`] (the crate's clock seam); the raw `mmap` floor that
+//! Time is read only through the engine's clock seam
+//! ([`tickrail_engine::runtime::clock`]); the raw `mmap` floor that
 //! journal numbers are compared against lives in [`floor`] (the crate's only `unsafe`).
 
-pub mod clock;
 pub mod floor;
 pub mod journal_harness;
 pub mod pipeline_harness;

@@ -151,14 +151,9 @@ pub fn machine_line(unix_seconds: u64) -> String {
 
 /// `YYYY-MM-DD HH:MM UTC` for seconds since the Unix epoch.
 pub fn utc_date(unix_seconds: u64) -> String {
-    let days = (unix_seconds / 86_400) as i64;
-    let secs = unix_seconds % 86_400;
-    let (year, month, day) = tickrail_engine::calendar::civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        secs / 3600,
-        secs % 3600 / 60
-    )
+    let secs = i64::try_from(unix_seconds).unwrap_or(i64::MAX);
+    let (year, month, day, hour, minute, _) = tickrail_engine::runtime::clock::civil(secs);
+    format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02} UTC")
 }
 
 #[cfg(test)]

@@ -39,8 +39,8 @@ use crossbeam::utils::CachePadded;
 use hdrhistogram::Histogram;
 use tickrail_engine::runtime::{ring, WaitKind, WaitStats};
 
-use crate::clock;
 use crate::report::{latency_histogram, nanos, Latency};
+use tickrail_engine::runtime::clock;
 
 /// The message: 64 bytes, 8-byte aligned — the send time, a sequence number and payload.
 /// (The engine's `Event` is 96 bytes, 8-byte aligned.)
@@ -193,7 +193,7 @@ impl Sink {
 
     #[inline(always)]
     fn take(&mut self, m: &Msg) {
-        let ns = nanos(clock::now().saturating_duration_since(m.sent));
+        let ns = nanos(clock::monotonic().saturating_duration_since(m.sent));
         if m.seq != self.next {
             self.out_of_order += 1;
         }
@@ -269,12 +269,12 @@ fn pin(core: Option<core_affinity::CoreId>) -> Result<()> {
 /// The producer's loop: paced sends of `warmup + messages` messages.
 fn produce(cfg: &HopConfig, mut send: impl FnMut(Msg)) {
     let total = cfg.warmup + cfg.messages;
-    let mut next_at = clock::now();
+    let mut next_at = clock::monotonic();
     for seq in 0..total {
-        while clock::now() < next_at {
+        while clock::monotonic() < next_at {
             hint::spin_loop();
         }
-        let sent = clock::now();
+        let sent = clock::monotonic();
         send(Msg::new(sent, seq));
         next_at = sent + cfg.interval;
     }
@@ -314,7 +314,7 @@ pub fn hop(peer: Peer, cfg: &HopConfig) -> Result<Hop> {
     let stats = &mut wait_stats;
     let hist = match peer {
         Peer::Ours(wait) => {
-            let origin = clock::now();
+            let origin = clock::monotonic();
             let (mut tx, mut rxs) =
                 ring(cfg.capacity, 1, wait, || Msg::new(origin, 0)).context("build the ring")?;
             let mut rx = rxs.pop().context("one consumer")?;
@@ -397,7 +397,7 @@ pub fn hop(peer: Peer, cfg: &HopConfig) -> Result<Hop> {
             let line = CachePadded::new(AtomicU64::new(0));
             let finished = CachePadded::new(AtomicBool::new(false));
             let (line, finished) = (&line, &finished);
-            let origin = clock::now();
+            let origin = clock::monotonic();
             pair(
                 cfg,
                 move || {
@@ -416,7 +416,7 @@ pub fn hop(peer: Peer, cfg: &HopConfig) -> Result<Hop> {
                         let done = finished.load(Ordering::Acquire);
                         let word = line.load(Ordering::Acquire);
                         if word != last {
-                            let now = nanos(clock::now().saturating_duration_since(origin));
+                            let now = nanos(clock::monotonic().saturating_duration_since(origin));
                             let (low, sent) = floor_unpack(word);
                             // Sequence numbers advance by less than 2^24 between two looks.
                             let step = low.wrapping_sub(seq) & FLOOR_SEQ_MASK;
@@ -477,8 +477,8 @@ pub fn timer_only(cfg: &HopConfig, samples: u64) -> Result<Latency> {
         s.spawn(|| -> Result<()> {
             pin(core)?;
             for _ in 0..samples {
-                let a = clock::now();
-                let b = clock::now();
+                let a = clock::monotonic();
+                let b = clock::monotonic();
                 hist.saturating_record(nanos(b.saturating_duration_since(a)).max(1));
             }
             Ok(())

@@ -23,8 +23,8 @@ use tickrail_engine::{Event, EventKind};
 use tickrail_gateways::synthetic::{SyntheticConfig, SyntheticMarket};
 use tickrail_replay::{Recorder, Runner};
 
-use crate::clock;
 use crate::report::{latency_histogram, nanos, Latency};
+use tickrail_engine::runtime::clock;
 
 /// A recorded run: the inputs the chain saw and what it emitted.
 #[derive(Debug)]
@@ -179,16 +179,16 @@ pub fn measure_stage<S: Stage>(
     let mut stage = make()?;
     let mut out = Outbox::new(max_outputs, 1);
     for e in events {
-        let t0 = clock::now();
+        let t0 = clock::monotonic();
         stage.on_event(e, &mut out);
-        let t1 = clock::now();
+        let t1 = clock::monotonic();
         out.clear();
         sample(&mut h, t1 - t0);
     }
     let mut stage = make()?;
-    let t0 = clock::now();
+    let t0 = clock::monotonic();
     let outputs = run_untimed(&mut stage, events, max_outputs);
-    let elapsed = clock::now() - t0;
+    let elapsed = clock::monotonic() - t0;
     Ok(Measured {
         latency: Latency::of(&h),
         calls: events.len() as u64,
@@ -216,16 +216,16 @@ pub fn measure_sequencer(rec: &Recording) -> Result<Measured> {
     let mut h = latency_histogram()?;
     let mut seq = Sequencer::new(1, rec.n_instruments);
     for e in &rec.inputs {
-        let t0 = clock::now();
+        let t0 = clock::monotonic();
         let r = seq.stamp(*e);
-        let t1 = clock::now();
+        let t1 = clock::monotonic();
         black_box(r.is_ok());
         sample(&mut h, t1 - t0);
     }
     let mut seq = Sequencer::new(1, rec.n_instruments);
-    let t0 = clock::now();
+    let t0 = clock::monotonic();
     let accepted = stamp_all(&mut seq);
-    let elapsed = clock::now() - t0;
+    let elapsed = clock::monotonic() - t0;
     ensure!(
         accepted == rec.inputs.len() as u64,
         "the Sequencer refused {} recorded inputs",
@@ -243,8 +243,8 @@ pub fn measure_sequencer(rec: &Recording) -> Result<Measured> {
 pub fn measure_timer(n: usize) -> Result<Latency> {
     let mut h = latency_histogram()?;
     for _ in 0..n {
-        let t0 = clock::now();
-        let t1 = clock::now();
+        let t0 = clock::monotonic();
+        let t1 = clock::monotonic();
         sample(&mut h, t1 - t0);
     }
     Ok(Latency::of(&h))
@@ -265,17 +265,17 @@ pub fn measure_model(
     }
     let mut h = latency_histogram()?;
     for row in rows.iter().cycle().take(timed_calls) {
-        let t0 = clock::now();
+        let t0 = clock::monotonic();
         let y = model.predict(black_box(row));
-        let t1 = clock::now();
+        let t1 = clock::monotonic();
         sink += y;
         sample(&mut h, t1 - t0);
     }
-    let t0 = clock::now();
+    let t0 = clock::monotonic();
     for row in rows.iter().cycle().take(loop_calls) {
         sink += model.predict(black_box(row));
     }
-    let elapsed = clock::now() - t0;
+    let elapsed = clock::monotonic() - t0;
     black_box(sink);
     Ok(Measured {
         latency: Latency::of(&h),

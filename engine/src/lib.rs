@@ -29,12 +29,12 @@
 //!   with stable reject codes, order state and positions.
 //! - [`pipeline`]: the stages above assembled into the signal stage and the order stage.
 //!
-//! See `DESIGN.md` §1 and §3 for why the sequenced input log is the truth and what that asks
+//! See `docs/DESIGN.md` §1 for why the sequenced input log is the truth and what that asks
 //! of these types.
 
+#[cfg(any(test, feature = "test-support"))]
 pub mod alloc_count;
 pub mod book;
-pub mod calendar;
 pub mod codec;
 pub mod config;
 pub mod event;

@@ -1,11 +1,11 @@
-//! The stage interface and the fused chain (DESIGN.md §1).
+//! The stage interface and the fused chain (docs/DESIGN.md §1).
 //!
 //! A [`Stage`] is a deterministic state machine: `on_event` sees one event — an input from
 //! the Sequencer, or an output of a stage upstream of it — and pushes the outputs it causes
 //! into an [`Outbox`]. It reads no clock (time is in the event), draws no unseeded
 //! randomness and keeps no thread. Each stage keeps the state it needs (its own book, its own
 //! view of positions) from the events it sees, so a stage can run on any thread: fused into
-//! direct calls with its neighbours ([`Fused`]) or behind a ring (issue 4).
+//! direct calls with its neighbours ([`Fused`]) or behind a ring (`crate::runtime`).
 //!
 //! Every output carries the sequence of the *input* that caused it (`cause_sequence`), also
 //! when a downstream stage reacts to an upstream output, and a sequence of its own from the
@@ -156,18 +156,45 @@ impl<A: Stage, B: Stage> Fused<A, B> {
     }
 }
 
-impl<A: Stage, B: Stage> Stage for Fused<A, B> {
-    fn on_event(&mut self, event: &Event, out: &mut Outbox) {
+impl<A: Stage, B: Stage> Fused<A, B> {
+    /// [`Stage::on_event`], calling `between` after `A` and before `B` (a stage thread reads
+    /// its clock there to time each stage). Inlined: no cost when `between` does nothing.
+    #[inline]
+    pub fn on_event_with(&mut self, event: &Event, out: &mut Outbox, between: impl FnOnce()) {
         let mark = out.events.len();
         self.upstream.on_event(event, out);
-        // A's outputs stay in `out` (they are chain outputs too); B also sees them.
-        self.scratch.clear();
-        self.scratch.extend_from_slice(&out.events[mark..]);
-        self.downstream.on_event(event, out);
-        for i in 0..self.scratch.len() {
-            let upstream_output = self.scratch[i];
-            self.downstream.on_event(&upstream_output, out);
-        }
+        between();
+        feed_downstream(&mut self.downstream, event, out, mark, &mut self.scratch);
+    }
+}
+
+impl<A: Stage, B: Stage> Stage for Fused<A, B> {
+    #[inline]
+    fn on_event(&mut self, event: &Event, out: &mut Outbox) {
+        self.on_event_with(event, out, || {});
+    }
+}
+
+/// The downstream half of a fused step, the one place the chain's call order is coded:
+/// `downstream` sees `event`, then each output pushed to `out` since `mark` — the upstream
+/// stage's outputs for `event`, already chain outputs — in order. Used by [`Fused`] and by
+/// a stage thread whose upstream stage runs on another thread (it pushes the outputs that
+/// came over the ring first). `scratch` holds a copy of those outputs while `downstream`
+/// pushes its own; it is reused, so with the capacity of the outbox it never allocates.
+#[inline]
+pub fn feed_downstream<B: Stage + ?Sized>(
+    downstream: &mut B,
+    event: &Event,
+    out: &mut Outbox,
+    mark: usize,
+    scratch: &mut Vec<Event>,
+) {
+    // The upstream outputs stay in `out` (they are chain outputs too); B also sees them.
+    scratch.clear();
+    scratch.extend_from_slice(&out.events[mark..]);
+    downstream.on_event(event, out);
+    for upstream_output in scratch.iter() {
+        downstream.on_event(upstream_output, out);
     }
 }
 

@@ -12,12 +12,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use tickrail_engine::runtime::clock;
 use tickrail_engine::runtime::WaitKind;
 use tickrail_engine::{
     Event, EventBody, EventHeader, ExecKind, InstrumentId, Liquidity, Price, Qty, Scale, Side,
     TimeInForce,
 };
-use tickrail_gateways::fix::clock;
 use tickrail_gateways::fix::{
     FixGatewayConfig, FixInstrument, FixOrderGateway, FixVenue, FixVenueConfig, RejectReason,
     VenueLiquidity,

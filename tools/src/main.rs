@@ -16,7 +16,6 @@ macro_rules! outln {
 }
 
 mod backtest_cmd;
-mod clock;
 mod demo;
 mod export_cmd;
 mod feed_cmd;
@@ -28,6 +27,8 @@ mod state_cmd;
 mod venue_cmd;
 
 use clap::{Parser, Subcommand};
+/// The clock seam, for the commands as `crate::clock`.
+use tickrail_engine::runtime::clock;
 
 /// tickrail: a low-latency, event-sourced trading engine.
 #[derive(Debug, Parser)]

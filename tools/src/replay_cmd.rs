@@ -394,7 +394,8 @@ fn parse_utc(text: &str) -> Result<i64> {
     } else {
         num(frac, "fraction")? * 10i64.pow(9 - frac.len() as u32)
     };
-    Ok(crate::clock::from_civil(y, mo, da, h, mi, s) * 1_000_000_000 + frac_ns)
+    let secs = crate::clock::from_civil(y, mo, da, h, mi, s).context("no such date")?;
+    Ok(secs * 1_000_000_000 + frac_ns)
 }
 
 /// `max` → `None`; a positive multiple of recorded time otherwise.
@@ -429,7 +430,7 @@ impl Pacer {
         let due = Duration::from_secs_f64((ts_ns - ts0).max(0) as f64 / 1e9 / speed);
         let elapsed = t0.elapsed();
         if due > elapsed {
-            crate::clock::sleep(due - elapsed);
+            std::thread::sleep(due - elapsed);
         }
     }
 }

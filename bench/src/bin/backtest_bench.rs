@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo run --release -p tickrail-bench --bin backtest_bench -- \
-//!     --config config/backtest-binance.toml --data ../shared/data/binance/spot_btcusdt_20240808.gz \
+//!     --config config/backtest-binance.toml --data gateways/samples/binance/spot_btcusdt_20240808.gz \
 //!     [--itch-date 2019-12-30] [--repeat 3]
 //! ```
 //!
@@ -20,9 +20,9 @@ use std::path::PathBuf;
 
 use anyhow::{ensure, Context, Result};
 use clap::Parser;
-use tickrail_bench::clock;
 use tickrail_bench::report::machine_line;
 use tickrail_engine::config::EngineConfig;
+use tickrail_engine::runtime::clock;
 use tickrail_gateways::feed::FeedSource;
 use tickrail_replay::backtest_job::{open_feed, run_backtest, DataFormat, DataSpec, JobOptions};
 
@@ -100,7 +100,7 @@ fn main() -> Result<()> {
     let mut inputs = 0;
     for rep in 1..=args.repeat {
         // Floor 0: reading (and inflating, for .gz) the files, nothing decoded.
-        let t = clock::now();
+        let t = clock::monotonic();
         let mut raw = 0u64;
         for path in &args.data {
             let mut r = tickrail_gateways::feed::open_maybe_gz(path)?;
@@ -108,7 +108,7 @@ fn main() -> Result<()> {
         }
         let read_secs = t.elapsed().as_secs_f64();
         // Floor 1: the adapters alone.
-        let t = clock::now();
+        let t = clock::monotonic();
         let (mut feed, _) = open_feed(&cfg, &data, venue)?;
         let mut n = 0u64;
         while feed.next_event().is_some() {
@@ -122,7 +122,7 @@ fn main() -> Result<()> {
             sample_interval_ns: 1_000_000_000,
             out_dir: dir.path().join("run"),
         };
-        let t = clock::now();
+        let t = clock::monotonic();
         let o = run_backtest(&cfg, &data, &opts, |_, _| {})?;
         let secs = t.elapsed().as_secs_f64();
         events = o.feed.events;
@@ -132,7 +132,7 @@ fn main() -> Result<()> {
             "feed floor read {n} events, the backtest {events}"
         );
         // The engine without the journal: the same run into a null sink.
-        let t = clock::now();
+        let t = clock::monotonic();
         let _ = tickrail_replay::backtest_job::run_backtest_unjournaled(&cfg, &data, &opts)?;
         let nj = t.elapsed().as_secs_f64();
         println!(

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --release -p tickrail-bench --bin binance_decode_bench -- \
-//!     [--data-dir ../shared/data/binance] [--target-mb 100] [--repeat 5]
+//!     [--data-dir gateways/samples/binance] [--target-mb 100] [--repeat 5]
 //! ```
 //!
 //! Each capture is decompressed once into memory. A measurement decodes it `copies` times
@@ -31,8 +31,8 @@ use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
 use clap::Parser;
-use tickrail_bench::clock;
 use tickrail_bench::report::machine_line;
+use tickrail_engine::runtime::clock;
 use tickrail_engine::{EventBody, InstrumentId, Scale};
 use tickrail_gateways::binance::{BinanceOptions, BinanceSource, Streams};
 use tickrail_gateways::feed::{open_maybe_gz, FeedSource, InstrumentMap, MappedInstrument};
@@ -42,7 +42,7 @@ use tickrail_gateways::feed::{open_maybe_gz, FeedSource, InstrumentMap, MappedIn
 #[command(name = "binance_decode_bench")]
 struct Args {
     /// Directory holding the sample captures
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/binance"))]
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../gateways/samples/binance"))]
     data_dir: PathBuf,
     /// About this many MB (10^6 bytes) of capture text per measurement
     #[arg(long, default_value_t = 100)]
@@ -223,7 +223,7 @@ fn measure(c: &Capture, row: Row, copies: u64) -> Result<Measured> {
     let bytes = black_box(&c.bytes[..]);
     let map = c.map();
     let (mut lines, mut events, mut checksum) = (0u64, 0u64, 0u64);
-    let start = clock::now();
+    let start = clock::monotonic();
     for _ in 0..copies {
         match row {
             Row::FloorSplit => {
@@ -277,7 +277,7 @@ fn measure(c: &Capture, row: Row, copies: u64) -> Result<Measured> {
             }
         }
     }
-    let elapsed = clock::now().duration_since(start);
+    let elapsed = clock::monotonic().duration_since(start);
     ensure!(
         lines == copies * c.lines,
         "{} {}: {lines} lines, expected {}",

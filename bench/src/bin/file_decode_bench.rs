@@ -29,8 +29,8 @@ use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
 use clap::Parser;
-use tickrail_bench::clock;
 use tickrail_bench::report::machine_line;
+use tickrail_engine::runtime::clock;
 use tickrail_engine::{EventBody, InstrumentId, Scale};
 use tickrail_gateways::csv_feed::CsvSource;
 use tickrail_gateways::dbn_feed::dbn::decode::{DbnDecoder, DecodeRecordRef};
@@ -219,7 +219,7 @@ fn ensure_clean(name: &str, s: &FeedStats) -> Result<()> {
 /// One pass of `row` over `input`, timed as a whole.
 fn measure(input: &Input, row: Row) -> Result<Measured> {
     let (mut records, mut events, mut checksum) = (0u64, 0u64, 0u64);
-    let start = clock::now();
+    let start = clock::monotonic();
     match row {
         Row::Floor => {
             let mut reader = Cursor::new(Arc::clone(&input.bytes));
@@ -275,7 +275,7 @@ fn measure(input: &Input, row: Row) -> Result<Measured> {
             records = src.stats().records;
         }
     }
-    let elapsed = clock::now().duration_since(start);
+    let elapsed = clock::monotonic().duration_since(start);
     ensure!(
         records == input.records,
         "{} {}: {records} records, expected {}",

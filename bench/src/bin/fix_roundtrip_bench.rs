@@ -55,8 +55,8 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, ensure, Context, Result};
 use clap::Parser;
 use hdrhistogram::Histogram;
-use tickrail_bench::clock;
 use tickrail_bench::report::{latency_histogram, machine_line, nanos, Latency};
+use tickrail_engine::runtime::clock;
 use tickrail_engine::runtime::WaitKind;
 use tickrail_engine::{
     Event, EventBody, EventHeader, ExecKind, InstrumentId, Price, Qty, Scale, Side, TimeInForce,
@@ -150,18 +150,18 @@ fn main() -> Result<()> {
     stopped_venue?;
 
     println!(
-        "gateway: {} new, {} cancels sent, {} reports, {} duplicates, {} ignored, rejects {:?}; \
-         venue: {} new, {} cancels, {} exec reports, rejects {:?}",
+        "gateway: {} new, {} cancels sent, {} reports, {} duplicates, {} ignored, rejects {}; \
+         venue: {} new, {} cancels, {} exec reports, rejects {}",
         gw_stats.sent_new,
         gw_stats.sent_cancel,
         gw_stats.reports,
         gw_stats.duplicates,
         gw_stats.ignored,
-        gw_stats.rejects,
+        rejects(&gw_stats.rejects),
         venue_stats.new_orders,
         venue_stats.cancels,
         venue_stats.exec_reports,
-        venue_stats.rejects
+        rejects(&venue_stats.rejects)
     );
     let f = Latency::of(&floor);
     println!();
@@ -218,10 +218,10 @@ const SLEEP_SAMPLES: u64 = 2_000;
 
 /// Runs the rounds.
 fn measure(args: &Args, size: usize, gw: &FixOrderGateway) -> Result<Measured> {
-    let start = clock::now();
+    let start = clock::monotonic();
     while !gw.is_logged_on() {
         ensure!(
-            clock::now() - start < Duration::from_secs(15),
+            clock::monotonic() - start < Duration::from_secs(15),
             "no FIX logon within 15 s"
         );
         std::thread::sleep(Duration::from_millis(10));
@@ -264,9 +264,9 @@ fn measure(args: &Args, size: usize, gw: &FixOrderGateway) -> Result<Measured> {
         canceled.add(&c).map_err(|e| anyhow!("{e}"))?;
 
         for _ in 0..SLEEP_SAMPLES {
-            let t0 = clock::now();
+            let t0 = clock::monotonic();
             std::thread::sleep(IDLE_SLEEP);
-            let _ = idle.record(nanos(clock::now() - t0).max(1));
+            let _ = idle.record(nanos(clock::monotonic() - t0).max(1));
         }
     }
     Ok((floor, ack, canceled, idle))
@@ -315,7 +315,7 @@ fn echo_client(
     let msg: Vec<u8> = (0..size).map(|i| b'0' + (i % 10) as u8).collect();
     let mut back = vec![0u8; size];
     for i in 0..warmup + n {
-        let t0 = clock::now();
+        let t0 = clock::monotonic();
         write_all_nonblocking(&mut client, &msg)?;
         let mut got = 0;
         while got < size {
@@ -323,7 +323,7 @@ fn echo_client(
                 Ok(0) => bail!("echo server closed the connection"),
                 Ok(k) => got += k,
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                    if clock::now() - t0 > TIMEOUT {
+                    if clock::monotonic() - t0 > TIMEOUT {
                         bail!("no echo within {TIMEOUT:?}");
                     }
                     std::hint::spin_loop();
@@ -332,7 +332,7 @@ fn echo_client(
                 Err(e) => return Err(e.into()),
             }
         }
-        let t1 = clock::now();
+        let t1 = clock::monotonic();
         ensure!(back == msg, "echo differs from what was sent");
         if i >= warmup {
             let _ = hist.record(nanos(t1 - t0).max(1));
@@ -372,12 +372,12 @@ fn order_row(
         let cancel_id = *next_id + 1;
         *next_id += 2;
         let new = order_new(order_id);
-        let t0 = clock::now();
+        let t0 = clock::monotonic();
         gw.submit(&new)
             .map_err(|_| anyhow!("gateway request ring full"))?;
         let t1 = wait_report(gw, t0, order_id, ExecKind::Ack)?;
         let cancel = order_cancel(cancel_id, order_id);
-        let t2 = clock::now();
+        let t2 = clock::monotonic();
         gw.submit(&cancel)
             .map_err(|_| anyhow!("gateway request ring full"))?;
         let t3 = wait_report(gw, t2, order_id, ExecKind::Canceled)?;
@@ -400,7 +400,7 @@ fn wait_report(
     loop {
         match gw.poll_report() {
             Some(e) => {
-                let now = clock::now();
+                let now = clock::monotonic();
                 match e.body {
                     EventBody::ExecReport {
                         exec,
@@ -411,7 +411,7 @@ fn wait_report(
                 }
             }
             None => {
-                if clock::now() - t0 > TIMEOUT {
+                if clock::monotonic() - t0 > TIMEOUT {
                     bail!("order {order_id}: no {want:?} within {TIMEOUT:?}");
                 }
                 std::hint::spin_loop();
@@ -471,7 +471,7 @@ fn instruments() -> Vec<FixInstrument> {
 /// them, the body of `messages::new_order_single`, a five-digit ClOrdID and MsgSeqNum):
 /// its length is the floor's default message size.
 fn typical_new_order_single() -> Vec<u8> {
-    let ts = tickrail_gateways::fix::clock::utc_now();
+    let ts = clock::utc_now();
     let body: String = [
         ("35", "D"),
         ("34", "20001"),
@@ -535,4 +535,16 @@ CheckLatency=N\n";
 /// Nanoseconds as microseconds with one decimal.
 fn us(ns: u64) -> String {
     format!("{:.1}", ns as f64 / 1_000.0)
+}
+
+/// Reject counts as `reason n, …` ("none" if there were none).
+fn rejects(counts: &[(tickrail_gateways::fix::RejectReason, u64)]) -> String {
+    if counts.is_empty() {
+        return "none".into();
+    }
+    counts
+        .iter()
+        .map(|(reason, n)| format!("{} {n}", reason.name()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --release -p tickrail-bench --bin itch_decode_bench -- \
-//!     [--file ../shared/data/itch/ex20101224.TEST_ITCH_50.gz] [--mb 128] [--repeat 5] [--pin]
+//!     [--file gateways/samples/itch/ex20101224.TEST_ITCH_50.gz] [--mb 128] [--repeat 5] [--pin]
 //! ```
 //!
 //! **Input.** The sample file, gunzipped, re-framed with correct 2-byte length prefixes (the
@@ -36,7 +36,7 @@
 //!   event yielded (stock-locate and order-index lookups, value conversion, skips counted)
 //!   and folded. Its messages/s counts the messages read, events or not.
 //!
-//! Every row must see the same number of messages (checked). The target (issue 5): ours
+//! Every row must see the same number of messages (checked). The target: ours
 //! (every field + validate) at least 2× `itchy`'s messages per second, judged on the medians
 //! of the same run; printed as a PASS/FAIL line. MB/s counts the framed input bytes
 //! (10^6 bytes), prefixes included.
@@ -49,8 +49,8 @@ use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
 use clap::Parser;
-use tickrail_bench::clock;
 use tickrail_bench::report::{machine_line, verdict};
+use tickrail_engine::runtime::clock;
 use tickrail_engine::{InstrumentId, Scale};
 use tickrail_gateways::feed::{open_maybe_gz, FeedSource, InstrumentMap, MappedInstrument};
 use tickrail_gateways::itch::{FieldVisitor, Frame, Framer, ItchSource, Message, Price4, Price8};
@@ -60,7 +60,7 @@ use tickrail_gateways::itch::{FieldVisitor, Frame, Framer, ItchSource, Message, 
 #[command(name = "itch_decode_bench")]
 struct Args {
     /// The ITCH 5.0 file to repeat (`.gz` is decompressed)
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/itch/ex20101224.TEST_ITCH_50.gz"))]
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../gateways/samples/itch/ex20101224.TEST_ITCH_50.gz"))]
     file: PathBuf,
     /// Size of the in-memory input, in 10^6 bytes (whole copies of the file, at least one)
     #[arg(long, default_value_t = 128)]
@@ -290,7 +290,7 @@ fn mmsgs(messages: u64, elapsed: Duration) -> f64 {
 
 /// Timed pass of `row` over `input` (copies of `copy_len` bytes).
 fn run(row: Row, input: &[u8], copy_len: usize, map: &InstrumentMap) -> Result<Pass> {
-    let start = clock::now();
+    let start = clock::monotonic();
     let (messages, checksum) = match row {
         Row::Floor => floor(black_box(input)),
         Row::Framing => framing(black_box(input))?,

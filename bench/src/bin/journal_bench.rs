@@ -13,9 +13,9 @@ use std::path::PathBuf;
 
 use anyhow::{ensure, Context, Result};
 use clap::Parser;
-use tickrail_bench::clock;
 use tickrail_bench::journal_harness::{self, Config, SizeResult};
 use tickrail_bench::report::{machine_line, table, verdict, Row};
+use tickrail_engine::runtime::clock;
 
 /// Journal append latency/throughput and sequential read, each beside a raw mmap floor.
 #[derive(Debug, Parser)]
@@ -168,7 +168,7 @@ fn main() -> Result<()> {
         pin: args.pin,
     };
 
-    let started = clock::now();
+    let started = clock::monotonic();
     println!("{}", machine_line(clock::unix_seconds()));
     println!(
         "setup: segment {} MiB, durability none, preallocate on, dir {}, pin {}",

@@ -22,7 +22,6 @@ use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
 use clap::Parser;
-use tickrail_bench::clock;
 use tickrail_bench::pipeline_harness::{
     bench_config, check_recording, feed_spec, first_stage_core, order_news, run_flat_out,
     run_paced, FlatOutRun, LayoutKind, PacedRun,
@@ -31,6 +30,7 @@ use tickrail_bench::report::{machine_line, verdict, Latency};
 use tickrail_bench::ring_harness::{hop, HopConfig, Peer};
 use tickrail_bench::stage_harness::{chain, measure_stage, record, verify_replay, Measured};
 use tickrail_engine::config::{EngineConfig, SendDurability};
+use tickrail_engine::runtime::clock;
 use tickrail_engine::runtime::threads::pin;
 use tickrail_engine::runtime::WaitKind;
 
@@ -122,10 +122,10 @@ fn main() -> Result<()> {
     let mut immediate = fused.clone();
     immediate.runtime.durability = SendDurability::Immediate;
     println!(
-        "config: {} (hash {:016x}); durability {:?}; rings {} / {} slots; journal segments {} MiB; quote conflation off (every input processed)",
+        "config: {} (hash {:016x}); durability {}; rings {} / {} slots; journal segments {} MiB; quote conflation off (every input processed)",
         base.file,
         base.config_hash(),
-        fused.runtime.durability,
+        fused.runtime.durability.name(),
         fused.runtime.input_ring,
         fused.runtime.output_ring,
         fused.runtime.journal_segment_mib
@@ -161,7 +161,7 @@ fn main() -> Result<()> {
         cores: hop_cores,
     };
     println!(
-        "feed thread (spawned per run, like replay::live): core {}; chain core {}; hop floor: {} + {} warm-up messages of 64 B, one every {} ns, {}",
+        "feed thread (the live feed loop, spawned per run): core {}; chain core {}; hop floor: {} + {} warm-up messages of 64 B, one every {} ns, {}",
         feed_core.map_or("–".into(), |c| c.to_string()),
         chain_core.map_or("–".into(), |c| c.to_string()),
         hop_cfg.messages,

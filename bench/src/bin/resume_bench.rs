@@ -28,12 +28,13 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use tickrail_bench::clock;
 use tickrail_bench::report::machine_line;
 use tickrail_engine::config::EngineConfig;
+use tickrail_engine::runtime::clock;
 use tickrail_engine::runtime::counters::get;
+use tickrail_engine::runtime::{LiveControl, LiveReport};
+use tickrail_gateways::live::{run_live, MarketReport};
 use tickrail_journal::JournalReader;
-use tickrail_replay::{run_live, LiveControl, LiveReport};
 
 #[derive(Debug, Parser)]
 #[command(name = "resume_bench")]
@@ -79,7 +80,7 @@ fn realtime_config(every: u64) -> Result<EngineConfig> {
 }
 
 /// A live run stopped once `n` inputs are in.
-fn make_run(cfg: &EngineConfig, dir: &Path, n: u64) -> Result<LiveReport> {
+fn make_run(cfg: &EngineConfig, dir: &Path, n: u64) -> Result<LiveReport<MarketReport>> {
     let control = Arc::new(LiveControl::default());
     let stop = control.clone();
     Ok(run_live(cfg, dir, control, |c| {
@@ -89,7 +90,7 @@ fn make_run(cfg: &EngineConfig, dir: &Path, n: u64) -> Result<LiveReport> {
     })?)
 }
 
-fn snapshot_line(r: &LiveReport) -> String {
+fn snapshot_line(r: &LiveReport<MarketReport>) -> String {
     match &r.snapshots {
         Some(s) if s.snapshots > 0 => format!(
             "{} snapshots written, mean {:.2} ms, longest {:.2} ms{}",
@@ -101,7 +102,10 @@ fn snapshot_line(r: &LiveReport) -> String {
                 .and_then(|p| std::fs::metadata(p).ok())
                 .map_or(String::new(), |m| format!(", {} bytes each", m.len()))
         ),
-        Some(s) => format!("no snapshot written ({:?})", s.error),
+        Some(s) => format!(
+            "no snapshot written ({})",
+            s.error.as_deref().unwrap_or("no error recorded")
+        ),
         None => "snapshots off".into(),
     }
 }
@@ -109,7 +113,7 @@ fn snapshot_line(r: &LiveReport) -> String {
 fn median_ms(mut f: impl FnMut() -> Result<()>, repeat: usize) -> Result<f64> {
     let mut v = Vec::with_capacity(repeat);
     for _ in 0..repeat.max(1) {
-        let t0 = clock::now();
+        let t0 = clock::monotonic();
         f()?;
         v.push(t0.elapsed().as_secs_f64() * 1e3);
     }
@@ -146,13 +150,13 @@ fn main() -> Result<()> {
             snapshot_line(&report)
         );
         // As after a crash: no snapshot at the journal's end.
-        let snaps = tickrail_replay::snapshot::list_snapshots(&run)?;
+        let snaps = tickrail_engine::runtime::snapshot_file::list_snapshots(&run)?;
         if let Some((seq, path)) = snaps.first() {
             if *seq == inputs {
                 std::fs::remove_file(path)?;
             }
         }
-        let newest = tickrail_replay::snapshot::list_snapshots(&run)?
+        let newest = tickrail_engine::runtime::snapshot_file::list_snapshots(&run)?
             .first()
             .map_or(0, |(s, _)| *s);
         let mut redriven = 0;
@@ -164,7 +168,7 @@ fn main() -> Result<()> {
             },
             args.repeat,
         )?;
-        let snapdir = tickrail_replay::snapshot::snapshot_dir(&run);
+        let snapdir = tickrail_engine::runtime::snapshot_file::snapshot_dir(&run);
         let away = run.join("snapshots.away");
         std::fs::rename(&snapdir, &away)?;
         let full = median_ms(

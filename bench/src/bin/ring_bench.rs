@@ -31,9 +31,9 @@ use std::time::Duration;
 use anyhow::{ensure, Context, Result};
 use clap::Parser;
 use hdrhistogram::Histogram;
-use tickrail_bench::clock;
 use tickrail_bench::report::{latency_histogram, machine_line, verdict, Latency};
 use tickrail_bench::ring_harness::{hop, timer_only, HopConfig, Peer, MSG_BYTES};
+use tickrail_engine::runtime::clock;
 use tickrail_engine::runtime::{WaitKind, WaitStats};
 
 /// One-way hop latency of our ring and its peers between two pinned threads.

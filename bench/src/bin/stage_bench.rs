@@ -14,13 +14,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{ensure, Context, Result};
 use clap::Parser;
-use tickrail_bench::clock;
 use tickrail_bench::report::{machine_line, Latency};
 use tickrail_bench::stage_harness::{
     self as h, measure_model, measure_sequencer, measure_stage, measure_timer, Measured, NopStage,
 };
 use tickrail_engine::config::{EngineConfig, ModelSpec};
 use tickrail_engine::model::{GbtModel, LinearModel, Link, OnnxModel};
+use tickrail_engine::runtime::clock;
 
 /// Per-event cost of the Sequencer, each stage and the fused chain, and per-call model cost.
 #[derive(Debug, Parser)]

@@ -44,8 +44,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use clap::Parser;
 use hdrhistogram::Histogram;
-use tickrail_bench::clock;
 use tickrail_bench::report::{latency_histogram, machine_line, nanos, Latency};
+use tickrail_engine::runtime::clock;
 use tickrail_engine::sequencer::Sequencer;
 use tickrail_engine::{EventBody, InstrumentId, Scale};
 use tickrail_gateways::feed::{InstrumentMap, MappedInstrument};
@@ -99,7 +99,7 @@ fn main() -> Result<()> {
             core_affinity::set_for_current(*last);
         }
     }
-    let origin = clock::now();
+    let origin = clock::monotonic();
     let mut floor = latency_histogram()?;
     let mut ours = latency_histogram()?;
     let mut lost = [0u64; 2];
@@ -187,15 +187,15 @@ fn run_row(
                 }
             }
             let mut tx = Publisher::new(PublisherConfig::new(group)).context("sender")?;
-            let start = clock::now();
+            let start = clock::monotonic();
             for i in 0..n {
                 let due = start + Duration::from_nanos(i * 1_000_000_000 / rate);
-                while clock::now() < due {
+                while clock::monotonic() < due {
                     std::hint::spin_loop();
                 }
                 tx.push(&add_order(1, i, i + 1, b'B', 100, "BENCH", 1_000_000))?;
                 tx.push(&order_delete(1, i, i + 1))?;
-                sent[i as usize].store(nanos(clock::now() - origin), Ordering::Release);
+                sent[i as usize].store(nanos(clock::monotonic() - origin), Ordering::Release);
                 tx.flush()?;
             }
             done.store(true, Ordering::Release);
@@ -219,13 +219,13 @@ fn run_row(
     let mut sequencer = Sequencer::new(1, 2);
     sequencer.register_source(config.venue_source);
     let mut first_reject = None;
-    let mut last_seen = clock::now();
+    let mut last_seen = clock::monotonic();
     let mut buf = vec![0u8; 65_536];
     loop {
         let got = match &mut rx {
             Rx::Floor(sock) => match sock.recv(&mut buf) {
                 Ok(len) => {
-                    let now = nanos(clock::now() - origin);
+                    let now = nanos(clock::monotonic() - origin);
                     if let Some(ts) = buf.get(TS_OFFSET..TS_OFFSET + 6).filter(|_| len >= 60) {
                         let mut b = [0u8; 8];
                         b[2..].copy_from_slice(ts);
@@ -239,7 +239,7 @@ fn run_row(
             Rx::Ours(r) => r.poll(&mut |e| match sequencer.stamp(e) {
                 Ok(e) => {
                     if let EventBody::OrderDelete { .. } = e.body {
-                        let now = nanos(clock::now() - origin);
+                        let now = nanos(clock::monotonic() - origin);
                         // Midnight 0: the exchange time is the ITCH timestamp, `i`.
                         record(e.header.exchange_ts_ns as u64, now);
                     }
@@ -252,9 +252,9 @@ fn run_row(
             })?,
         };
         if got > 0 {
-            last_seen = clock::now();
+            last_seen = clock::monotonic();
         } else if done.load(Ordering::Acquire)
-            && clock::now().duration_since(last_seen) > Duration::from_secs(2)
+            && clock::monotonic().duration_since(last_seen) > Duration::from_secs(2)
         {
             break;
         } else {

@@ -11,15 +11,14 @@
 //! lowers the quantity keeps it. A replace is a delete of the old id and an add of the new.
 
 use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
 
 use super::{Anomaly, AnomalyCounts, BookView, Level};
 use crate::event::{Event, EventBody, Side};
 
 const NIL: u32 = u32::MAX;
 
-/// A deterministic hasher for order ids (SipHash with fixed keys).
-type FixedState = BuildHasherDefault<std::collections::hash_map::DefaultHasher>;
+/// A deterministic hasher for order ids: FxHash (no random state; fast on integer keys).
+type FixedState = rustc_hash::FxBuildHasher;
 
 #[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 struct Node {

@@ -24,7 +24,7 @@ use super::counters::{add, bump, Counters};
 use super::probe::AllocCounts;
 use super::ring::RingConsumer;
 use super::slot::Slot;
-use super::wait::WaitKind;
+use super::wait::{Idle, WaitKind};
 
 /// What the journaler did.
 #[derive(Debug)]
@@ -43,14 +43,12 @@ pub struct JournalReport {
     pub allocs: AllocCounts,
 }
 
-/// How long a `block` journaler sleeps when both rings are empty. It reads two rings, so
-/// it cannot park on one ring's notifier; a bounded sleep keeps it off its core (shared
-/// with the feed thread on small machines) at the cost of up to this much journal lag.
-pub const BLOCK_SLEEP: std::time::Duration = std::time::Duration::from_micros(20);
-
 /// Runs until both rings are closed and drained, then closes both journals. `wait` is the
-/// journal thread's own wait when both rings are empty: spin, yield, or a short sleep
-/// ([`BLOCK_SLEEP`]) for `block`.
+/// journal thread's own wait when both rings are empty, an [`Idle`] of that kind: spin,
+/// yield, or for `block` a few yields and then short sleeps
+/// ([`IDLE_BLOCK_SLEEP`](super::wait::IDLE_BLOCK_SLEEP)). It reads two rings, so it cannot
+/// park on one ring's notifier; the bounded sleep keeps it off its core (shared with the
+/// feed thread on small machines) at the cost of up to that much journal lag.
 pub fn run(
     mut inputs: RingConsumer<Slot>,
     mut outputs: RingConsumer<Slot>,
@@ -64,6 +62,7 @@ pub fn run(
     let mut error: Option<String> = None;
     let (mut n_in, mut n_out) = (0u64, 0u64);
     let (mut in_open, mut out_open) = (true, true);
+    let mut idle = Idle::new(wait);
     while in_open || out_open {
         let mut did = 0usize;
         if in_open {
@@ -111,11 +110,9 @@ pub fn run(
             c.failed.store(1, Release);
         }
         if did == 0 {
-            match wait {
-                WaitKind::BusySpin => std::hint::spin_loop(),
-                WaitKind::Yield => std::thread::yield_now(),
-                WaitKind::Block => std::thread::sleep(BLOCK_SLEEP),
-            }
+            idle.idle();
+        } else {
+            idle.reset();
         }
     }
     allocs.end();

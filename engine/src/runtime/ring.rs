@@ -23,12 +23,13 @@
 //! - **Full is a typed outcome.** [`RingProducer::try_publish`] never waits: on a full ring
 //!   it returns [`RingFull`] without calling the closure, so the caller decides (conflate
 //!   market data, count it, …). [`RingProducer::publish`] waits for room — it spins
-//!   [`PUBLISH_SPINS`] times, then spins on (`busy-spin`), yields (`yield`) or yields and
-//!   then sleeps [`BLOCK_PRODUCER_SLEEP`] at a time (`block`; consumers do not wake a
-//!   waiting producer). It returns [`Disconnected`] instead of waiting forever when the ring
-//!   is full and a consumer has been dropped. [`RingProducer::publish_while_full`] also
-//!   runs a closure each round it waits, for a thread that must keep draining another
-//!   ring meanwhile (a cycle of rings that all wait for room deadlocks).
+//!   [`PUBLISH_SPINS`] times, then backs off with an [`Idle`] of the ring's [`WaitKind`]:
+//!   spins on (`busy-spin`), yields (`yield`) or yields and then sleeps (`block`; consumers
+//!   do not wake a waiting producer; see [`super::wait`]). It returns [`Disconnected`]
+//!   instead of waiting forever when the ring is full and a consumer has been dropped.
+//!   [`RingProducer::publish_while_full`] also runs a closure each round it waits, for a
+//!   thread that must keep draining another ring meanwhile (a cycle of rings that all wait
+//!   for room deadlocks).
 //! - **Closing.** Dropping the [`RingProducer`] closes the ring: each consumer still gets
 //!   every event published before, then [`RingConsumer::poll`] returns [`Closed`] (and keeps
 //!   returning it). Parked consumers are woken.
@@ -37,8 +38,8 @@
 //!   [`Disconnected`] and `try_publish` keeps reporting [`RingFull`]
 //!   ([`RingProducer::is_disconnected`] tells them apart).
 //! - **Waiting** is the consumer's choice of when: [`RingConsumer::poll`] never waits;
-//!   [`RingConsumer::wait`] applies the ring's [`WaitKind`] once; [`RingConsumer::run`]
-//!   loops poll/wait until [`Closed`].
+//!   [`RingConsumer::wait`] applies the ring's [`WaitKind`] once (an [`Idle`] round);
+//!   [`RingConsumer::run`] loops poll/wait until [`Closed`].
 //!
 //! # Memory ordering
 //!
@@ -64,8 +65,6 @@ use std::fmt;
 use std::hint;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
-use std::thread;
-use std::time::Duration;
 
 use crossbeam_utils::CachePadded;
 use disruptor::{
@@ -74,21 +73,16 @@ use disruptor::{
 };
 
 use super::wait::{
-    BlockWait, Notifier, NotifierError, SpinWait, WaitKind, WaitStats, BLOCK_PARK_TIMEOUT,
-    MAX_CONSUMERS,
+    Idle, Notifier, NotifierError, SpinWait, WaitKind, WaitStats, BLOCK_PARK_TIMEOUT, MAX_CONSUMERS,
 };
 
 /// The largest ring: 2^24 slots.
 pub const MAX_CAPACITY: usize = 1 << 24;
 
-/// Tries a waiting [`RingProducer::publish`] spins before it applies its [`WaitKind`].
+/// Tries a waiting [`RingProducer::publish`] spins before it backs off with an [`Idle`] of
+/// its [`WaitKind`]: room on a full ring usually comes with the slowest consumer's next
+/// batch, sooner than a yield returns.
 pub const PUBLISH_SPINS: u32 = 128;
-
-/// Yields a `block` producer makes on a full ring (after the spins) before it sleeps.
-pub const BLOCK_PRODUCER_YIELDS: u32 = 16;
-
-/// How long a `block` producer sleeps at a time while its ring stays full.
-pub const BLOCK_PRODUCER_SLEEP: Duration = Duration::from_micros(50);
 
 const _: () = assert!(MAX_CAPACITY.is_power_of_two());
 const _: () = assert!((MAX_CAPACITY as u64) < i64::MAX as u64);
@@ -192,7 +186,7 @@ pub fn ring<T: Send + Sync + 'static>(
         builder = next;
         let wait = match (wait, notifier) {
             (WaitKind::Block, Some(n)) => match n.strategy(index) {
-                Some(b) => ConsumerWait::Block(b),
+                Some(b) => Idle::parking(b),
                 // Unreachable: the notifier has `consumers` waiters.
                 None => {
                     return Err(NotifierError::Consumers {
@@ -202,14 +196,14 @@ pub fn ring<T: Send + Sync + 'static>(
                     .into())
                 }
             },
-            (WaitKind::Yield, _) => ConsumerWait::Yield,
-            _ => ConsumerWait::Spin,
+            (kind, _) => Idle::new(kind),
         };
         polled.push(RingConsumer {
             poller,
             next: 0,
             index,
             wait,
+            capacity,
             shared: Arc::clone(&shared),
         });
     }
@@ -319,7 +313,8 @@ impl<T> RingProducer<T> {
         mut on_full: impl FnMut(),
     ) -> Result<i64, Disconnected> {
         let mut f = Some(f);
-        let mut round: u32 = 0;
+        let mut spins: u32 = 0;
+        let mut idle = Idle::new(self.wait);
         loop {
             // On a full ring the crate drops this closure uncalled, so `f` stays for the
             // next try.
@@ -339,8 +334,12 @@ impl<T> RingProducer<T> {
                         return Err(Disconnected);
                     }
                     on_full();
-                    self.back_off(round);
-                    round = round.saturating_add(1);
+                    if spins < PUBLISH_SPINS {
+                        spins += 1;
+                        hint::spin_loop();
+                    } else {
+                        idle.idle();
+                    }
                 }
             }
         }
@@ -352,24 +351,6 @@ impl<T> RingProducer<T> {
         self.next = sequence + 1;
         if let Some(n) = self.notifier {
             n.notify();
-        }
-    }
-
-    fn back_off(&self, round: u32) {
-        if round < PUBLISH_SPINS {
-            hint::spin_loop();
-            return;
-        }
-        match self.wait {
-            WaitKind::BusySpin => hint::spin_loop(),
-            WaitKind::Yield => thread::yield_now(),
-            WaitKind::Block => {
-                if round < PUBLISH_SPINS + BLOCK_PRODUCER_YIELDS {
-                    thread::yield_now();
-                } else {
-                    thread::sleep(BLOCK_PRODUCER_SLEEP);
-                }
-            }
         }
     }
 
@@ -427,13 +408,6 @@ impl<T> fmt::Debug for RingProducer<T> {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-enum ConsumerWait {
-    Spin,
-    Yield,
-    Block(BlockWait),
-}
-
 /// A reading end of a ring: sees every event, in order. `Send`, so it can move to its
 /// thread; [`RingConsumer::wait`] must then be called from that thread.
 pub struct RingConsumer<T> {
@@ -441,11 +415,18 @@ pub struct RingConsumer<T> {
     /// The next sequence to read (= events finished).
     next: i64,
     index: usize,
-    wait: ConsumerWait,
+    /// A parking [`Idle`] for `block` rings (woken by the producer).
+    wait: Idle,
+    capacity: usize,
     shared: Arc<Shared>,
 }
 
 impl<T> RingConsumer<T> {
+    /// Slots in the ring: no consumer is ever more than this many events ahead of another.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
     /// Handles every event available now, in order, calling `f` on each; returns how many
     /// (0: none now). Never waits. [`Closed`] once the producer is gone and every event was
     /// read.
@@ -483,15 +464,10 @@ impl<T> RingConsumer<T> {
     /// (`block`). Call it after a poll returned 0; it may return without anything new.
     #[inline]
     pub fn wait(&mut self) {
-        match self.wait {
-            ConsumerWait::Spin => hint::spin_loop(),
-            ConsumerWait::Yield => thread::yield_now(),
-            ConsumerWait::Block(b) => {
-                let poller = &self.poller;
-                let closed = &self.shared.closed;
-                b.park_unless(|| poller.has_available() || closed.load(Ordering::Acquire));
-            }
-        }
+        let poller = &self.poller;
+        let closed = &self.shared.closed;
+        self.wait
+            .idle_unless(|| poller.has_available() || closed.load(Ordering::Acquire));
     }
 
     /// Polls and waits until [`Closed`], calling `f` on every event; returns how many.
@@ -518,19 +494,12 @@ impl<T> RingConsumer<T> {
 
     /// How this consumer waits.
     pub fn wait_kind(&self) -> WaitKind {
-        match self.wait {
-            ConsumerWait::Spin => WaitKind::BusySpin,
-            ConsumerWait::Yield => WaitKind::Yield,
-            ConsumerWait::Block(_) => WaitKind::Block,
-        }
+        self.wait.kind()
     }
 
     /// Parks and wakes of this consumer (`block` rings; zeros otherwise).
     pub fn wait_stats(&self) -> WaitStats {
-        match self.wait {
-            ConsumerWait::Block(b) => b.stats(),
-            ConsumerWait::Spin | ConsumerWait::Yield => WaitStats::default(),
-        }
+        self.wait.stats()
     }
 }
 

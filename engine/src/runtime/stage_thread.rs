@@ -1,13 +1,14 @@
 //! A stage thread: consecutive stages of the chain, fused into direct calls, between an
 //! input ring and an output ring.
 //!
-//! With every stage on one thread ([`StagePart::Chain`]) the thread does exactly what
-//! [`crate::stage::Fused`] does, timing each stage. With the chain split over two threads,
-//! the signal thread ([`StagePart::Signal`]) sends, for each input, the signal stage's
-//! outputs (marked `upstream`) and then the input itself; the order thread
-//! ([`StagePart::Order`]) numbers those outputs as chain outputs and then runs the order
-//! stage on the input and on each of them — the same calls in the same order as the fused
-//! chain, so every layout emits the same output stream, byte for byte.
+//! With every stage on one thread ([`StagePart::Chain`]) the thread runs the chain's
+//! [`Fused::on_event_with`](crate::stage::Fused::on_event_with), timing each stage. With
+//! the chain split over two threads, the signal thread ([`StagePart::Signal`]) sends, for
+//! each input, the signal stage's outputs (marked `upstream`) and then the input itself;
+//! the order thread ([`StagePart::Order`]) numbers those outputs as chain outputs and then
+//! runs the order stage through [`feed_downstream`], the fused chain's own downstream half
+//! — the same calls in the same order, so every layout emits the same output stream, byte
+//! for byte.
 //!
 //! Nothing here allocates after construction: the outbox, the scratch buffers and the
 //! histograms are sized at start-up.
@@ -18,7 +19,7 @@ use std::sync::Arc;
 use crate::event::Event;
 use crate::instrument::InstrumentId;
 use crate::pipeline::{OrderStage, SignalStage, TradingChain};
-use crate::stage::{Outbox, Stage};
+use crate::stage::{feed_downstream, Outbox, Stage};
 
 use super::clock::now_ns;
 use super::counters::{bump, Counters};
@@ -156,15 +157,8 @@ impl StageThread {
             .record(t0.saturating_sub(slot.published_ns));
         match &mut self.part {
             StagePart::Chain(chain) => {
-                let ev = &slot.event;
-                chain.upstream.on_event(ev, &mut self.out);
-                let t1 = now_ns();
-                self.scratch.clear();
-                self.scratch.extend_from_slice(self.out.events());
-                chain.downstream.on_event(ev, &mut self.out);
-                for e in &self.scratch {
-                    chain.downstream.on_event(e, &mut self.out);
-                }
+                let mut t1 = t0;
+                chain.on_event_with(&slot.event, &mut self.out, || t1 = now_ns());
                 let t2 = now_ns();
                 self.latencies.signal.record(t1 - t0);
                 self.latencies.order.record(t2 - t1);
@@ -202,20 +196,14 @@ impl StageThread {
                     return;
                 }
                 // As the fused chain: the upstream outputs are chain outputs first...
-                self.scratch.clear();
+                let mark = self.out.events().len();
                 for u in &self.pending {
-                    if self.out.push_with(u.event).is_some() {
-                        if let Some(e) = self.out.events().last() {
-                            self.scratch.push(*e);
-                        }
-                    }
+                    // A full outbox refuses and counts it (as in the fused chain).
+                    let _ = self.out.push_with(u.event);
                 }
                 self.pending.clear();
                 // ...then the order stage sees the input, then each of them.
-                order.on_event(&slot.event, &mut self.out);
-                for e in &self.scratch {
-                    order.on_event(e, &mut self.out);
-                }
+                feed_downstream(order, &slot.event, &mut self.out, mark, &mut self.scratch);
                 self.latencies.order.record(now_ns() - t0);
                 publish_all(
                     &mut self.out,

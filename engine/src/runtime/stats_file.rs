@@ -64,6 +64,7 @@ use std::sync::atomic::{fence, AtomicU64, Ordering};
 use memmap2::{Mmap, MmapMut, MmapOptions};
 
 use super::counters::{get, Counters, RISK_CODES};
+use super::wait::{Idle, WaitKind};
 use crate::event::RiskCode;
 
 /// The first eight bytes of every stats file.
@@ -578,13 +579,11 @@ impl StatsReader {
     /// [`READ_ATTEMPTS`] attempts. Never returns a torn set of values. No allocation.
     pub fn read_values(&self, out: &mut [i64]) -> Option<u64> {
         let n = out.len().min(self.labels.len());
+        // A writer mid-publish may be descheduled: give its core back between attempts.
+        let mut idle = Idle::new(WaitKind::Yield);
         for attempt in 0..READ_ATTEMPTS {
             if attempt > 0 {
-                if attempt % 64 == 0 {
-                    std::thread::yield_now();
-                } else {
-                    std::hint::spin_loop();
-                }
+                idle.idle();
             }
             let s1 = self.load(SEQUENCE_OFFSET);
             if s1 % 2 == 1 {

@@ -17,6 +17,23 @@
 //! `BusySpinWithSpinLoopHint`), [`YieldWait`] and [`BlockWait`], the blocking strategy the
 //! crate lacks. Our rings ([`super::ring`](mod@super::ring)) use them through event pollers.
 //!
+//! # Idling
+//!
+//! [`Idle`] is the one back-off of every wait loop in the runtime and the gateways: a ring
+//! consumer with nothing to read, a producer whose ring is full (after its spins, see
+//! [`super::ring::PUBLISH_SPINS`]), the journaler with both rings empty, the FIX gateway
+//! and venue threads, a stats reader racing the writer. Call [`Idle::idle`] (or
+//! [`Idle::idle_unless`]) each time a poll found nothing and [`Idle::reset`] when it found
+//! work. Per [`WaitKind`]:
+//!
+//! - **`busy-spin`**: a [`std::hint::spin_loop`] hint per round.
+//! - **`yield`**: a [`std::thread::yield_now`] per round.
+//! - **`block`**: with a [`Notifier`] (an [`Idle`] from [`Idle::with_wake`] or a ring
+//!   consumer's), a park until the producer wakes it ([the block protocol](#the-block-protocol),
+//!   at most [`BLOCK_PARK_TIMEOUT`]). Without one (a thread reading several rings, a
+//!   producer waiting for room: nobody wakes them), [`IDLE_BLOCK_YIELDS`] yields after the
+//!   last reset, then a sleep of [`IDLE_BLOCK_SLEEP`] per round.
+//!
 //! # The block protocol
 //!
 //! One [`Waiter`] per consumer holds a `parked` flag, the consumer's [`Thread`] handle and
@@ -382,10 +399,174 @@ impl WaitStrategy for BlockWait {
     }
 }
 
+/// Yields a `block` [`Idle`] without a notifier makes after a reset before it sleeps: the
+/// work often comes back within a few scheduler rounds, and a sleep costs at least the
+/// timer slack (50 µs by default on Linux) in latency.
+pub const IDLE_BLOCK_YIELDS: u32 = 16;
+
+/// How long a `block` [`Idle`] without a notifier sleeps per round once its yields are
+/// spent: keeps the thread off a shared core, at the cost of up to this much lag (plus
+/// timer slack) when work comes back.
+pub const IDLE_BLOCK_SLEEP: Duration = Duration::from_micros(20);
+
+/// A thread's back-off when it has nothing to do (see [Idling](self#idling)). `Copy` and
+/// small; no allocation, no syscall but the yield, sleep or park its kind asks for.
+#[derive(Debug, Clone, Copy)]
+pub struct Idle {
+    kind: WaitKind,
+    /// Rounds idled since the last [`Idle::reset`] (saturating).
+    rounds: u32,
+    /// `block` with a notifier: park until woken.
+    park: Option<BlockWait>,
+}
+
+impl Idle {
+    /// The back-off for `kind`; `block` yields, then sleeps (nobody wakes it).
+    pub const fn new(kind: WaitKind) -> Self {
+        Self {
+            kind,
+            rounds: 0,
+            park: None,
+        }
+    }
+
+    /// The back-off for `kind` and the handle its producers call after pushing work: for
+    /// `block`, the thread parks on a notifier of its own (leaked, one consumer; see
+    /// [`Notifier::leak`]) and [`Wake::wake`] unparks it. For the other kinds the handle
+    /// does nothing.
+    pub fn with_wake(kind: WaitKind) -> Result<(Self, Wake), NotifierError> {
+        if kind != WaitKind::Block {
+            return Ok((Self::new(kind), Wake(None)));
+        }
+        let notifier = Notifier::leak(1, BLOCK_PARK_TIMEOUT)?;
+        let idle = Self {
+            park: notifier.strategy(0),
+            ..Self::new(kind)
+        };
+        Ok((idle, Wake(Some(notifier))))
+    }
+
+    /// A `block` back-off that parks on `wait` (a ring consumer's waiter).
+    pub(crate) const fn parking(wait: BlockWait) -> Self {
+        Self {
+            kind: WaitKind::Block,
+            rounds: 0,
+            park: Some(wait),
+        }
+    }
+
+    /// Its kind.
+    pub fn kind(&self) -> WaitKind {
+        self.kind
+    }
+
+    /// Waits once (call it when a poll found nothing): spins, yields, parks until woken, or
+    /// yields then sleeps (see [Idling](self#idling)).
+    #[inline]
+    pub fn idle(&mut self) {
+        self.idle_unless(|| false);
+    }
+
+    /// Like [`Idle::idle`], but a parking `block` back-off re-checks `ready()` after it
+    /// announced itself parked and does not park if it is `true`. `ready` must read what the
+    /// producers push before they wake (a queue's length, a ring cursor, a closed flag).
+    #[inline]
+    pub fn idle_unless(&mut self, ready: impl FnOnce() -> bool) {
+        match self.kind {
+            WaitKind::BusySpin => std::hint::spin_loop(),
+            WaitKind::Yield => thread::yield_now(),
+            WaitKind::Block => match self.park {
+                Some(b) => {
+                    b.park_unless(ready);
+                }
+                None => {
+                    if self.rounds < IDLE_BLOCK_YIELDS {
+                        self.rounds += 1;
+                        thread::yield_now();
+                    } else {
+                        thread::sleep(IDLE_BLOCK_SLEEP);
+                    }
+                }
+            },
+        }
+    }
+
+    /// Work was found: the next idle round starts the back-off over.
+    #[inline]
+    pub fn reset(&mut self) {
+        self.rounds = 0;
+    }
+
+    /// Parks and wakes (a parking `block` back-off; zeros otherwise).
+    pub fn stats(&self) -> WaitStats {
+        self.park.map_or_else(WaitStats::default, |b| b.stats())
+    }
+}
+
+/// The producers' side of an [`Idle::with_wake`]: wakes the thread if it is parked
+/// (`block` only; a no-op otherwise).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Wake(Option<&'static Notifier>);
+
+impl Wake {
+    /// Call after pushing work for the thread: a fence and one load, and an `unpark` only
+    /// when the thread is parked.
+    #[inline]
+    pub fn wake(self) {
+        if let Some(n) = self.0 {
+            n.notify();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::sync::Arc;
+
+    #[test]
+    fn idle_kinds() {
+        for kind in [WaitKind::BusySpin, WaitKind::Yield] {
+            let (mut idle, wake) = Idle::with_wake(kind).unwrap();
+            assert_eq!(idle.kind(), kind);
+            wake.wake();
+            idle.idle();
+            idle.idle_unless(|| false);
+            assert_eq!(idle.stats(), WaitStats::default());
+        }
+        // Block without a notifier: yields, then bounded sleeps; a reset starts over.
+        let mut idle = Idle::new(WaitKind::Block);
+        for _ in 0..IDLE_BLOCK_YIELDS + 2 {
+            idle.idle();
+        }
+        assert_eq!(idle.rounds, IDLE_BLOCK_YIELDS);
+        idle.reset();
+        assert_eq!(idle.rounds, 0);
+        assert_eq!(idle.stats(), WaitStats::default());
+    }
+
+    #[test]
+    fn parking_idle_is_woken() {
+        let (mut idle, wake) = Idle::with_wake(WaitKind::Block).unwrap();
+        assert_eq!(idle.kind(), WaitKind::Block);
+        // Ready: no park.
+        idle.idle_unless(|| true);
+        assert_eq!(idle.stats().parks, 0);
+        let flag = Arc::new(AtomicBool::new(false));
+        let consumer = {
+            let flag = Arc::clone(&flag);
+            thread::spawn(move || {
+                while !flag.load(Ordering::Acquire) {
+                    idle.idle_unless(|| flag.load(Ordering::Acquire));
+                }
+                idle.stats()
+            })
+        };
+        flag.store(true, Ordering::Release);
+        wake.wake();
+        let stats = consumer.join().unwrap();
+        assert!(stats.wakes <= stats.parks, "{stats:?}");
+    }
 
     #[test]
     fn names_round_trip() {

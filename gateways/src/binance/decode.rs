@@ -2,7 +2,6 @@
 //! conversion, timestamps, depth continuity and snapshots (see the [module docs](super)).
 
 use std::collections::HashSet;
-use std::hash::{BuildHasherDefault, Hasher};
 
 use tickrail_engine::{
     Aggressor, Event, EventBody, EventHeader, LevelAction, Price, Qty, Scale, Side, ValueError,
@@ -58,32 +57,9 @@ pub struct BinanceStats {
     pub max_clamp_ns: i64,
 }
 
-/// Hashing of prices (raw `i64`) for the known-level sets: one splitmix64 finalisation,
-/// fast and deterministic (no random state, unlike std's default).
-#[derive(Debug, Default, Clone, Copy)]
-struct PriceHasher(u64);
-
-impl Hasher for PriceHasher {
-    fn finish(&self) -> u64 {
-        // splitmix64's finaliser: every input bit reaches the low (bucket) bits.
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-
-    fn write_i64(&mut self, n: i64) {
-        self.0 ^= u64::from_ne_bytes(n.to_ne_bytes());
-    }
-}
-
-type PriceSet = HashSet<i64, BuildHasherDefault<PriceHasher>>;
+/// Prices (raw `i64`) of the known levels, hashed with FxHash: fast and deterministic (no
+/// random state, unlike std's default).
+type PriceSet = HashSet<i64, rustc_hash::FxBuildHasher>;
 
 /// Per-instrument state.
 #[derive(Debug, Default)]

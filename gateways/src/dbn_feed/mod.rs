@@ -90,7 +90,6 @@
 //! mapped instruments of an MBO stream; nothing grows with the file's length.
 
 mod convert;
-mod fast_hash;
 mod input;
 mod levels;
 mod orders;
@@ -105,10 +104,10 @@ use std::path::Path;
 pub use dbn;
 use dbn::decode::{DbnMetadata as _, DecodeRecordRef as _};
 use dbn::{rtype, FlagSet, MboMsg, Mbp10Msg, Mbp1Msg, RType, RecordHeader, RecordRef, TradeMsg};
+use rustc_hash::FxHashMap;
 use tickrail_engine::{Event, EventBody, EventHeader, Price, Qty};
 
 use self::convert::{aggressor, book_side, byte, positive_qty, price, qty, timestamp, Skip};
-use self::fast_hash::FastMap;
 use self::input::Decoder;
 use self::levels::{Change, Levels};
 use self::orders::{LiveOrder, Orders};
@@ -204,7 +203,7 @@ impl DbnSource {
             version: metadata.version,
             map,
             symbols,
-            index: FastMap::default(),
+            index: FxHashMap::default(),
             insts: Vec::new(),
             last_inst: None,
             orders: Orders::default(),
@@ -319,7 +318,7 @@ struct Translator {
     version: u8,
     map: InstrumentMap,
     symbols: Symbols,
-    index: FastMap<u32, usize>,
+    index: FxHashMap<u32, usize>,
     insts: Vec<InstState>,
     last_inst: Option<(u32, usize)>,
     orders: Orders,

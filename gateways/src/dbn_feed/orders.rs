@@ -6,7 +6,7 @@
 
 use tickrail_engine::Price;
 
-use super::fast_hash::FastMap;
+use rustc_hash::FxHashMap;
 
 /// One resting order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,7 +20,7 @@ pub(crate) struct LiveOrder {
 /// Live orders by (DBN instrument id, order id).
 #[derive(Debug, Default)]
 pub(crate) struct Orders {
-    live: FastMap<(u32, u64), LiveOrder>,
+    live: FxHashMap<(u32, u64), LiveOrder>,
 }
 
 impl Orders {
@@ -72,6 +72,22 @@ impl Orders {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spreads_aligned_keys() {
+        use std::hash::{BuildHasher as _, Hasher as _};
+        // Order ids that are multiples of a power of two still land in different buckets.
+        let mut low_bits = std::collections::HashSet::new();
+        for i in 0..1024u64 {
+            let mut h = rustc_hash::FxBuildHasher.build_hasher();
+            h.write_u64(i << 20);
+            low_bits.insert(h.finish() & 1023);
+        }
+        assert!(low_bits.len() > 600, "{}", low_bits.len());
+        let mut m: FxHashMap<(u32, u64), u8> = FxHashMap::default();
+        m.insert((1, 2), 3);
+        assert_eq!(m.get(&(1, 2)), Some(&3));
+    }
 
     #[test]
     fn clear_takes_one_instrument_in_id_order() {

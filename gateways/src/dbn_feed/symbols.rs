@@ -15,8 +15,8 @@
 use dbn::{v1, v2, v3, RecordRef, TsSymbolMap};
 use tickrail_engine::{InstrumentId, Scale};
 
-use super::fast_hash::FastMap;
 use crate::feed::InstrumentMap;
+use rustc_hash::FxHashMap;
 
 /// Where a mapped DBN instrument's events go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +42,7 @@ pub(crate) struct Resolved {
 /// The symbols known for DBN instrument ids; see the [module docs](self).
 #[derive(Debug, Default)]
 pub(crate) struct Symbols {
-    definitions: FastMap<u32, String>,
+    definitions: FxHashMap<u32, String>,
     intervals: TsSymbolMap,
 }
 
@@ -51,7 +51,7 @@ impl Symbols {
     /// instrument ids, e.g. an inverse mapping that is not numeric).
     pub(crate) fn from_metadata(metadata: &dbn::Metadata) -> Self {
         Self {
-            definitions: FastMap::default(),
+            definitions: FxHashMap::default(),
             intervals: TsSymbolMap::from_metadata(metadata).unwrap_or_default(),
         }
     }
@@ -65,7 +65,7 @@ impl Symbols {
     }
 
     /// Adds the definitions of `other` (a definitions file), replacing ours for the same id.
-    pub(crate) fn add_definitions(&mut self, other: FastMap<u32, String>) {
+    pub(crate) fn add_definitions(&mut self, other: FxHashMap<u32, String>) {
         self.definitions.extend(other);
     }
 
@@ -155,12 +155,12 @@ fn definition_symbol(rec: &RecordRef<'_>, version: u8) -> Option<(u32, String)> 
 /// Reads every definition of a definitions file: id → raw symbol.
 pub(crate) fn read_definitions(
     path: &std::path::Path,
-) -> Result<FastMap<u32, String>, crate::feed::OpenError> {
+) -> Result<FxHashMap<u32, String>, crate::feed::OpenError> {
     use dbn::decode::{DbnMetadata as _, DecodeRecordRef as _};
     let name = path.display().to_string();
     let (mut decoder, _) = super::input::start(super::input::open_file(path)?, &name)?;
     let version = decoder.metadata().version;
-    let mut out = FastMap::default();
+    let mut out = FxHashMap::default();
     loop {
         match decoder.decode_record_ref() {
             Ok(Some(rec)) => {

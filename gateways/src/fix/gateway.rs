@@ -13,13 +13,12 @@ use quickfix::{
     FixSocketServerKind, Initiator, LogFactory, Message, MsgFromAdminError, MsgFromAppError,
     MsgToAppError, QuickFixError, SessionId, SessionSettings,
 };
-use tickrail_engine::runtime::wait::NotifierError;
+use tickrail_engine::runtime::clock;
+use tickrail_engine::runtime::wait::{Idle, NotifierError, Wake};
 use tickrail_engine::runtime::WaitKind;
 use tickrail_engine::{Event, EventBody, EventHeader, ExecKind, Liquidity, Qty, Side, TimeInForce};
 
-use super::clock;
 use super::fields::parse_u64;
-use super::idle::{Idle, Wake};
 use super::messages::{
     self, parse_report, tag, FieldSource, FixError, FixReport, OrderTerms, ReportKind,
 };
@@ -47,7 +46,8 @@ pub struct FixGatewayConfig {
     pub reconcile_timeout: Duration,
     /// `source` stamped on the execution report events.
     pub source: u16,
-    /// How the gateway thread waits when idle (see [`super::idle`]).
+    /// How the gateway thread waits when idle: an [`Idle`] of this kind (`block` parks
+    /// until a request or a QuickFIX callback wakes it).
     pub wait: WaitKind,
 }
 
@@ -365,7 +365,7 @@ impl FixOrderGateway {
         let reports = Arc::new(ArrayQueue::new(cap));
         let counters = Arc::new(GatewayCounters::default());
         let running = Arc::new(AtomicBool::new(true));
-        let (idle, wake) = Idle::new(config.wait)?;
+        let (idle, wake) = Idle::with_wake(config.wait)?;
         let thread = {
             let (requests, reports, counters, running) = (
                 requests.clone(),
@@ -462,7 +462,7 @@ fn run(
     counters: Arc<GatewayCounters>,
     running: Arc<AtomicBool>,
     ready: mpsc::SyncSender<()>,
-    (idle, wake): (Idle, Wake),
+    (mut idle, wake): (Idle, Wake),
 ) -> Result<(), GatewayError> {
     let instruments = Arc::new(Instruments::new(config.instruments.iter().cloned()));
     let (state_log, mut in_flight) = StateLog::open(&config.state_path)?;
@@ -555,7 +555,7 @@ fn run(
             }
         }
         if !busy {
-            idle.wait(|| {
+            idle.idle_unless(|| {
                 !callbacks.inbound.is_empty()
                     || (worker.logged_on
                         && worker.pending_status.is_empty()

@@ -137,10 +137,9 @@
 //! ExecutionReport, an OrderCancelReject or a BusinessMessageReject; messages QuickFIX drops
 //! itself (bad checksum) are counted through its log.
 
-pub mod clock;
+/// The engine's clock seam ([`tickrail_engine::runtime::clock`]): FIX timestamps, timeouts.
 pub mod fields;
 pub mod gateway;
-mod idle;
 pub mod messages;
 pub mod mirror;
 pub mod state;

@@ -7,6 +7,7 @@ use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 
 use crossbeam::queue::ArrayQueue;
+use tickrail_engine::runtime::wait::{Idle, WaitKind};
 
 /// One session thread: its `running` flag and its handle. Dropping it stops the thread
 /// (an error it stopped with is logged).
@@ -83,12 +84,13 @@ impl<E: std::fmt::Display> Drop for SessionThread<E> {
 /// `running` turned false (the caller counts the drop).
 pub(crate) fn push_or_drop<T>(ring: &ArrayQueue<T>, item: T, running: &AtomicBool) -> bool {
     let mut item = item;
+    let mut idle = Idle::new(WaitKind::Yield);
     loop {
         match ring.push(item) {
             Ok(()) => return true,
             Err(back) if running.load(Ordering::Acquire) => {
                 item = back;
-                std::thread::yield_now();
+                idle.idle();
             }
             Err(_) => return false,
         }

@@ -18,9 +18,7 @@ use tickrail_engine::{
     Event, EventBody, EventHeader, ExecKind, InstrumentId, Liquidity, Price, Qty, Side,
 };
 
-use super::clock;
 use super::fields::FieldError;
-use super::idle::{Idle, Wake};
 use super::messages::{self, parse_request, BadRequest, ClientRequest, ExecReportOut, FixError};
 use super::mirror::{FeedMirror, MirrorStats};
 use super::stats::{CountingLog, RejectCounters, RejectReason};
@@ -30,7 +28,8 @@ use crate::feed::{InstrumentMap, MappedInstrument};
 use crate::synthetic::{ConfigError, SyntheticConfig, SyntheticMarket};
 use crate::udp::{ReceiverConfig, ReceiverError, ReceiverStats};
 use crate::venue::{reject, MatchingEngine, OrderView, PARTICIPANT_ID_BIT};
-use tickrail_engine::runtime::wait::NotifierError;
+use tickrail_engine::runtime::clock;
+use tickrail_engine::runtime::wait::{Idle, NotifierError, Wake};
 use tickrail_engine::runtime::WaitKind;
 
 /// Where the liquidity on the venue's books comes from.
@@ -57,7 +56,7 @@ pub struct FixVenueConfig {
     pub liquidity: VenueLiquidity,
     /// Capacity of the callback → venue thread ring.
     pub ring_capacity: usize,
-    /// How the venue thread waits when idle (see [`super::idle`]; with `block` the feed or
+    /// How the venue thread waits when idle (an [`Idle`] of this kind; with `block` the feed or
     /// the synthetic market is polled when a FIX message wakes it, else about every
     /// 200 µs — the park timeout, plus the kernel's timer slack).
     pub wait: WaitKind,
@@ -261,7 +260,7 @@ fn run(
     ready: mpsc::SyncSender<()>,
 ) -> Result<(), FixVenueError> {
     let instruments = Arc::new(Instruments::new(config.instruments.iter().cloned()));
-    let (idle, wake) = Idle::new(config.wait)?;
+    let (mut idle, wake) = Idle::with_wake(config.wait)?;
     let books = match &config.liquidity {
         VenueLiquidity::None => Books::Direct {
             engines: direct_engines(&instruments),
@@ -366,7 +365,7 @@ fn run(
             *seen = n;
         }
         if !busy {
-            idle.wait(|| !callbacks.inbound.is_empty());
+            idle.idle_unless(|| !callbacks.inbound.is_empty());
         }
     }
     acceptor.stop()?;
@@ -623,206 +622,250 @@ impl VenueState<'_> {
                 tif,
                 price,
                 qty,
-            } => {
-                bump(&self.counters.new_orders);
-                if self.by_fix.contains_key(&(s, cl)) {
-                    self.counters.rejects.record(
-                        RejectReason::DuplicateClOrdId,
-                        "venue",
-                        &format_args!("ClOrdID {cl} reused"),
-                    );
-                    return self.reject_new(
-                        s,
-                        cl,
-                        instrument,
-                        side,
-                        price,
-                        qty,
-                        6,
-                        "duplicate ClOrdID",
-                    );
-                }
-                let id = self.new_internal(Meta {
-                    session: s,
-                    cl,
-                    orig: None,
-                    orig_internal: 0,
-                    replace: false,
-                });
-                self.by_fix.insert((s, cl), id);
-                let body = EventBody::OrderNew {
-                    side,
-                    tif,
-                    venue: 0,
-                    client_order_id: id,
-                    price,
-                    qty,
-                };
-                self.submit(instrument, body);
-            }
+            } => self.on_new(s, cl, instrument, side, tif, price, qty),
             ClientRequest::Cancel {
                 cl,
                 orig,
                 instrument,
                 ..
-            }
-            | ClientRequest::Replace {
+            } => self.on_cancel(s, cl, orig, instrument),
+            ClientRequest::Replace {
                 cl,
                 orig,
                 instrument,
+                price,
+                qty,
                 ..
-            } => {
-                let replace = matches!(request, ClientRequest::Replace { .. });
-                bump(if replace {
-                    &self.counters.replaces
-                } else {
-                    &self.counters.cancels
-                });
-                let target = self.by_fix.get(&(s, orig)).copied();
-                let Some(orig_internal) = target.filter(|_| !self.by_fix.contains_key(&(s, cl)))
-                else {
-                    let (reason, code) = if target.is_none() {
-                        (RejectReason::UnknownClOrdId, 1)
-                    } else {
-                        (RejectReason::DuplicateClOrdId, 6)
-                    };
-                    self.counters.rejects.record(
-                        reason,
-                        "venue",
-                        &format_args!("cancel/replace {cl} of order {orig}"),
-                    );
-                    let status = target
-                        .and_then(|t| self.order_view(instrument, t))
-                        .map_or(b'8', |_| self.ord_status(target.unwrap_or(0), 0));
-                    bump(&self.counters.cancel_rejects);
-                    let now = clock::utc_now();
-                    return self.send(
-                        s,
-                        messages::order_cancel_reject(
-                            0,
-                            cl,
-                            orig,
-                            status,
-                            replace,
-                            code,
-                            if code == 1 {
-                                "unknown order"
-                            } else {
-                                "duplicate ClOrdID"
-                            },
-                            &now,
-                        ),
-                        &AtomicU64::new(0),
-                    );
-                };
-                let id = self.new_internal(Meta {
-                    session: s,
-                    cl,
-                    orig: Some(orig),
-                    orig_internal,
-                    replace,
-                });
-                let body = match request {
-                    ClientRequest::Replace { price, qty, .. } => {
-                        self.by_fix.insert((s, cl), id);
-                        EventBody::OrderAmend {
-                            client_order_id: id,
-                            orig_client_order_id: orig_internal,
-                            price,
-                            qty,
-                        }
-                    }
-                    _ => {
-                        self.cancel_of.insert(orig_internal, id);
-                        EventBody::OrderCancel {
-                            client_order_id: id,
-                            orig_client_order_id: orig_internal,
-                        }
-                    }
-                };
-                self.submit(instrument, body);
-            }
+            } => self.on_replace(s, cl, orig, instrument, price, qty),
             ClientRequest::Status {
                 cl,
                 instrument,
                 side,
-            } => {
-                bump(&self.counters.status_requests);
-                let internal = self.by_fix.get(&(s, cl)).copied();
-                let view = internal.and_then(|i| self.order_view(instrument, i));
-                let symbol = self
-                    .instruments
-                    .by_id(instrument)
-                    .map_or("", |i| i.symbol.as_str())
-                    .to_owned();
-                let exec_id = self.exec_id();
-                let inst = self.instruments.by_id(instrument);
-                let (ps, qs) = inst.map_or((Default::default(), Default::default()), |i| {
-                    (i.price_scale, i.qty_scale)
-                });
-                let now = clock::utc_now();
-                let out = match (internal, view) {
-                    (Some(i), Some(v)) => ExecReportOut {
-                        order_id: v.venue_order_id,
-                        cl,
-                        orig: None,
-                        exec_id,
-                        exec_type: b'I',
-                        ord_status: self.ord_status(i, v.cum_qty.raw()),
-                        symbol: &symbol,
-                        side: v.side,
-                        order_qty: v.qty,
-                        price: v.price,
-                        last: None,
-                        leaves_qty: if self.is_live(instrument, i) {
-                            v.leaves_qty()
-                        } else {
-                            Qty::ZERO
-                        },
-                        cum_qty: v.cum_qty,
-                        notional_raw: self.notional.get(&i).copied().unwrap_or(0),
-                        liquidity: Liquidity::Unknown,
-                        rej_reason: None,
-                        text: None,
-                        price_scale: ps,
-                        qty_scale: qs,
-                    },
-                    _ => {
-                        self.counters.rejects.record(
-                            RejectReason::UnknownClOrdId,
-                            "venue",
-                            &format_args!("status of unknown order {cl}"),
-                        );
-                        ExecReportOut {
-                            order_id: 0,
-                            cl,
-                            orig: None,
-                            exec_id,
-                            exec_type: b'I',
-                            ord_status: b'8',
-                            symbol: &symbol,
-                            side,
-                            order_qty: Qty::ZERO,
-                            price: Price::new(1),
-                            last: None,
-                            leaves_qty: Qty::ZERO,
-                            cum_qty: Qty::ZERO,
-                            notional_raw: 0,
-                            liquidity: Liquidity::Unknown,
-                            rej_reason: Some(5),
-                            text: Some("unknown order"),
-                            price_scale: ps,
-                            qty_scale: qs,
-                        }
-                    }
-                };
-                self.send(
-                    s,
-                    messages::execution_report(&out, &now),
-                    &self.counters.exec_reports,
-                );
-            }
+            } => self.on_status(s, cl, instrument, side),
         }
+    }
+
+    /// A NewOrderSingle: refused for a ClOrdID the session used before, else sent to the
+    /// instrument's engine.
+    #[allow(clippy::too_many_arguments, reason = "the fields of a NewOrderSingle")]
+    fn on_new(
+        &mut self,
+        s: usize,
+        cl: FixId,
+        instrument: InstrumentId,
+        side: Side,
+        tif: tickrail_engine::TimeInForce,
+        price: Price,
+        qty: Qty,
+    ) {
+        bump(&self.counters.new_orders);
+        if self.by_fix.contains_key(&(s, cl)) {
+            self.counters.rejects.record(
+                RejectReason::DuplicateClOrdId,
+                "venue",
+                &format_args!("ClOrdID {cl} reused"),
+            );
+            return self.reject_new(s, cl, instrument, side, price, qty, 6, "duplicate ClOrdID");
+        }
+        let id = self.new_internal(Meta {
+            session: s,
+            cl,
+            orig: None,
+            orig_internal: 0,
+            replace: false,
+        });
+        self.by_fix.insert((s, cl), id);
+        let body = EventBody::OrderNew {
+            side,
+            tif,
+            venue: 0,
+            client_order_id: id,
+            price,
+            qty,
+        };
+        self.submit(instrument, body);
+    }
+
+    /// An OrderCancelRequest: sent to the engine as a cancel of the order `orig` names.
+    fn on_cancel(&mut self, s: usize, cl: FixId, orig: FixId, instrument: InstrumentId) {
+        bump(&self.counters.cancels);
+        let Some(orig_internal) = self.cancel_replace_target(s, cl, orig, instrument, false) else {
+            return;
+        };
+        let id = self.new_internal(Meta {
+            session: s,
+            cl,
+            orig: Some(orig),
+            orig_internal,
+            replace: false,
+        });
+        self.cancel_of.insert(orig_internal, id);
+        let body = EventBody::OrderCancel {
+            client_order_id: id,
+            orig_client_order_id: orig_internal,
+        };
+        self.submit(instrument, body);
+    }
+
+    /// An OrderCancelReplaceRequest: sent to the engine as an amend of the order `orig`
+    /// names; `cl` names the amended order from then on.
+    fn on_replace(
+        &mut self,
+        s: usize,
+        cl: FixId,
+        orig: FixId,
+        instrument: InstrumentId,
+        price: Price,
+        qty: Qty,
+    ) {
+        bump(&self.counters.replaces);
+        let Some(orig_internal) = self.cancel_replace_target(s, cl, orig, instrument, true) else {
+            return;
+        };
+        let id = self.new_internal(Meta {
+            session: s,
+            cl,
+            orig: Some(orig),
+            orig_internal,
+            replace: true,
+        });
+        self.by_fix.insert((s, cl), id);
+        let body = EventBody::OrderAmend {
+            client_order_id: id,
+            orig_client_order_id: orig_internal,
+            price,
+            qty,
+        };
+        self.submit(instrument, body);
+    }
+
+    /// The internal id of the order a cancel or replace `cl` names by `orig`; `None` after
+    /// answering an OrderCancelReject (an unknown `orig`, or `cl` used before).
+    fn cancel_replace_target(
+        &mut self,
+        s: usize,
+        cl: FixId,
+        orig: FixId,
+        instrument: InstrumentId,
+        replace: bool,
+    ) -> Option<u64> {
+        let target = self.by_fix.get(&(s, orig)).copied();
+        if let Some(orig_internal) = target.filter(|_| !self.by_fix.contains_key(&(s, cl))) {
+            return Some(orig_internal);
+        }
+        let (reason, code) = if target.is_none() {
+            (RejectReason::UnknownClOrdId, 1)
+        } else {
+            (RejectReason::DuplicateClOrdId, 6)
+        };
+        self.counters.rejects.record(
+            reason,
+            "venue",
+            &format_args!("cancel/replace {cl} of order {orig}"),
+        );
+        let status = target
+            .and_then(|t| self.order_view(instrument, t))
+            .map_or(b'8', |_| self.ord_status(target.unwrap_or(0), 0));
+        bump(&self.counters.cancel_rejects);
+        let now = clock::utc_now();
+        self.send(
+            s,
+            messages::order_cancel_reject(
+                0,
+                cl,
+                orig,
+                status,
+                replace,
+                code,
+                if code == 1 {
+                    "unknown order"
+                } else {
+                    "duplicate ClOrdID"
+                },
+                &now,
+            ),
+            &AtomicU64::new(0),
+        );
+        None
+    }
+
+    /// An OrderStatusRequest: an ExecutionReport (ExecType I) of the order `cl` names, or of
+    /// an unknown order (OrdStatus rejected).
+    fn on_status(&mut self, s: usize, cl: FixId, instrument: InstrumentId, side: Side) {
+        bump(&self.counters.status_requests);
+        let internal = self.by_fix.get(&(s, cl)).copied();
+        let view = internal.and_then(|i| self.order_view(instrument, i));
+        let symbol = self
+            .instruments
+            .by_id(instrument)
+            .map_or("", |i| i.symbol.as_str())
+            .to_owned();
+        let exec_id = self.exec_id();
+        let inst = self.instruments.by_id(instrument);
+        let (ps, qs) = inst.map_or((Default::default(), Default::default()), |i| {
+            (i.price_scale, i.qty_scale)
+        });
+        let now = clock::utc_now();
+        let out = match (internal, view) {
+            (Some(i), Some(v)) => ExecReportOut {
+                order_id: v.venue_order_id,
+                cl,
+                orig: None,
+                exec_id,
+                exec_type: b'I',
+                ord_status: self.ord_status(i, v.cum_qty.raw()),
+                symbol: &symbol,
+                side: v.side,
+                order_qty: v.qty,
+                price: v.price,
+                last: None,
+                leaves_qty: if self.is_live(instrument, i) {
+                    v.leaves_qty()
+                } else {
+                    Qty::ZERO
+                },
+                cum_qty: v.cum_qty,
+                notional_raw: self.notional.get(&i).copied().unwrap_or(0),
+                liquidity: Liquidity::Unknown,
+                rej_reason: None,
+                text: None,
+                price_scale: ps,
+                qty_scale: qs,
+            },
+            _ => {
+                self.counters.rejects.record(
+                    RejectReason::UnknownClOrdId,
+                    "venue",
+                    &format_args!("status of unknown order {cl}"),
+                );
+                ExecReportOut {
+                    order_id: 0,
+                    cl,
+                    orig: None,
+                    exec_id,
+                    exec_type: b'I',
+                    ord_status: b'8',
+                    symbol: &symbol,
+                    side,
+                    order_qty: Qty::ZERO,
+                    price: Price::new(1),
+                    last: None,
+                    leaves_qty: Qty::ZERO,
+                    cum_qty: Qty::ZERO,
+                    notional_raw: 0,
+                    liquidity: Liquidity::Unknown,
+                    rej_reason: Some(5),
+                    text: Some("unknown order"),
+                    price_scale: ps,
+                    qty_scale: qs,
+                }
+            }
+        };
+        self.send(
+            s,
+            messages::execution_report(&out, &now),
+            &self.counters.exec_reports,
+        );
     }
 
     fn is_live(&self, instrument: InstrumentId, internal: u64) -> bool {

@@ -67,7 +67,6 @@
 //! `IP_MULTICAST_IF` a sender follows the routing table (the default route, usually
 //! `eth0`), and the loopback member never sees the datagrams.
 
-pub mod clock;
 pub mod craft;
 pub mod moldudp64;
 pub mod publisher;
@@ -76,7 +75,6 @@ pub mod receiver;
 #[cfg(test)]
 mod tests;
 
-pub use clock::{Clock, RealtimeClock};
 pub use moldudp64::{
     encode, peek_header, Header, Packet, PacketBuilder, PacketError, PacketKind, PushError,
     Session, SessionError, DEFAULT_MAX_PACKET, END_OF_SESSION, HEADER_LEN, MAX_UDP_PAYLOAD,
@@ -87,3 +85,4 @@ pub use receiver::{
     multicast_socket, MoldDecoder, Receiver, ReceiverConfig, ReceiverError, ReceiverStats,
     MAX_EVENTS_PER_DATAGRAM,
 };
+pub use receiver::{Clock, RealtimeClock};

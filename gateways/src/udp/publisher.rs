@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
 
-use super::clock::monotonic;
 use super::moldudp64::{PacketBuilder, PushError, Session, DEFAULT_MAX_PACKET};
 use crate::feed::{open_maybe_gz, OpenError};
 use crate::itch::{Frame, Framer};
+use tickrail_engine::runtime::clock::monotonic;
 
 /// How to publish.
 #[derive(Debug, Clone)]

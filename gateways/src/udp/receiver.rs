@@ -8,11 +8,11 @@ use std::time::Duration;
 use mio::{Events, Interest, Poll, Token};
 use socket2::{Domain, Protocol, Socket, Type};
 
-use super::clock::{monotonic, Clock, RealtimeClock};
 use super::moldudp64::{Packet, PacketError, PacketKind, Session, MAX_UDP_PAYLOAD};
 use crate::feed::{FeedStats, InstrumentMap};
 use crate::itch::{message_len, ItchConverter, MessageCounts};
 use tickrail_engine::config::UdpFeedSpec;
+use tickrail_engine::runtime::clock::{monotonic, wall_ns};
 use tickrail_engine::Event;
 
 /// How to receive.
@@ -59,8 +59,7 @@ impl ReceiverConfig {
     pub fn from_spec(spec: &UdpFeedSpec) -> Result<Self, String> {
         let (y, m, d) = spec.itch_date;
         let midnight =
-            crate::itch::local_midnight_ns(y, m, d, crate::itch::NEW_YORK_UTC_OFFSET_SECS)
-                .ok_or_else(|| format!("itch_date {y:04}-{m:02}-{d:02} is not a date"))?;
+            crate::itch::trading_day_midnight_ns(y, m, d).map_err(|e| format!("itch_date: {e}"))?;
         let session = match &spec.session {
             None => None,
             Some(s) => Some(
@@ -432,6 +431,31 @@ const SOCKET: Token = Token(0);
 /// event, messages of at least 12 bytes (the shortest ITCH message, a system event, whose
 /// length prefix makes it 14) in the largest UDP payload.
 pub const MAX_EVENTS_PER_DATAGRAM: usize = 1 + MAX_UDP_PAYLOAD / 14;
+
+/// Where a receiver reads packet receive times from: ns since the Unix epoch.
+pub trait Clock {
+    /// Now, ns since the Unix epoch.
+    fn now_ns(&mut self) -> i64;
+}
+
+/// `CLOCK_REALTIME` through the engine's clock seam (a vDSO read, no syscall).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RealtimeClock;
+
+impl Clock for RealtimeClock {
+    #[inline]
+    fn now_ns(&mut self) -> i64 {
+        wall_ns()
+    }
+}
+
+/// Any closure returning ns since the epoch (tests, simulated time).
+impl<F: FnMut() -> i64> Clock for F {
+    #[inline]
+    fn now_ns(&mut self) -> i64 {
+        self()
+    }
+}
 
 /// A multicast MoldUDP64/ITCH receiver: a non-blocking socket, a packet buffer and a
 /// [`MoldDecoder`], all set up at start-up; polling allocates nothing (but the converter's
