@@ -6,15 +6,18 @@
 //! measurement starts a fresh engine ([`tickrail_engine::runtime::start`]: stage threads,
 //! journaler, rings, journals in a fresh run directory) and replays the recorded inputs into
 //! its [`InputSide`] from a feed thread spawned for the run and pinned as the layout says
-//! (as `replay::live` does; the caller's thread stays unpinned, because the engine's threads
-//! inherit its affinity and `runtime::threads::pin` only finds cores inside it). Every pin
-//! of the layout is checked in `/proc` before the measurement. The feed thread also reads
-//! the output ring as the order gateway does in `replay::live`: every order request waits
-//! for the journal gate (`before-send`) before it "leaves". The replayed chain is deterministic, so it emits the recorded outputs; every
-//! output is compared with the recorded one and a run that differs is an error.
+//! (the caller's thread stays unpinned, because the engine's threads inherit its affinity
+//! and `runtime::threads::pin` only finds cores inside it). Every pin of the layout is
+//! checked in `/proc` before the measurement. The feed thread runs the live feed loop
+//! itself ([`FeedLoop`]) over a [`RecordedMarket`]: it reads the output ring as in a live
+//! run — every order request waits for the journal gate (`before-send`) before it "leaves"
+//! — and a [`FeedObserver`] measures. The replayed chain is deterministic, so it emits the
+//! recorded outputs; every output is compared with the recorded one and a run that differs
+//! is an error.
 //!
-//! - [`run_paced`]: input *i* (0-based) is offered at its intended time `t0 + i / rate` (the feed
-//!   thread waits for it, draining the output ring meanwhile). Tick-to-order of each
+//! - [`run_paced`]: input *i* (0-based) is offered at its intended time `t0 + i / rate` (the
+//!   feed loop's `pace = "realtime"` over a market whose input *i* is due `i / rate` after
+//!   the first; it drains the output ring meanwhile). Tick-to-order of each
 //!   `OrderNew` is measured from the intended time of its cause input (`cause_sequence`),
 //!   not from when it was actually published: a stall anywhere (feed, ring full, stage,
 //!   journal) delays the later inputs against their schedule, and that delay shows in their
@@ -29,11 +32,15 @@ use std::thread;
 
 use anyhow::{bail, ensure, Context, Result};
 use hdrhistogram::Histogram;
-use tickrail_engine::config::{EngineConfig, StageName, ThreadRole, ThreadSpec};
+use tickrail_engine::config::{EngineConfig, Pace, StageName, ThreadRole, ThreadSpec};
 use tickrail_engine::runtime::clock::now_ns;
 use tickrail_engine::runtime::counters::{get, Counters};
 use tickrail_engine::runtime::threads::pin;
-use tickrail_engine::runtime::{start, Finished, InputSide, Offered, OutputTap, WaitKind};
+use tickrail_engine::runtime::{
+    start, FeedLoop, FeedObserver, Finished, InputSide, LiveControl, LiveMarket, Market, Offered,
+    OutputTap, Slot, WaitKind,
+};
+use tickrail_engine::timers::Timers;
 use tickrail_engine::{Event, EventBody};
 
 use crate::report::{latency_histogram, Latency};
@@ -250,27 +257,63 @@ fn summary(h: &Histogram<u64>) -> Latency {
     Latency::of(h)
 }
 
-/// Waits once the feed thread's way. Never sleeps: `block` yields like `yield` (a sleep
-/// would overshoot the schedule by tens of µs).
-#[inline]
-fn idle(wait: WaitKind) {
-    match wait {
-        WaitKind::BusySpin => std::hint::spin_loop(),
-        WaitKind::Yield | WaitKind::Block => thread::yield_now(),
+/// The recorded inputs as a market: input *i* (0-based) is due `i / rate` s of event time
+/// after the first (`rate = None`: all due at once); order requests go nowhere (the
+/// [`Observer`] counts them).
+#[derive(Debug)]
+pub struct RecordedMarket {
+    inputs: std::sync::Arc<[Event]>,
+    rate: Option<u64>,
+    next: usize,
+}
+
+impl RecordedMarket {
+    fn due(&self, i: usize) -> i64 {
+        self.rate.map_or(0, |r| {
+            i64::try_from(i as u64 * 1_000_000_000 / r).unwrap_or(i64::MAX)
+        })
     }
 }
 
-/// The order gateway's side of a run: reads the output ring, checks each output against
-/// the recording, gates order requests on the journal, measures.
-struct Gateway<'a> {
-    tap: OutputTap,
+impl Market for RecordedMarket {
+    type Error = std::convert::Infallible;
+    fn next_input(&mut self) -> Option<Event> {
+        let e = self.inputs.get(self.next).copied();
+        self.next += usize::from(e.is_some());
+        e
+    }
+    fn next_due_ns(&mut self) -> Option<i64> {
+        (self.next < self.inputs.len()).then(|| self.due(self.next))
+    }
+    fn submit(&mut self, _now_ns: i64, _request: &Event) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+impl LiveMarket for RecordedMarket {
+    type Report = ();
+    fn now_ns(&self) -> i64 {
+        self.due(self.next.saturating_sub(1))
+    }
+    fn finish(&self) {}
+}
+
+/// The order gateway's measurements, taken through the feed loop's [`FeedObserver`]: checks
+/// each output against the recording, measures the hops and the journal gate, and (paced)
+/// the offer lag and coordinated-omission corrected tick-to-order.
+struct Observer<'a> {
     expected: &'a [Event],
-    intended: Option<&'a [u64]>,
+    rate: Option<u64>,
+    t0: u64,
     next: usize,
     order_news: u64,
     requests: u64,
     mismatches: u64,
     first_mismatch: Option<String>,
+    published: u64,
+    full_retries: u64,
+    offer_error: Option<String>,
+    offer_lag: Histogram<u64>,
     corrected: Histogram<u64>,
     corrected_sent: Histogram<u64>,
     uncorrected: Histogram<u64>,
@@ -280,17 +323,21 @@ struct Gateway<'a> {
     gate: Histogram<u64>,
 }
 
-impl<'a> Gateway<'a> {
-    fn new(tap: OutputTap, expected: &'a [Event], intended: Option<&'a [u64]>) -> Result<Self> {
+impl<'a> Observer<'a> {
+    fn new(expected: &'a [Event], rate: Option<u64>) -> Result<Self> {
         Ok(Self {
-            tap,
             expected,
-            intended,
+            rate,
+            t0: 0,
             next: 0,
             order_news: 0,
             requests: 0,
             mismatches: 0,
             first_mismatch: None,
+            published: 0,
+            full_retries: 0,
+            offer_error: None,
+            offer_lag: latency_histogram()?,
             corrected: latency_histogram()?,
             corrected_sent: latency_histogram()?,
             uncorrected: latency_histogram()?,
@@ -301,104 +348,99 @@ impl<'a> Gateway<'a> {
         })
     }
 
-    /// Reads every output available now; `None` once the output ring is closed and drained.
-    fn drain(&mut self) -> Option<usize> {
-        let Self {
-            tap,
-            expected,
-            intended,
-            next,
-            order_news,
-            requests,
-            mismatches,
-            first_mismatch,
-            corrected,
-            corrected_sent,
-            uncorrected,
-            order_chain,
-            order_out_hop,
-            output_hop,
-            gate,
-        } = self;
-        let g = &tap.gate;
-        let r = tap.consumer.poll(|slot| {
-            let now = now_ns();
-            record(output_hop, now.saturating_sub(slot.published_ns));
-            let e = &slot.event;
-            match expected.get(*next) {
-                Some(want) if want == e => {}
-                want => {
-                    *mismatches += 1;
-                    if first_mismatch.is_none() {
-                        *first_mismatch = Some(format!(
-                            "output {}: expected {}, got {e}",
-                            *next + 1,
-                            want.map_or_else(|| "nothing".to_string(), ToString::to_string)
-                        ));
-                    }
-                }
-            }
-            *next += 1;
-            let new = matches!(e.body, EventBody::OrderNew { .. });
-            if new {
-                *order_news += 1;
-                record(uncorrected, now.saturating_sub(slot.ingress_ns));
-                record(
-                    order_chain,
-                    slot.published_ns.saturating_sub(slot.ingress_ns),
-                );
-                record(order_out_hop, now.saturating_sub(slot.published_ns));
-                if let Some(t) = intended {
-                    let due = t[e.header.cause_sequence as usize];
-                    record(corrected, now.saturating_sub(due));
-                }
-            }
-            if matches!(
-                e.body,
-                EventBody::OrderNew { .. }
-                    | EventBody::OrderCancel { .. }
-                    | EventBody::OrderAmend { .. }
-            ) {
-                // As replay::live: nothing leaves before the journal has it (before-send).
-                let seq = e.header.sequence;
-                while !g.may_send(seq) && !g.journal_failed() {
-                    thread::yield_now();
-                }
-                let sent = now_ns();
-                record(gate, sent.saturating_sub(now));
-                if g.may_send(seq) {
-                    *requests += 1;
-                }
-                if new {
-                    if let Some(t) = intended {
-                        let due = t[e.header.cause_sequence as usize];
-                        record(corrected_sent, sent.saturating_sub(due));
-                    }
-                }
-            }
-        });
-        r.ok()
+    /// The intended offer time of the input with `sequence` (paced runs).
+    #[inline]
+    fn intended(&self, sequence: u64) -> Option<u64> {
+        self.rate
+            .map(|r| self.t0 + sequence.saturating_sub(1) * 1_000_000_000 / r)
     }
 
-    fn report(self) -> (GatewayReport, OutputTap) {
-        let paced = self.intended.is_some();
-        (
-            GatewayReport {
-                outputs: self.next as u64,
-                order_news: self.order_news,
-                requests: self.requests,
-                mismatches: self.mismatches,
-                first_mismatch: self.first_mismatch,
-                corrected: paced.then(|| summary(&self.corrected)),
-                corrected_sent: paced.then(|| summary(&self.corrected_sent)),
-                uncorrected: summary(&self.uncorrected),
-                order_chain: summary(&self.order_chain),
-                order_out_hop: summary(&self.order_out_hop),
-                output_hop: summary(&self.output_hop),
-                gate: summary(&self.gate),
-            },
-            self.tap,
-        )
+    fn report(self) -> GatewayReport {
+        let paced = self.rate.is_some();
+        GatewayReport {
+            outputs: self.next as u64,
+            order_news: self.order_news,
+            requests: self.requests,
+            mismatches: self.mismatches,
+            first_mismatch: self.first_mismatch,
+            corrected: paced.then(|| summary(&self.corrected)),
+            corrected_sent: paced.then(|| summary(&self.corrected_sent)),
+            uncorrected: summary(&self.uncorrected),
+            order_chain: summary(&self.order_chain),
+            order_out_hop: summary(&self.order_out_hop),
+            output_hop: summary(&self.output_hop),
+            gate: summary(&self.gate),
+        }
+    }
+}
+
+impl FeedObserver for Observer<'_> {
+    fn started(&mut self, wall_ns: u64) {
+        self.t0 = wall_ns;
+    }
+
+    fn output(&mut self, slot: &Slot, now: u64) {
+        record(&mut self.output_hop, now.saturating_sub(slot.published_ns));
+        let e = &slot.event;
+        match self.expected.get(self.next) {
+            Some(want) if want == e => {}
+            want => {
+                self.mismatches += 1;
+                if self.first_mismatch.is_none() {
+                    self.first_mismatch = Some(format!(
+                        "output {}: expected {}, got {e}",
+                        self.next + 1,
+                        want.map_or_else(|| "nothing".to_string(), ToString::to_string)
+                    ));
+                }
+            }
+        }
+        self.next += 1;
+        if matches!(e.body, EventBody::OrderNew { .. }) {
+            self.order_news += 1;
+            record(&mut self.uncorrected, now.saturating_sub(slot.ingress_ns));
+            record(
+                &mut self.order_chain,
+                slot.published_ns.saturating_sub(slot.ingress_ns),
+            );
+            record(
+                &mut self.order_out_hop,
+                now.saturating_sub(slot.published_ns),
+            );
+            if let Some(due) = self.intended(e.header.cause_sequence) {
+                record(&mut self.corrected, now.saturating_sub(due));
+            }
+        }
+    }
+
+    fn sent(&mut self, request: &Event, read_ns: u64, sent_ns: u64) {
+        record(&mut self.gate, sent_ns.saturating_sub(read_ns));
+        self.requests += 1;
+        if matches!(request.body, EventBody::OrderNew { .. }) {
+            if let Some(due) = self.intended(request.header.cause_sequence) {
+                record(&mut self.corrected_sent, sent_ns.saturating_sub(due));
+            }
+        }
+    }
+
+    fn offered(&mut self, result: &Offered) {
+        let i = self.published;
+        match *result {
+            Offered::Published(seq) if seq == i + 1 => {
+                self.published += 1;
+                if let Some(due) = self.intended(seq) {
+                    record(&mut self.offer_lag, now_ns().saturating_sub(due));
+                }
+            }
+            Offered::Full => self.full_retries += 1,
+            other => {
+                self.published += 1;
+                self.offer_error.get_or_insert(format!(
+                    "input {i}: {other:?} (expected publication with sequence {}; conflation is off)",
+                    i + 1
+                ));
+            }
+        }
     }
 }
 
@@ -460,25 +502,6 @@ fn check_run(rec: &Recording, f: &Finished, gw: &GatewayReport, counters: &Count
         get(&counters.feed.conflated)
     );
     Ok(())
-}
-
-/// Offers `event` (input number `i`, 0-based); `Ok(true)` if published, `Ok(false)` if the
-/// ring was full (offer it again later).
-#[inline]
-fn offer(input: &mut InputSide, event: Event, i: usize) -> Result<bool> {
-    match input.offer(event) {
-        Offered::Published(seq) => {
-            ensure!(
-                seq == i as u64 + 1,
-                "input {i} was published with sequence {seq}, expected {}",
-                i + 1
-            );
-            Ok(true)
-        }
-        Offered::Full => Ok(false),
-        Offered::Conflated => bail!("input {i} was conflated (conflation is off)"),
-        Offered::Rejected(r) => bail!("input {i} was rejected by the Sequencer: {r:?}"),
-    }
 }
 
 /// The CPUs each thread of this process may run on (`Cpus_allowed_list` of
@@ -552,7 +575,7 @@ fn check_pins(cfg: &EngineConfig) -> Result<String> {
 fn with_engine<T: Send>(
     cfg: &EngineConfig,
     run_dir: &Path,
-    feed: impl FnOnce(InputSide, OutputTap) -> Result<T> + Send,
+    feed: impl FnOnce(InputSide, OutputTap, &Counters) -> Result<T> + Send,
 ) -> Result<(T, Finished, String, std::sync::Arc<Counters>)> {
     let spec = feed_spec(cfg)?;
     let started = start(cfg, run_dir).context("start the engine")?;
@@ -575,7 +598,7 @@ fn with_engine<T: Send>(
                         return Err(e);
                     }
                 };
-                Ok((feed(input, output)?, pins))
+                Ok((feed(input, output, &counters)?, pins))
             })
             .map_err(|e| anyhow::anyhow!("spawn the feed thread: {e}"))
             .and_then(|h| {
@@ -599,6 +622,67 @@ struct Fed {
     t_end: u64,
 }
 
+/// Runs the live feed loop on this (the feed) thread over the recorded inputs — due
+/// `i / rate` apart with `rate`, all at once without — after a lead time for the engine's
+/// threads to come up.
+fn feed(
+    cfg: &EngineConfig,
+    rec: &Recording,
+    rate: Option<u64>,
+    input: InputSide,
+    output: OutputTap,
+    counters: &Counters,
+) -> Result<Fed> {
+    let spec = feed_spec(cfg)?;
+    let market = RecordedMarket {
+        inputs: rec.inputs.clone().into(),
+        rate,
+        next: 0,
+    };
+    let pace = if rate.is_some() {
+        Pace::Realtime
+    } else {
+        Pace::Max
+    };
+    let control = LiveControl::default();
+    let observer = Observer::new(&rec.outputs, rate)?;
+    // Let the engine's threads settle.
+    let t_up = now_ns() + LEAD_NS;
+    while now_ns() < t_up {
+        thread::yield_now();
+    }
+    // The recording holds the timer events already: the loop adds none.
+    let (_, obs) = FeedLoop::new(
+        market,
+        Timers::new(),
+        input,
+        output,
+        &counters.feed,
+        &control,
+        pace,
+        spec.wait,
+    )
+    .observed_by(observer)
+    .run();
+    let t_end = now_ns();
+    if let Some(e) = &obs.offer_error {
+        bail!("{e}");
+    }
+    ensure!(
+        obs.published == rec.inputs.len() as u64,
+        "{} inputs published, {} recorded",
+        obs.published,
+        rec.inputs.len()
+    );
+    Ok(Fed {
+        offer_lag: rate.map(|_| summary(&obs.offer_lag)),
+        full_retries: obs.full_retries,
+        t0: obs.t0,
+        t_end,
+        gateway: obs.report(),
+    })
+}
+
 /// Offers the recorded inputs at `rate` per second into a fresh engine for `cfg`
 /// journaling under `run_dir`, from a feed thread pinned per the layout. Call it from an
 /// unpinned thread.
@@ -609,55 +693,8 @@ pub fn run_paced(
     run_dir: &Path,
 ) -> Result<PacedRun> {
     ensure!(rate > 0, "rate must be positive");
-    let wait = feed_spec(cfg)?.wait;
-    let n = rec.inputs.len();
-    let mut intended = vec![0u64; n + 1];
-    let mut offer_lag = latency_histogram()?;
-    let intended = &mut intended;
-    let (fed, finished, pins, counters) = with_engine(cfg, run_dir, move |input, output| {
-        // The schedule: input with sequence s (s = 1, 2, …) is due at t0 + (s − 1) / rate.
-        let t0 = now_ns() + LEAD_NS;
-        for (s, t) in intended.iter_mut().enumerate().skip(1) {
-            *t = t0 + (s as u64 - 1) * 1_000_000_000 / rate;
-        }
-        let intended: &[u64] = intended;
-        let mut gw = Gateway::new(output, &rec.outputs, Some(intended))?;
-        let mut input = Some(input);
-        let mut i = 0usize;
-        let mut full_retries = 0u64;
-        loop {
-            if gw.drain().is_none() {
-                break;
-            }
-            let Some(inp) = input.as_mut() else {
-                idle(wait);
-                continue;
-            };
-            if i == n {
-                input = None; // closes the input ring: the stages drain and close theirs
-                continue;
-            }
-            let due = intended[i + 1];
-            if now_ns() < due {
-                idle_until(wait, due);
-                continue;
-            }
-            if offer(inp, rec.inputs[i], i)? {
-                record(&mut offer_lag, now_ns().saturating_sub(due));
-                i += 1;
-            } else {
-                full_retries += 1;
-                idle(wait);
-            }
-        }
-        let t_end = now_ns();
-        Ok(Fed {
-            gateway: gw.report().0,
-            offer_lag: Some(summary(&offer_lag)),
-            full_retries,
-            t0,
-            t_end,
-        })
+    let (fed, finished, pins, counters) = with_engine(cfg, run_dir, |input, output, counters| {
+        feed(cfg, rec, Some(rate), input, output, counters)
     })?;
     check_run(rec, &finished, &fed.gateway, &counters)?;
     Ok(PacedRun {
@@ -673,62 +710,14 @@ pub fn run_paced(
     })
 }
 
-/// Idles once while waiting for `due`: the feed's wait while it is more than 2 µs away
-/// (a yield costs about a µs), a spin-loop hint when closer.
-#[inline]
-fn idle_until(wait: WaitKind, due: u64) {
-    if due.saturating_sub(now_ns()) > 2_000 {
-        idle(wait);
-    } else {
-        std::hint::spin_loop();
-    }
-}
-
 /// Offers every recorded input as fast as the engine takes them into a fresh engine for
 /// `cfg` journaling under `run_dir`, from a feed thread pinned per the layout; times the
 /// first offer until every engine thread has finished (everything processed and
 /// journaled). Call it from an unpinned thread.
 pub fn run_flat_out(cfg: &EngineConfig, rec: &Recording, run_dir: &Path) -> Result<FlatOutRun> {
-    let wait = feed_spec(cfg)?.wait;
     let n = rec.inputs.len();
-    let (fed, finished, pins, counters) = with_engine(cfg, run_dir, move |input, output| {
-        let mut gw = Gateway::new(output, &rec.outputs, None)?;
-        let mut input = Some(input);
-        let mut i = 0usize;
-        let mut full_retries = 0u64;
-        // Let the engine's threads settle, as the paced runs do.
-        let t_up = now_ns() + LEAD_NS;
-        while now_ns() < t_up {
-            idle(wait);
-        }
-        let t0 = now_ns();
-        loop {
-            if gw.drain().is_none() {
-                break;
-            }
-            let Some(inp) = input.as_mut() else {
-                idle(wait);
-                continue;
-            };
-            if i == n {
-                input = None;
-                continue;
-            }
-            if offer(inp, rec.inputs[i], i)? {
-                i += 1;
-            } else {
-                // Back to draining outputs: that is what makes room.
-                full_retries += 1;
-                idle(wait);
-            }
-        }
-        Ok(Fed {
-            gateway: gw.report().0,
-            offer_lag: None,
-            full_retries,
-            t0,
-            t_end: now_ns(),
-        })
+    let (fed, finished, pins, counters) = with_engine(cfg, run_dir, |input, output, counters| {
+        feed(cfg, rec, None, input, output, counters)
     })?;
     // `finish()` has returned: every thread is done and both journals are closed.
     let elapsed_ns = now_ns().saturating_sub(fed.t0);

@@ -9,9 +9,9 @@
 use std::path::{Path, PathBuf};
 
 use tickrail_engine::config::EngineConfig;
-use tickrail_engine::runtime::threads::manifest;
+use tickrail_engine::runtime::run_journals;
 use tickrail_engine::{append_event, CodecError, Event};
-use tickrail_journal::{JournalError, JournalOptions, JournalWriter};
+use tickrail_journal::{JournalError, JournalWriter};
 
 use crate::Sink;
 
@@ -27,9 +27,9 @@ pub enum JournalSinkError {
         #[source]
         source: JournalError,
     },
-    /// The run directory's config and model copies could not be written.
+    /// The journals (or the run directory's config and model copies) could not be created.
     #[error(transparent)]
-    RunFiles(#[from] tickrail_engine::runtime::run_files::RunFilesError),
+    Open(#[from] run_journals::OpenJournalsError),
     /// An event could not be written.
     #[error("{dir}: {source}")]
     Codec {
@@ -58,23 +58,8 @@ impl JournalSink {
         run_dir: &Path,
         layout: &str,
     ) -> Result<Self, JournalSinkError> {
-        tickrail_engine::runtime::run_files::write(cfg, run_dir)?;
-        let dirs = [run_dir.join("inputs"), run_dir.join("outputs")];
-        let open = |dir: &Path, stream: &str| {
-            let opts = JournalOptions {
-                segment_bytes: cfg.runtime.journal_segment_mib * 1024 * 1024,
-                ..Default::default()
-            };
-            let m = manifest(cfg, stream).with("layout", layout);
-            JournalWriter::open(dir, opts, &m)
-                .map(|(w, _)| w)
-                .map_err(|source| JournalSinkError::Journal {
-                    dir: dir.to_path_buf(),
-                    source,
-                })
-        };
-        let inputs = open(&dirs[0], "inputs")?;
-        let outputs = open(&dirs[1], "outputs")?;
+        let dirs = run_journals::journal_dirs(run_dir);
+        let [inputs, outputs] = run_journals::create(cfg, run_dir, Some(layout))?;
         Ok(Self {
             dirs,
             writers: Some([inputs, outputs]),

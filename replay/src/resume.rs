@@ -6,7 +6,7 @@
 //!    a damaged record anywhere but a torn tail stops the resume with the file and offset.
 //! 2. **Open.** The writers open the journals, which recovers them: a torn tail (a record
 //!    the crash left half-written) is cut, as `tickrail journal recover` does.
-//! 3. **Rebuild.** The newest usable snapshot (`RUN/snapshots/`, [`crate::snapshot`]) gives
+//! 3. **Rebuild.** The newest usable snapshot (`RUN/snapshots/`, [`snapshot_file`](tickrail_engine::runtime::snapshot_file)) gives
 //!    the chain and the Sequencer as they were after its input; a snapshot that is damaged,
 //!    from another binary, config or model, past the journal's end or ahead of the
 //!    journaled outputs is passed over with a warning naming it, and an older one — or the
@@ -32,17 +32,17 @@ use std::path::{Path, PathBuf};
 
 use tickrail_engine::config::EngineConfig;
 use tickrail_engine::pipeline::TradingChain;
-use tickrail_engine::runtime::run_files;
+use tickrail_engine::runtime::{run_files, run_journals};
 use tickrail_engine::sequencer::Sequencer;
 use tickrail_engine::{
     append_event, CodecError, Event, EventBody, EventHeader, ExecKind, Liquidity, Qty,
 };
-use tickrail_journal::{read_manifest, JournalError, JournalOptions, JournalWriter, Manifest};
+use tickrail_journal::{JournalError, JournalWriter, Manifest};
 
-use crate::snapshot::{list_snapshots, load_snapshot};
 use crate::verify::{
     replay_chain_from, ReplayOptions, ReplayStart, Replayed, Verdict, VerifyError,
 };
+use tickrail_engine::runtime::snapshot_file::{list_snapshots, load_snapshot};
 
 /// The reject code of an order request the engine decided before a crash and never sent:
 /// its output was re-derived on resume, not found in the journal.
@@ -71,6 +71,9 @@ pub enum ResumeError {
         #[source]
         source: JournalError,
     },
+    /// The journals could not be reopened.
+    #[error(transparent)]
+    Open(#[from] run_journals::OpenJournalsError),
     /// The replay could not run.
     #[error(transparent)]
     Replay(#[from] Box<VerifyError>),
@@ -179,27 +182,14 @@ pub fn check_journals(run_dir: &Path) -> Result<(), ResumeError> {
 /// steps 1–5 of the [module docs](self).
 pub fn recover(cfg: &EngineConfig, run_dir: &Path) -> Result<Recovered, ResumeError> {
     check_journals(run_dir)?;
-    let dirs = [run_dir.join("inputs"), run_dir.join("outputs")];
-    let mut journals = Vec::with_capacity(2);
     let mut summary = RecoverySummary::default();
-    for dir in &dirs {
-        // Open with the journal's own manifest: the caller decided whether a different
-        // binary or config may continue it.
-        let manifest = read_manifest(dir).map_err(journal_err(dir))?;
-        let opts = JournalOptions {
-            segment_bytes: cfg.runtime.journal_segment_mib * 1024 * 1024,
-            ..Default::default()
-        };
-        let (mut w, report) =
-            JournalWriter::open(dir, opts, &manifest).map_err(journal_err(dir))?;
-        w.wait_prepared();
+    let dirs = run_journals::journal_dirs(run_dir);
+    let ([inputs_w, mut outputs_w], reports) = run_journals::reopen(cfg, run_dir)?;
+    for (dir, report) in dirs.iter().zip(&reports) {
         if !report.cuts.is_empty() {
             summary.cuts.push(format!("{}: {report}", dir.display()));
         }
-        journals.push(w);
     }
-    let [inputs_w, mut outputs_w] = <[JournalWriter; 2]>::try_from(journals)
-        .unwrap_or_else(|_| unreachable!("two journals opened"));
     let journaled_outputs = outputs_w.last_sequence().unwrap_or(0);
 
     let last_input = inputs_w.last_sequence().unwrap_or(0);

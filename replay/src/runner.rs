@@ -1,6 +1,6 @@
 //! The single-thread runner: a market, the Sequencer and the fused chain in one loop.
 //!
-//! This is the all-fused layout of DESIGN.md §1, the one a backtest and a replay use:
+//! This is the all-fused layout (docs/DESIGN.md §1), the one a backtest and a replay use:
 //!
 //! ```text
 //!   loop:
@@ -20,27 +20,11 @@
 
 use std::collections::VecDeque;
 
+use tickrail_engine::runtime::Market;
 use tickrail_engine::sequencer::{InputReject, Sequencer};
 use tickrail_engine::stage::{Outbox, Stage};
 use tickrail_engine::timers::Timers;
 use tickrail_engine::{Event, EventBody};
-
-/// A market to trade against: it produces inputs (market data, execution reports) in
-/// delivery-time order and accepts order requests.
-pub trait Market {
-    /// Why a request could not be submitted.
-    type Error: std::fmt::Display;
-
-    /// The next input, or `None` when the market is done.
-    fn next_input(&mut self) -> Option<Event>;
-
-    /// A lower bound on the receive time of the next input, without taking it (`None`
-    /// when the market is done). Timers due by then enter before that input.
-    fn next_due_ns(&mut self) -> Option<i64>;
-
-    /// Submits an order request at event time `now_ns`.
-    fn submit(&mut self, now_ns: i64, request: &Event) -> Result<(), Self::Error>;
-}
 
 /// Where a run's events go.
 pub trait Sink {

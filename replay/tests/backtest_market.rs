@@ -11,6 +11,7 @@ use tickrail_engine::book::BookView;
 use tickrail_engine::config::EngineConfig;
 use tickrail_engine::oms::AnomalyKind;
 use tickrail_engine::pipeline::{build_chain, max_outputs_per_event, TradingChain};
+use tickrail_engine::runtime::Market;
 use tickrail_engine::{
     archive_event, Event, EventBody, EventHeader, EventKind, ExecKind, Price, Qty, Side,
     TimeInForce,
@@ -19,7 +20,7 @@ use tickrail_gateways::feed::{FeedSource, FeedStats};
 use tickrail_gateways::synthetic::{SyntheticConfig, SyntheticMarket};
 use tickrail_gateways::venue::reject;
 use tickrail_replay::backtest::{BacktestParams, BookSizing, HistoricalMarket, QueueModel};
-use tickrail_replay::{Market, Recorder, Runner};
+use tickrail_replay::{Recorder, Runner};
 
 #[global_allocator]
 static GLOBAL: CountingAllocator = CountingAllocator;

@@ -12,9 +12,11 @@ use tickrail_engine::config::{
 };
 use tickrail_engine::runtime::counters::get;
 use tickrail_engine::runtime::WaitKind;
+use tickrail_engine::runtime::{LiveControl, LiveReport};
 use tickrail_engine::{decode_event, Event, EventBody, OperatorCommand};
+use tickrail_gateways::live::{run_live, MarketReport};
 use tickrail_journal::JournalReader;
-use tickrail_replay::{run_live, verify_run, LiveControl, LiveReport, Verdict};
+use tickrail_replay::{verify_run, Verdict};
 
 fn config(stage_threads: &[&[StageName]], durability: SendDurability) -> EngineConfig {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/default.toml");
@@ -53,7 +55,7 @@ fn config(stage_threads: &[&[StageName]], durability: SendDurability) -> EngineC
     cfg
 }
 
-fn run(cfg: &EngineConfig, dir: &Path, control: Arc<LiveControl>) -> LiveReport {
+fn run(cfg: &EngineConfig, dir: &Path, control: Arc<LiveControl>) -> LiveReport<MarketReport> {
     let report = run_live(cfg, dir, control, |_| {}).unwrap();
     assert!(
         report.engine.panicked.is_empty(),
@@ -206,7 +208,7 @@ fn a_tiny_ring_drops_nothing() {
     println!(
         "ring full {} times; {} market events, {} inputs",
         get(&f.ring_full),
-        report.feed.market.events,
+        report.feed.market.synthetic().unwrap().events,
         get(&f.inputs)
     );
     assert!(get(&f.ring_full) > 0);
@@ -216,7 +218,7 @@ fn a_tiny_ring_drops_nothing() {
     assert_eq!(get(&f.timers), report.feed.timers);
     assert_eq!(
         get(&f.inputs),
-        report.feed.market.events + report.feed.timers
+        report.feed.market.synthetic().unwrap().events + report.feed.timers
     );
     assert!(matches!(
         verify_run(&cfg, dir.path()).unwrap(),

@@ -16,8 +16,9 @@ use tickrail_engine::config::{
 };
 use tickrail_engine::runtime::counters::get;
 use tickrail_engine::runtime::probe::set_alloc_probe;
+use tickrail_engine::runtime::LiveControl;
 use tickrail_engine::runtime::WaitKind;
-use tickrail_replay::{run_live, LiveControl};
+use tickrail_gateways::live::run_live;
 
 #[global_allocator]
 static GLOBAL: CountingAllocator = CountingAllocator;

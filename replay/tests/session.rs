@@ -8,14 +8,15 @@ use std::ops::ControlFlow;
 
 use tickrail_engine::config::EngineConfig;
 use tickrail_engine::pipeline::{build_chain, max_outputs_per_event, BookSizing, TradingChain};
+use tickrail_engine::runtime::Market;
 use tickrail_engine::timers::{SESSION_START, TIMER_SOURCE};
 use tickrail_engine::{
     Event, EventBody, EventHeader, EventKind, ExecKind, InstrumentId, Liquidity, Price, Qty, Side,
 };
 use tickrail_replay::verify::replay_chain;
 use tickrail_replay::{
-    replay_run, verify_run, JournalSink, Market, Point, Recorder, ReplayOptions, Replayed, Runner,
-    Sink, Verdict,
+    replay_run, verify_run, JournalSink, Point, Recorder, ReplayOptions, Replayed, Runner, Sink,
+    Verdict,
 };
 
 /// 2026-03-08 21:00 UTC: 17:00 in New York on the day daylight saving time began (22:00

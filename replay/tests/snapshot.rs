@@ -11,13 +11,13 @@ use tickrail_engine::pipeline::snapshot::{
 };
 use tickrail_engine::pipeline::{build_chain, max_outputs_per_event, BookSizing, TradingChain};
 use tickrail_engine::runtime::clock;
+use tickrail_engine::runtime::snapshot_file::{load_snapshot, write_snapshot, SnapshotMeta};
 use tickrail_engine::sequencer::Sequencer;
 use tickrail_engine::stage::{Outbox, Stage};
 use tickrail_engine::{
     archive_event, Event, EventBody, EventHeader, EventKind, InstrumentId, OperatorCommand,
 };
 use tickrail_gateways::synthetic::{SyntheticConfig, SyntheticMarket, SYNTHETIC_START_NS};
-use tickrail_replay::snapshot::{load_snapshot, write_snapshot, SnapshotMeta};
 use tickrail_replay::{Recorder, Runner};
 
 #[global_allocator]

@@ -10,8 +10,12 @@ use clap::Args;
 use tickrail_engine::config::EngineConfig;
 use tickrail_engine::runtime::counters::{get, Counters, RISK_CODES};
 use tickrail_engine::runtime::latency::Latency;
+use tickrail_engine::runtime::{LiveControl, LiveReport};
 use tickrail_engine::RiskCode;
-use tickrail_replay::{resume_live, run_live, GatewayReport, LiveControl, LiveReport};
+#[cfg(feature = "fix")]
+use tickrail_gateways::live::GatewayReport;
+use tickrail_gateways::live::{run_live, MarketReport};
+use tickrail_replay::resume_live;
 
 /// The config `tickrail run` uses without `--config`: `config/default.toml`, built in.
 pub const DEFAULT_CONFIG: &str = include_str!("../../config/default.toml");
@@ -63,10 +67,10 @@ pub fn check(path: &Path) -> Result<ExitCode> {
     outln!("  venues:      {}", venues.join(", "));
     outln!("  layout:      {}", cfg.runtime.describe());
     outln!(
-        "  journal:     {}/ (durability {:?}), pace {:?}",
+        "  journal:     {}/ (durability {}), pace {}",
         cfg.runtime.journal_dir.display(),
-        cfg.runtime.durability,
-        cfg.runtime.pace
+        cfg.runtime.durability.name(),
+        cfg.runtime.pace.name()
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -74,7 +78,7 @@ pub fn check(path: &Path) -> Result<ExitCode> {
 fn model_kind(cfg: &EngineConfig) -> String {
     use tickrail_engine::config::ModelSpec;
     match &cfg.model.spec {
-        ModelSpec::Linear { link, .. } => format!("linear, {link:?} link"),
+        ModelSpec::Linear { link, .. } => format!("linear, {} link", link.name()),
         ModelSpec::Xgboost { path } => format!("xgboost {}", path.display()),
         ModelSpec::Onnx { path } => format!("onnx {}", path.display()),
     }
@@ -256,6 +260,7 @@ fn ns(v: u64) -> String {
 }
 
 /// The UDP feed's and the FIX session's counters (`[live] market = "gateways"`).
+#[cfg(feature = "fix")]
 fn gateway_summary(g: &GatewayReport) -> Result<()> {
     let u = &g.udp;
     outln!(
@@ -323,7 +328,7 @@ fn gateway_summary(g: &GatewayReport) -> Result<()> {
     Ok(())
 }
 
-fn summary(cfg: &EngineConfig, run_dir: &Path, r: &LiveReport) -> Result<()> {
+fn summary(cfg: &EngineConfig, run_dir: &Path, r: &LiveReport<MarketReport>) -> Result<()> {
     let c: &Counters = &r.counters;
     let f = &c.feed;
     let secs = r.feed.wall_ns as f64 / 1e9;
@@ -350,7 +355,8 @@ fn summary(cfg: &EngineConfig, run_dir: &Path, r: &LiveReport) -> Result<()> {
         get(&f.fills),
         get(&f.exec_reports)
     );
-    if let Some(g) = &r.feed.gateways {
+    #[cfg(feature = "fix")]
+    if let Some(g) = r.feed.market.gateways() {
         gateway_summary(g)?;
     }
     if get(&f.kill_switches) > 0 {
@@ -413,7 +419,8 @@ fn summary(cfg: &EngineConfig, run_dir: &Path, r: &LiveReport) -> Result<()> {
     }
     outln!("  hop out to gateway    {}", pcts(&r.feed.output_hop));
     outln!("  journal gate          {}", pcts(&r.feed.journal_gate));
-    if let Some(g) = &r.feed.gateways {
+    #[cfg(feature = "fix")]
+    if let Some(g) = r.feed.market.gateways() {
         outln!("order → FIX → ack       {}", pcts(&g.order_round_trip));
     }
     let j = &r.engine.journal;
@@ -429,7 +436,7 @@ fn summary(cfg: &EngineConfig, run_dir: &Path, r: &LiveReport) -> Result<()> {
         run_dir.display()
     );
     if !r.engine.panicked.is_empty() {
-        outln!("PANICKED    {:?}", r.engine.panicked);
+        outln!("PANICKED    {}", r.engine.panicked.join(", "));
     }
     let pins = get(&c.pin_failures);
     if pins > 0 {

@@ -66,6 +66,16 @@ pub enum SendDurability {
     BeforeSend,
 }
 
+impl SendDurability {
+    /// The config name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Immediate => "immediate",
+            Self::BeforeSend => "before-send",
+        }
+    }
+}
+
 /// How fast the feed runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -74,6 +84,16 @@ pub enum Pace {
     Realtime,
     /// As fast as the pipeline takes it.
     Max,
+}
+
+impl Pace {
+    /// The config name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Realtime => "realtime",
+            Self::Max => "max",
+        }
+    }
 }
 
 /// `[runtime]`, validated.

@@ -22,7 +22,7 @@
 //!
 //! The encoding is [`postcard`] (serde's compact binary format: varints, no field names) of
 //! [`ChainState`]; the file around it (magic, format version, header, CRC) is
-//! `tickrail_replay::snapshot`'s. Equal states encode to equal bytes (the L3 books' id maps
+//! `runtime::snapshot_file`'s. Equal states encode to equal bytes (the L3 books' id maps
 //! are written sorted), so a re-snapshot of a restored chain equals the snapshot.
 //!
 //! The two stages may run on different threads: each saves and restores its own part

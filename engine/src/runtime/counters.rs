@@ -1,5 +1,5 @@
 //! Live counters of a running engine, written by the threads that own them and read by
-//! anyone (the progress line, `tickrail stat` later through a memory-mapped file).
+//! anyone (the progress line, `tickrail stat` through the memory-mapped stats file).
 //!
 //! Each group is written by exactly one thread (`Relaxed` stores of values only it
 //! changes) and sits on its own cache lines, so writers never share a line. Readers load

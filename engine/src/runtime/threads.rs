@@ -1,7 +1,7 @@
 //! Starting the threaded engine from a config: rings, stage threads and the journaler as
 //! the layout says; the feed side ([`InputSide`], [`OutputTap`]) is handed to the caller,
 //! who runs the feed and order gateway loop on a thread of its own (the layout's feed
-//! thread; see `replay::live`).
+//! thread; see [`super::live`]).
 //!
 //! ```text
 //!   feed thread                     stage thread(s)                       feed thread
@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering::Acquire;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use tickrail_journal::{JournalOptions, JournalWriter, Manifest};
+use tickrail_journal::{JournalWriter, Manifest};
 
 use crate::config::{EngineConfig, SendDurability, StageName, ThreadSpec};
 use crate::event::{Event, EventBody};
@@ -37,18 +37,9 @@ pub enum StartError {
     /// A ring could not be built.
     #[error("ring: {0}")]
     Ring(#[from] RingError),
-    /// A journal could not be opened.
-    #[error("journal {dir}: {source}")]
-    Journal {
-        /// The directory.
-        dir: PathBuf,
-        /// Why.
-        #[source]
-        source: tickrail_journal::JournalError,
-    },
-    /// The run directory's config and model copies could not be written.
-    #[error(transparent)]
-    RunFiles(#[from] super::run_files::RunFilesError),
+    /// The run's journals (or its config and model copies) could not be created.
+    #[error("journal {0}")]
+    Journals(#[from] super::run_journals::OpenJournalsError),
     /// A thread could not be spawned.
     #[error("spawn thread {name}: {source}")]
     Spawn {
@@ -340,22 +331,6 @@ pub fn model_hash(cfg: &EngineConfig) -> String {
     format!("{:016x}", crate::config::config_hash(&bytes))
 }
 
-fn open_journal(dir: &Path, cfg: &EngineConfig, stream: &str) -> Result<JournalWriter, StartError> {
-    let opts = JournalOptions {
-        segment_bytes: cfg.runtime.journal_segment_mib * 1024 * 1024,
-        ..Default::default()
-    };
-    let (mut w, _report) =
-        JournalWriter::open(dir, opts, &manifest(cfg, stream)).map_err(|source| {
-            StartError::Journal {
-                dir: dir.to_path_buf(),
-                source,
-            }
-        })?;
-    w.wait_prepared();
-    Ok(w)
-}
-
 fn spawn<T: Send + 'static>(
     spec: &ThreadSpec,
     counters: &Arc<Counters>,
@@ -437,13 +412,7 @@ pub fn start_from(
 
     let [input_journal, output_journal] = match journals {
         Some(j) => j,
-        None => {
-            super::run_files::write(cfg, run_dir)?;
-            [
-                open_journal(&run_dir.join("inputs"), cfg, "inputs")?,
-                open_journal(&run_dir.join("outputs"), cfg, "outputs")?,
-            ]
-        }
+        None => super::run_journals::create(cfg, run_dir, None)?,
     };
 
     // The input ring: the first stage thread and the journaler.

@@ -1,6 +1,6 @@
 //! # The historical market simulator
 //!
-//! [`HistoricalMarket`] is the [`Market`](crate::Market) a backtest runs against: it reads
+//! [`HistoricalMarket`] is the [`Market`](tickrail_engine::runtime::Market) a backtest runs against: it reads
 //! historical market data from a [`FeedSource`](tickrail_gateways::feed::FeedSource) (ITCH,
 //! DBN, Binance or CSV adapters, or anything else yielding [`Event`](tickrail_engine::Event)s),
 //! hands it to the engine unchanged, and simulates one venue's handling of **our** orders
@@ -35,7 +35,7 @@
 //!   `receive_ts_ns` = that **+ `ack_latency_ns`**.
 //! - Inputs are returned in receive-time order; at the same receive time **market data
 //!   first**, then reports; each stream in its processing order.
-//! - [`Market::next_due_ns`](crate::Market::next_due_ns) peeks the feed (one event is kept
+//! - [`Market::next_due_ns`](tickrail_engine::runtime::Market::next_due_ns) peeks the feed (one event is kept
 //!   buffered) and returns a lower bound on the next input's receive time: the earliest of
 //!   what is queued for delivery, the next feed event's receive time, the next request's
 //!   arrival `+ ack_latency_ns`, and, when orders of ours rest on the next feed event's
@@ -51,7 +51,7 @@
 //! ## Our orders
 //!
 //! Requests are `OrderNew` for [`BacktestParams::venue`] (another venue is refused at
-//! [`submit`](crate::Market::submit) with [`BacktestError::UnknownVenue`]), `OrderCancel` and
+//! [`submit`](tickrail_engine::runtime::Market::submit) with [`BacktestError::UnknownVenue`]), `OrderCancel` and
 //! `OrderAmend`. At its arrival an `OrderNew` is checked, in this order, and refused with a
 //! `Rejected` report carrying a [`venue::reject`](tickrail_gateways::venue::reject) code:
 //! client id already used ([`DUPLICATE_CLIENT_ID`](tickrail_gateways::venue::reject::DUPLICATE_CLIENT_ID)),

@@ -12,7 +12,7 @@ use tickrail_gateways::venue::reject;
 
 use super::queue::front_share;
 use super::*;
-use crate::runner::Market;
+use tickrail_engine::runtime::Market;
 
 const VENUE: u16 = 1;
 

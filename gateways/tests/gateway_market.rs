@@ -8,6 +8,7 @@
 //! path). Also: events come out stamped with their receive times, the orders reach the
 //! venue and their reports come back, and an order for another venue is refused.
 
+#![cfg(feature = "fix")]
 #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
 
 use std::net::TcpListener;
@@ -18,14 +19,15 @@ use tickrail_engine::runtime::clock::now_ns;
 
 use tickrail_engine::alloc_count::{allocations_in, CountingAllocator};
 use tickrail_engine::config::{EngineConfig, LiveSpec};
+use tickrail_engine::runtime::{LiveMarket, Market};
 use tickrail_engine::{
     Event, EventBody, EventHeader, ExecKind, InstrumentId, Price, Qty, Side, TimeInForce,
 };
 use tickrail_gateways::fix::{FixInstrument, FixVenue, FixVenueConfig, VenueLiquidity};
+use tickrail_gateways::live::gateway_market::{SubmitError, GATEWAY_REFUSED};
+use tickrail_gateways::live::GatewayMarket;
 use tickrail_gateways::udp::craft::{add_order, order_delete};
 use tickrail_gateways::udp::{Publisher, PublisherConfig};
-use tickrail_replay::gateway_market::{SubmitError, GATEWAY_REFUSED};
-use tickrail_replay::{GatewayMarket, LiveMarket, Market};
 
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;

@@ -11,7 +11,7 @@
 //! ([`FixOrderGateway::submit`]); the QuickFIX engine, the persistent store and the
 //! in-flight reconciliation live on that thread.
 //!
-//! Nothing here allocates once running (`replay/tests/gateway_market.rs` counts). The
+//! Nothing here allocates once running (`gateways/tests/gateway_market.rs` counts). The
 //! system calls left are the `recv`s of the datagrams (one per datagram, one `EAGAIN` per
 //! poll of an empty socket) — what a kernel-bypass NIC API would replace — and, with
 //! `[live.fix] wait = "block"`, the wake-up of a parked gateway thread on `submit` (a
@@ -54,20 +54,17 @@ use std::collections::VecDeque;
 use std::path::Path;
 use std::time::Duration;
 
+use crate::feed::InstrumentMap;
+use crate::fix::{FixGatewayConfig, FixInstrument, FixOrderGateway, GatewayStats, JournaledOrder};
+use crate::udp::{Receiver, ReceiverConfig, ReceiverStats, MAX_EVENTS_PER_DATAGRAM};
 use tickrail_engine::config::{EngineConfig, FixSessionSpec, UdpFeedSpec};
 use tickrail_engine::oms::{Oms, OrderState};
 use tickrail_engine::runtime::clock::{now_ns, wall_ns};
 use tickrail_engine::runtime::latency::Latency;
 use tickrail_engine::Price;
 use tickrail_engine::{Event, EventBody, ExecKind, Liquidity, Qty};
-use tickrail_gateways::feed::InstrumentMap;
-use tickrail_gateways::fix::{
-    FixGatewayConfig, FixInstrument, FixOrderGateway, GatewayStats, JournaledOrder,
-};
-use tickrail_gateways::udp::{Receiver, ReceiverConfig, ReceiverStats, MAX_EVENTS_PER_DATAGRAM};
 
-use crate::live::{FeedReport, LiveError, LiveMarket};
-use crate::runner::Market;
+use tickrail_engine::runtime::{LiveError, LiveMarket, Market};
 
 /// Inputs the market holds between the sockets and the Sequencer. The socket is read one
 /// datagram at a time, only while the queue is empty, and only while
@@ -518,8 +515,10 @@ impl LiveMarket for GatewayMarket {
         true
     }
 
-    fn finish(&self, report: &mut FeedReport) {
-        report.gateways = Some(GatewayReport {
+    type Report = GatewayReport;
+
+    fn finish(&self) -> GatewayReport {
+        GatewayReport {
             udp: *self.feed.stats(),
             recv_buffer_bytes: self.feed.recv_buffer_bytes(),
             fix: self.fix.stats(),
@@ -531,7 +530,7 @@ impl LiveMarket for GatewayMarket {
             refused: self.refused,
             unsent_at_close: self.unsent_at_close,
             close_error: self.close_error.clone(),
-        });
+        }
     }
 }
 

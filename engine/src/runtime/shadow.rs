@@ -2,7 +2,7 @@
 //!
 //! A cold thread follows the run's input journal as the journaler writes it, drives its own
 //! copy of the chain (and of the Sequencer's state) over every input, and every
-//! `runtime.snapshot_every_inputs` inputs writes a snapshot ([`crate::snapshot`]). When the
+//! `runtime.snapshot_every_inputs` inputs writes a snapshot ([`super::snapshot_file`]). When the
 //! run stops it drains the journal to its end and writes a last snapshot there, so a clean
 //! stop always leaves one at the journal's end. The hot threads never wait for it: it only
 //! reads the memory-mapped journal. Its cost is CPU (one more replay of the inputs), which
@@ -17,15 +17,15 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use tickrail_engine::config::EngineConfig;
-use tickrail_engine::pipeline::snapshot::{decode_chain_into, encode_chain};
-use tickrail_engine::pipeline::{build_chain, max_outputs_per_event, BookSizing, TradingChain};
-use tickrail_engine::sequencer::Sequencer;
-use tickrail_engine::stage::{Outbox, Stage};
-use tickrail_engine::{decode_event, Event};
+use crate::config::EngineConfig;
+use crate::pipeline::snapshot::{decode_chain_into, encode_chain};
+use crate::pipeline::{build_chain, max_outputs_per_event, BookSizing, TradingChain};
+use crate::sequencer::Sequencer;
+use crate::stage::{Outbox, Stage};
+use crate::{decode_event, Event};
 use tickrail_journal::JournalReader;
 
-use crate::snapshot::{list_snapshots, write_snapshot, SnapshotMeta};
+use crate::runtime::snapshot_file::{list_snapshots, write_snapshot, SnapshotMeta};
 
 /// Snapshots kept per run (older ones are removed after a new one is written).
 pub const KEEP: usize = 3;
@@ -219,7 +219,7 @@ fn snapshot(
     input: &Event,
     report: &mut ShadowReport,
 ) -> Result<(), String> {
-    let t0 = tickrail_engine::runtime::clock::now_ns();
+    let t0 = crate::runtime::clock::now_ns();
     let meta = SnapshotMeta::new(
         cfg,
         input.header.sequence,
@@ -227,7 +227,7 @@ fn snapshot(
         input.header.receive_ts_ns,
     );
     let path = write_snapshot(run_dir, &meta, chain, sequencer).map_err(|e| e.to_string())?;
-    let ns = tickrail_engine::runtime::clock::now_ns().saturating_sub(t0);
+    let ns = crate::runtime::clock::now_ns().saturating_sub(t0);
     report.write_ns += ns;
     report.write_ns_max = report.write_ns_max.max(ns);
     report.snapshots += 1;
