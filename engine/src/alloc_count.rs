@@ -5,6 +5,9 @@
 //! calling thread's count with [`thread_allocations`] (or [`allocations_in`]). Counts are
 //! per thread, so tests running in parallel never charge each other; the threaded runtime
 //! reads them on its own threads through [`crate::runtime::probe`].
+//!
+//! A test fixture, not part of the engine: compiled for this crate's tests and, through the
+//! `test-support` feature, for the tests of other crates.
 
 // A `GlobalAlloc` impl is necessarily `unsafe`; it only forwards to `System`.
 #![allow(

@@ -1017,8 +1017,8 @@ impl fmt::Display for Event {
 }
 
 /// One event of every kind, in [`EventKind::ALL`] order, with distinct field values: for
-/// tests here and in other crates.
-#[doc(hidden)]
+/// tests here and in other crates (behind the `test-support` feature).
+#[cfg(any(test, feature = "test-support"))]
 pub fn sample_events() -> [Event; EventKind::ALL.len()] {
     let input = |sequence: u64| EventHeader {
         sequence,

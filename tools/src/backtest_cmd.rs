@@ -265,7 +265,8 @@ fn sweep(
         let file = dir.join("config.toml");
         std::fs::write(&file, toml::to_string(&doc)?)
             .with_context(|| format!("{}", file.display()))?;
-        let cfg = EngineConfig::load(&file).with_context(|| format!("sweep point {combo:?}"))?;
+        let cfg = EngineConfig::load(&file)
+            .with_context(|| format!("sweep point {}", describe(combo)))?;
         jobs.push((combo.clone(), cfg, dir));
     }
     let threads = std::thread::available_parallelism()
@@ -293,7 +294,7 @@ fn sweep(
                 };
                 let r = run_backtest(cfg, data, &opts, |_, _| {})
                     .map_err(|e| format!("{e}"))
-                    .and_then(|o| write_reports_quiet(&o, dir, &format!("{combo:?}")).map(|()| o));
+                    .and_then(|o| write_reports_quiet(&o, dir, &describe(combo)).map(|()| o));
                 eprintln!(
                     "  sweep-{i} {} {}",
                     describe(combo),

@@ -1,4 +1,5 @@
-//! `tickrail journal demo`: what `make run` shows until the pipeline exists (issue 4).
+//! `tickrail journal demo`: the journal on its own — a burst of sample events written, read
+//! back and inspected, without the engine.
 //!
 //! It writes a journal of synthetic market data (seeded random walk, four instruments:
 //! quotes, trades, L2 level updates, and now and then an order request and its
@@ -185,9 +186,10 @@ pub fn run(
     let stats = w.stats();
     w.close()?;
     outln!(
-        "wrote {written} events in {write_s:.3} s ({:.2} M events/s, {} rolls, durability {durability:?}); closed cleanly\n",
+        "wrote {written} events in {write_s:.3} s ({:.2} M events/s, {} rolls, durability {}); closed cleanly\n",
         written as f64 / write_s.max(1e-9) / 1e6,
-        stats.rolls
+        stats.rolls,
+        describe_durability(durability)
     );
 
     outln!("$ tickrail journal verify {}", dir.display());
@@ -212,9 +214,22 @@ pub fn run(
     );
     crate::journal_cmd::inspect_n(dir, 4, &["order_new".into(), "exec_report".into()], false)?;
     outln!(
-        "\nThis is the journal demo: the trading pipeline (`tickrail run`) arrives with issue 4.\n\
+        "\nThis is the journal demo; the trading engine itself is `tickrail run`.\n\
          Try: tickrail journal tail --follow {}   (in another terminal while a demo writes)",
         dir.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// A durability policy in words, as the summary line prints it.
+fn describe_durability(d: Durability) -> String {
+    match d {
+        Durability::None => "none (msync on close and roll only)".to_owned(),
+        Durability::Async { interval } => {
+            format!("async (msync every {} ms)", interval.as_millis())
+        }
+        Durability::Sync { every_records } => {
+            format!("sync (msync every {every_records} appends)")
+        }
+    }
 }

@@ -2,177 +2,19 @@
 //! line and column of a key named by a validation error.
 //!
 //! `toml` reports a byte span and a message, not a key path. So the text is parsed a second
-//! time into a tree of every key and array element with its span ([`KeyMap`]); an error's
-//! span is then looked up in it. Spans come from `toml`'s span support (what
-//! `toml::Spanned` uses), requested through a visitor that also accepts values without a span
-//! (tables made implicitly by dotted keys or `[a.b]` headers have none), so building the tree
-//! never fails on valid TOML. If the text is not valid TOML, [`guess_key`] reads the key from
-//! the text instead: the last table header above the error and the key on its line.
+//! time, by `toml_edit` into an [`ImDocument`] (the document `toml` itself deserializes
+//! from, so its spans are the ones `toml`'s errors carry), and every key and array element is
+//! listed with its path and span ([`KeyMap`]); an error's span is then looked up in it.
+//! Tables made implicitly by dotted keys or `[a.b]` headers have no span. If the text is not
+//! valid TOML, [`guess_key`] reads the key from the text instead: the last table header above
+//! the error and the key on its line.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::ops::Range;
 
-use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use toml_edit::{ImDocument, Item, Table, TomlError, Value};
 
 use super::error::{ConfigErrorKind, Issue, Location};
-
-// `toml` hands a value's span to a struct with exactly this name and these fields (the
-// protocol behind `toml::Spanned`, from `serde_spanned`). Anything else gets the plain value.
-const SPANNED_NAME: &str = "$__serde_spanned_private_Spanned";
-const SPANNED_START: &str = "$__serde_spanned_private_start";
-const SPANNED_END: &str = "$__serde_spanned_private_end";
-const SPANNED_VALUE: &str = "$__serde_spanned_private_value";
-const SPANNED_FIELDS: &[&str] = &[SPANNED_START, SPANNED_END, SPANNED_VALUE];
-
-/// A value: a table, an array or a scalar.
-enum Node {
-    Table(Vec<(String, Located)>),
-    Array(Vec<Located>),
-    Leaf,
-}
-
-/// A value and its byte span in the text, if `toml` knows it.
-struct Located {
-    span: Option<Range<usize>>,
-    node: Node,
-}
-
-struct NodeVisitor;
-
-impl<'de> Visitor<'de> for NodeVisitor {
-    type Value = Node;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any TOML value")
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<Node, E> {
-        Ok(Node::Leaf)
-    }
-
-    fn visit_i64<E>(self, _: i64) -> Result<Node, E> {
-        Ok(Node::Leaf)
-    }
-
-    fn visit_u64<E>(self, _: u64) -> Result<Node, E> {
-        Ok(Node::Leaf)
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<Node, E> {
-        Ok(Node::Leaf)
-    }
-
-    fn visit_str<E>(self, _: &str) -> Result<Node, E> {
-        Ok(Node::Leaf)
-    }
-
-    fn visit_unit<E>(self) -> Result<Node, E> {
-        Ok(Node::Leaf)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
-        let mut entries = Vec::new();
-        while let Some(key) = map.next_key::<String>()? {
-            entries.push((key, map.next_value::<Located>()?));
-        }
-        Ok(Node::Table(entries))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element::<Located>()? {
-            items.push(item);
-        }
-        Ok(Node::Array(items))
-    }
-}
-
-impl<'de> Deserialize<'de> for Node {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(NodeVisitor)
-    }
-}
-
-struct LocatedVisitor;
-
-impl LocatedVisitor {
-    fn bare(node: Node) -> Located {
-        Located { span: None, node }
-    }
-}
-
-impl<'de> Visitor<'de> for LocatedVisitor {
-    type Value = Located;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any TOML value")
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<Located, E> {
-        Ok(Self::bare(Node::Leaf))
-    }
-
-    fn visit_i64<E>(self, _: i64) -> Result<Located, E> {
-        Ok(Self::bare(Node::Leaf))
-    }
-
-    fn visit_u64<E>(self, _: u64) -> Result<Located, E> {
-        Ok(Self::bare(Node::Leaf))
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<Located, E> {
-        Ok(Self::bare(Node::Leaf))
-    }
-
-    fn visit_str<E>(self, _: &str) -> Result<Located, E> {
-        Ok(Self::bare(Node::Leaf))
-    }
-
-    fn visit_unit<E>(self) -> Result<Located, E> {
-        Ok(Self::bare(Node::Leaf))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Located, A::Error> {
-        NodeVisitor.visit_seq(seq).map(Self::bare)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Located, A::Error> {
-        let Some(first) = map.next_key::<String>()? else {
-            return Ok(Self::bare(Node::Table(Vec::new())));
-        };
-        if first != SPANNED_START {
-            // A table without a span: `first` is its first key.
-            let mut entries = vec![(first, map.next_value::<Located>()?)];
-            while let Some(key) = map.next_key::<String>()? {
-                entries.push((key, map.next_value::<Located>()?));
-            }
-            return Ok(Self::bare(Node::Table(entries)));
-        }
-        let start: usize = map.next_value()?;
-        let mut end = start;
-        let mut node = Node::Leaf;
-        while let Some(key) = map.next_key::<String>()? {
-            match key.as_str() {
-                SPANNED_END => end = map.next_value()?,
-                SPANNED_VALUE => node = map.next_value()?,
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        Ok(Located {
-            span: Some(start..end.max(start)),
-            node,
-        })
-    }
-}
-
-impl<'de> Deserialize<'de> for Located {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_struct(SPANNED_NAME, SPANNED_FIELDS, LocatedVisitor)
-    }
-}
 
 /// Every key and array element of a document with its full dotted path
 /// (`instruments[1].tick_size`) and the byte span of its value, if known.
@@ -183,34 +25,53 @@ pub(crate) struct KeyMap {
 
 impl KeyMap {
     /// The map of `text`, or the TOML syntax error (message and span).
-    pub fn parse(text: &str) -> Result<Self, toml::de::Error> {
-        let root: Node = toml::from_str(text)?;
+    pub fn parse(text: &str) -> Result<Self, TomlError> {
+        let doc = ImDocument::parse(text)?;
         let mut map = Self::default();
-        map.add(&root, "");
+        map.add_table(doc.as_table(), "");
         Ok(map)
     }
 
-    fn add(&mut self, node: &Node, path: &str) {
-        match node {
-            Node::Table(entries) => {
-                for (key, value) in entries {
-                    let child = if path.is_empty() {
-                        key.clone()
-                    } else {
-                        format!("{path}.{key}")
-                    };
-                    self.entries.push((child.clone(), value.span.clone()));
-                    self.add(&value.node, &child);
+    fn add_table(&mut self, table: &Table, path: &str) {
+        for (key, item) in table.iter() {
+            let child = child_key(path, key);
+            self.entries.push((child.clone(), item.span()));
+            self.add_item(item, &child);
+        }
+    }
+
+    fn add_item(&mut self, item: &Item, path: &str) {
+        match item {
+            Item::None => {}
+            Item::Value(value) => self.add_value(value, path),
+            Item::Table(table) => self.add_table(table, path),
+            Item::ArrayOfTables(tables) => {
+                for (i, table) in tables.iter().enumerate() {
+                    let child = format!("{path}[{i}]");
+                    self.entries.push((child.clone(), table.span()));
+                    self.add_table(table, &child);
                 }
             }
-            Node::Array(items) => {
+        }
+    }
+
+    fn add_value(&mut self, value: &Value, path: &str) {
+        match value {
+            Value::Array(items) => {
                 for (i, item) in items.iter().enumerate() {
                     let child = format!("{path}[{i}]");
-                    self.entries.push((child.clone(), item.span.clone()));
-                    self.add(&item.node, &child);
+                    self.entries.push((child.clone(), item.span()));
+                    self.add_value(item, &child);
                 }
             }
-            Node::Leaf => {}
+            Value::InlineTable(table) => {
+                for (key, item) in table.iter() {
+                    let child = child_key(path, key);
+                    self.entries.push((child.clone(), item.span()));
+                    self.add_value(item, &child);
+                }
+            }
+            _ => {}
         }
     }
 
@@ -251,6 +112,15 @@ impl KeyMap {
                 .map(|(p, _)| p.as_str()),
             None => candidates.map(|(p, _)| p.as_str()).next(),
         }
+    }
+}
+
+/// `key` inside the table at `path` (`""`: the top level).
+fn child_key(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
     }
 }
 
@@ -315,7 +185,7 @@ pub(crate) fn guess_key(text: &str, line: usize) -> String {
 }
 
 /// A TOML syntax error as an issue, and where it is.
-pub(crate) fn syntax_issue(text: &str, err: &toml::de::Error) -> (Issue, Option<Location>) {
+pub(crate) fn syntax_issue(text: &str, err: &TomlError) -> (Issue, Option<Location>) {
     let location = err.span().map(|s| Location::of_offset(text, s.start));
     let key = location.map_or_else(|| "(top level)".to_owned(), |l| guess_key(text, l.line));
     let issue = Issue {
