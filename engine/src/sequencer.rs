@@ -1,4 +1,4 @@
-//! The Sequencer's checks and stamping (DESIGN.md §1): the single writer of the input stream.
+//! The Sequencer's checks and stamping (docs/DESIGN.md §1): the single writer of the input stream.
 //!
 //! [`Sequencer::stamp`] takes an input from a source (feed, venue, timer, operator), refuses
 //! what must never reach a stage — counted by [`InputReject`] — and gives the rest the next

@@ -1,4 +1,4 @@
-//! Timers as inputs (DESIGN.md §1): a timer that fires is an [`EventBody::Timer`] event
+//! Timers as inputs (docs/DESIGN.md §1): a timer that fires is an [`EventBody::Timer`] event
 //! offered to the Sequencer like any other input, so it is journaled, sequenced, and a
 //! replay sees it at the same place in the stream. Stages never read a clock.
 //!

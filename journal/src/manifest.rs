@@ -1,7 +1,7 @@
 //! The run manifest: the first record of every journal (kind [`kind::MANIFEST`], sequence 0).
 //!
 //! Its payload is UTF-8 text, one `key=value` per line, in the order written, so that any
-//! tool can read it. `binary_version` and `config_hash` are always present; later issues add
+//! tool can read it. `binary_version` and `config_hash` are always present; a run adds
 //! `model_hash` and `layout`.
 //!
 //! [`kind::MANIFEST`]: crate::format::kind::MANIFEST

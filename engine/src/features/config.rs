@@ -1,7 +1,8 @@
 //! Which features to compute and with which parameters.
 //!
-//! A plain struct for now; issue 3 point 9 reads it from TOML. [`FeatureConfig::validate`]
-//! names the offending field in every error, so the config layer can add file and key.
+//! A plain struct; the config layer (`crate::config`) builds it from TOML.
+//! [`FeatureConfig::validate`] names the offending field in every error, so the config layer
+//! can add file and key.
 
 use super::FeatureKind;
 

@@ -1,4 +1,4 @@
-//! Incremental market features, updated in O(1) per event (issue 3, point 3).
+//! Incremental market features, updated in O(1) per event .
 //!
 //! A [`FeatureEngine`] holds the state of one instrument's features and a [`Features`]
 //! snapshot of their current values. Feed it every book change ([`FeatureEngine::on_book`])

@@ -1,7 +1,7 @@
 //! Order management: the order state machine, positions, average cost, PnL and fees.
 //!
 //! [`Oms`] sees our order requests (the `OrderNew`, `OrderCancel` and `OrderAmend` outputs
-//! that passed risk) and the venue's `ExecReport` inputs. It is deterministic (DESIGN.md §1):
+//! that passed risk) and the venue's `ExecReport` inputs. It is deterministic (docs/DESIGN.md §1):
 //! no clock, no randomness; orders live in a `Vec` of slots preallocated by [`Oms::new`] and
 //! are found through a sorted `Vec` of `(client_order_id, slot)` (binary search, iterated in
 //! id order). Nothing allocates after `new`. No input panics: whatever does not fit is a

@@ -1,6 +1,6 @@
-//! The trading chain as stages (DESIGN.md §1): [`SignalStage`] (book → features → model)
+//! The trading chain as stages (docs/DESIGN.md §1): [`SignalStage`] (book → features → model)
 //! then [`OrderStage`] (strategy → router → risk → OMS). Fused on one thread they are
-//! [`TradingChain`]; issue 4 puts them on threads of their own.
+//! [`TradingChain`]; the runtime (`crate::runtime`) can also put them on threads of their own.
 
 mod build;
 mod orders;

@@ -1,6 +1,6 @@
 //! Pre-trade risk: every order request passes [`RiskEngine::check`] before it may leave.
 //!
-//! The engine is deterministic (DESIGN.md §1): time arrives as event-time nanoseconds in the
+//! The engine is deterministic (docs/DESIGN.md §1): time arrives as event-time nanoseconds in the
 //! arguments, there is no randomness, and all state lives in `Vec`s indexed by the dense
 //! instrument index or in a bounded `Vec` of working orders scanned in insertion order. After
 //! [`RiskEngine::new`] nothing allocates: the working-order table and the kill-switch cancel
