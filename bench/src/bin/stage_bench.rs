@@ -54,12 +54,14 @@ fn main() -> Result<()> {
     ensure!(args.repeat > 0, "--repeat must be at least 1");
     // The machine line first: after pinning, the process sees one core.
     println!("{}", machine_line(clock::unix_seconds()));
+    // The config before pinning: its layout's cores are checked against the cores this
+    // process may run on, which pinning narrows to one.
+    let cfg = EngineConfig::load(&args.config)?;
     if args.pin {
         let cores = core_affinity::get_core_ids().context("list cores")?;
         let last = *cores.last().context("no cores")?;
         ensure!(core_affinity::set_for_current(last), "pin to {last:?}");
     }
-    let cfg = EngineConfig::load(&args.config)?;
     let models = models_dir(&cfg)?;
     println!(
         "config: {} (hash {:016x}); pinned: {}",

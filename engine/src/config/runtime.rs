@@ -284,7 +284,9 @@ pub(crate) fn build_runtime(raw: &RawRuntime) -> Result<RuntimeConfig, Issue> {
 }
 
 fn build_threads(list: &[RawThread]) -> Result<Vec<ThreadSpec>, Issue> {
-    let cores = core_affinity::get_core_ids().map_or(0, |c| c.len());
+    // The cores this process may run on (its affinity mask); empty if unknown.
+    let cores: Vec<usize> =
+        core_affinity::get_core_ids().map_or_else(Vec::new, |c| c.iter().map(|c| c.id).collect());
     let mut out: Vec<ThreadSpec> = Vec::with_capacity(list.len());
     let mut next_stage = 0usize;
     for (i, t) in list.iter().enumerate() {
@@ -305,10 +307,14 @@ fn build_threads(list: &[RawThread]) -> Result<Vec<ThreadSpec>, Issue> {
             )
         })?;
         if let Some(c) = t.core {
-            if cores > 0 && c >= cores {
+            if !cores.is_empty() && !cores.contains(&c) {
+                let list: Vec<String> = cores.iter().map(ToString::to_string).collect();
                 return Err(Issue::invalid(
                     key("core"),
-                    format!("this machine has cores 0..{cores}, got {c}"),
+                    format!(
+                        "this machine has cores {} for this process, got {c}",
+                        list.join(", ")
+                    ),
                 ));
             }
         }
