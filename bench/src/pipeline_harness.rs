@@ -661,8 +661,8 @@ fn feed(
         &control,
         pace,
         spec.wait,
+        observer,
     )
-    .observed_by(observer)
     .run();
     let t_end = now_ns();
     if let Some(e) = &obs.offer_error {

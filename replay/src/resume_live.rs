@@ -71,8 +71,7 @@ pub fn resume_live(
             let end = sc.end_ns();
             sc.start_ns = sc.start_ns.max(at.saturating_add(1));
             sc.duration_ns = end.saturating_sub(sc.start_ns).max(1);
-            let market =
-                SyntheticMarket::new(sc).map_err(|e| LiveError::Market(e.to_string()))?;
+            let market = SyntheticMarket::new(sc).map_err(|e| LiveError::Market(e.to_string()))?;
             let market = Resumed {
                 first,
                 at_ns: at,
@@ -96,12 +95,7 @@ pub fn resume_live(
             let journal = match base {
                 Some(base) => {
                     let not_sent: Vec<u64> = first.iter().filter_map(exec_client_id).collect();
-                    journaled_orders(
-                        resume.chain.downstream.oms(),
-                        base,
-                        fix.venue,
-                        &not_sent,
-                    )
+                    journaled_orders(resume.chain.downstream.oms(), base, fix.venue, &not_sent)
                 }
                 None => Vec::new(),
             };
@@ -118,11 +112,7 @@ pub fn resume_live(
         }
         #[cfg(not(feature = "fix"))]
         LiveSpec::Gateways { .. } => {
-            return Err(LiveError::Market(
-                "[live] market = \"gateways\" needs the `fix` feature; this binary was built without it"
-                    .into(),
-            )
-            .into())
+            return Err(tickrail_gateways::live::gateways_need_fix().into())
         }
     };
     Ok((report, summary))

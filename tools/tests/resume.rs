@@ -358,7 +358,7 @@ fn a_recovered_run_keeps_its_position_and_daily_loss_for_risk() {
     let run = cwd.join("run");
     let cfg = tickrail_engine::config::EngineConfig::load(&cfg_path).unwrap();
     let mut found = None;
-    for attempt in 0..10u64 {
+    for attempt in 0..16u64 {
         let _ = std::fs::remove_dir_all(&run);
         let out = cwd.join(format!("run-{attempt}.txt"));
         let mut child = spawn(
@@ -372,25 +372,38 @@ fn a_recovered_run_keeps_its_position_and_daily_loss_for_risk() {
             cwd,
             &out,
         );
-        std::thread::sleep(Duration::from_millis(150 + 150 * attempt));
+        std::thread::sleep(Duration::from_millis(150 + 120 * (attempt % 8)));
         child.kill().unwrap();
         child.wait().unwrap();
         if !run.join("inputs").is_dir() {
             continue;
         }
         let (before, _) = EngineState::rebuild(&cfg, &run, None).unwrap();
-        if let Some(i) = before
+        let Some(i) = before
             .instruments
             .iter()
             .find(|i| i.position.raw.abs() >= 50 && i.mark.is_some())
-        {
-            found = Some((before.clone(), i.clone()));
+        else {
+            continue;
+        };
+        // A reducing order must have room: the orders already working on the reducing side
+        // may use up the limit the other way (then this kill is no test of it).
+        let recovered = tickrail_replay::resume::recover(&cfg, &run).unwrap();
+        let risk = recovered.chain.downstream.risk();
+        let id = InstrumentId::new(i.id);
+        let reducing = if i.position.raw > 0 {
+            Side::Sell
+        } else {
+            Side::Buy
+        };
+        if limit + i.position.raw.abs() - risk.working_qty(id, reducing).unwrap() > 0 {
+            found = Some((before.clone(), i.clone(), recovered));
             break;
         }
     }
-    let (before, inst) = found.expect("no run held a position of 50 or more when killed");
+    let (before, inst, recovered) =
+        found.expect("no run held a position of 50 or more, with room to reduce it, when killed");
 
-    let recovered = tickrail_replay::resume::recover(&cfg, &run).unwrap();
     let after = EngineState::of(
         &recovered.chain,
         &cfg,

@@ -143,9 +143,10 @@ pub struct FeedLoop<'a, M: LiveMarket, O: FeedObserver = ()> {
     last_percentiles: u64,
 }
 
-impl<'a, M: LiveMarket> FeedLoop<'a, M, ()> {
+impl<'a, M: LiveMarket, O: FeedObserver> FeedLoop<'a, M, O> {
     /// A feed loop over `market`, feeding `input` and reading `output`; `timers` enter as
-    /// the runner's rule says; idles the `wait` way.
+    /// the runner's rule says; idles the `wait` way; `observer` sees what it reads and sends
+    /// (`()`: nothing).
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         market: M,
@@ -156,6 +157,7 @@ impl<'a, M: LiveMarket> FeedLoop<'a, M, ()> {
         control: &'a LiveControl,
         pace: Pace,
         wait: WaitKind,
+        observer: O,
     ) -> Self {
         let send_queue = output.consumer.capacity();
         Self {
@@ -167,7 +169,7 @@ impl<'a, M: LiveMarket> FeedLoop<'a, M, ()> {
             control,
             pace,
             idle: Idle::new(wait),
-            observer: (),
+            observer,
             report: FeedReport::default(),
             pending: VecDeque::with_capacity(send_queue),
             gate_idle: Idle::new(WaitKind::Yield),
@@ -179,32 +181,6 @@ impl<'a, M: LiveMarket> FeedLoop<'a, M, ()> {
             last_percentiles: 0,
         }
     }
-}
-
-impl<'a, M: LiveMarket, O: FeedObserver> FeedLoop<'a, M, O> {
-    /// The same loop, with `observer` seeing what it reads and sends.
-    pub fn observed_by<P: FeedObserver>(self, observer: P) -> FeedLoop<'a, M, P> {
-        FeedLoop {
-            market: self.market,
-            timers: self.timers,
-            input: self.input,
-            output: self.output,
-            counters: self.counters,
-            control: self.control,
-            pace: self.pace,
-            idle: self.idle,
-            observer,
-            report: self.report,
-            pending: self.pending,
-            gate_idle: self.gate_idle,
-            wall0: self.wall0,
-            event0: self.event0,
-            output_open: self.output_open,
-            held: self.held,
-            stopping: self.stopping,
-            last_percentiles: self.last_percentiles,
-        }
-    }
 
     /// Runs until the market is done (or a stop request) and the output ring is drained
     /// and closed; returns the report and the observer.
@@ -214,22 +190,20 @@ impl<'a, M: LiveMarket, O: FeedObserver> FeedLoop<'a, M, O> {
         self.last_percentiles = self.wall0;
         self.event0 = Market::next_due_ns(&mut self.market).unwrap_or(0);
         self.timers.start(self.event0);
-        while self.output_open {
+        'round: while self.output_open {
             let mut did = self.drain_outputs();
             for phase in [Self::offer_held, Self::operator, Self::market] {
                 match phase(&mut self) {
                     Phase::Next(n) => did += n,
-                    Phase::Again => {
-                        did = usize::MAX;
-                        break;
-                    }
+                    Phase::Again => continue 'round,
                 }
             }
-            match did {
-                usize::MAX => {}
-                0 if !self.pending.is_empty() => self.gate_idle.idle(),
-                0 => self.on_idle(),
-                _ => self.idle.reset(),
+            if did > 0 {
+                self.idle.reset();
+            } else if !self.pending.is_empty() {
+                self.gate_idle.idle();
+            } else {
+                self.on_idle();
             }
         }
         let mut report = self.report;

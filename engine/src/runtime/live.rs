@@ -147,6 +147,7 @@ pub fn run<M: LiveMarket>(
                 &ctl,
                 pace,
                 feed_spec.wait,
+                (),
             )
             .run()
             .0

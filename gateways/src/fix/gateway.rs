@@ -1674,6 +1674,30 @@ mod tests {
         out
     }
 
+    /// A day buy of 1 at 100.00 on venue 1 with `client_order_id`.
+    fn buy_one(client_order_id: u64) -> Event {
+        Event::new(
+            EventHeader {
+                sequence: 1,
+                cause_sequence: 1,
+                exchange_ts_ns: 0,
+                receive_ts_ns: 0,
+                instrument: INST,
+                price_scale: 2,
+                qty_scale: 0,
+                source: 0,
+            },
+            EventBody::OrderNew {
+                side: Side::Buy,
+                tif: TimeInForce::Day,
+                venue: 1,
+                client_order_id,
+                price: Price::new(10_000),
+                qty: Qty::new(1),
+            },
+        )
+    }
+
     fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
         let start = clock::monotonic();
         while !cond() {
@@ -1847,26 +1871,7 @@ mod tests {
         let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
         // Nobody answers the logon: the request waits in the ring.
         let mut s = setup("unsent", Duration::from_secs(30));
-        let new = Event::new(
-            EventHeader {
-                sequence: 1,
-                cause_sequence: 1,
-                exchange_ts_ns: 0,
-                receive_ts_ns: 0,
-                instrument: INST,
-                price_scale: 2,
-                qty_scale: 0,
-                source: 0,
-            },
-            EventBody::OrderNew {
-                side: Side::Buy,
-                tif: TimeInForce::Day,
-                venue: 1,
-                client_order_id: 13,
-                price: Price::new(10_000),
-                qty: Qty::new(1),
-            },
-        );
+        let new = buy_one(13);
         s.gateway.submit(&new).unwrap();
         assert!(s.gateway.take_unsent().is_none(), "not before close");
         s.gateway.close().unwrap();
@@ -2017,26 +2022,7 @@ mod tests {
         assert_eq!((st.duplicates, st.ignored), (1, 2), "{st:?}");
         assert!(st.rejects.is_empty(), "{st:?}");
         // Held orders go out again.
-        let new = Event::new(
-            EventHeader {
-                sequence: 1,
-                cause_sequence: 1,
-                exchange_ts_ns: 0,
-                receive_ts_ns: 0,
-                instrument: INST,
-                price_scale: 2,
-                qty_scale: 0,
-                source: 0,
-            },
-            EventBody::OrderNew {
-                side: Side::Buy,
-                tif: TimeInForce::Day,
-                venue: 1,
-                client_order_id: 13,
-                price: Price::new(10_000),
-                qty: Qty::new(1),
-            },
-        );
+        let new = buy_one(13);
         s.gateway.submit(&new).unwrap();
         let d = v.expect(Duration::from_secs(5), |m| m.is("D"));
         assert_eq!(d.get(tag::CL_ORD_ID), Some("13"));

@@ -402,15 +402,8 @@ impl GatewayMarket {
             | EventBody::OrderAmend {
                 client_order_id, ..
             } => {
-                let now = wall_ns();
-                let mut header = request.header;
-                header.sequence = 0;
-                header.cause_sequence = 0;
-                header.exchange_ts_ns = now;
-                header.receive_ts_ns = now;
-                header.source = FIX_SOURCE;
-                self.queue.push_back(Event::new(
-                    header,
+                self.answer_locally(
+                    request,
                     EventBody::ExecReport {
                         exec: ExecKind::CancelRejected,
                         side: tickrail_engine::Side::Buy,
@@ -423,7 +416,7 @@ impl GatewayMarket {
                         leaves_qty: Qty::ZERO,
                         cum_qty: Qty::ZERO,
                     },
-                ));
+                );
             }
             _ => {}
         }
@@ -442,15 +435,8 @@ impl GatewayMarket {
             return;
         };
         self.refused += 1;
-        let now = wall_ns();
-        let mut header = request.header;
-        header.sequence = 0;
-        header.cause_sequence = 0;
-        header.exchange_ts_ns = now;
-        header.receive_ts_ns = now;
-        header.source = FIX_SOURCE;
-        self.queue.push_back(Event::new(
-            header,
+        self.answer_locally(
+            request,
             EventBody::ExecReport {
                 exec: ExecKind::Rejected,
                 side,
@@ -463,7 +449,20 @@ impl GatewayMarket {
                 leaves_qty: Qty::ZERO,
                 cum_qty: Qty::ZERO,
             },
-        ));
+        );
+    }
+
+    /// Queues `body` as an input from the FIX session answering `request`, stamped now: the
+    /// gateway's own answer for a request the session did not take.
+    fn answer_locally(&mut self, request: &Event, body: EventBody) {
+        let now = wall_ns();
+        let mut header = request.header;
+        header.sequence = 0;
+        header.cause_sequence = 0;
+        header.exchange_ts_ns = now;
+        header.receive_ts_ns = now;
+        header.source = FIX_SOURCE;
+        self.queue.push_back(Event::new(header, body));
     }
 }
 

@@ -102,9 +102,15 @@ pub fn run_live(
             run(cfg, run_dir, market, control, progress, None).map(market_report)
         }
         #[cfg(not(feature = "fix"))]
-        LiveSpec::Gateways { .. } => Err(LiveError::Market(
-            "[live] market = \"gateways\" needs the `fix` feature; this binary was built without it"
-                .into(),
-        )),
+        LiveSpec::Gateways { .. } => Err(gateways_need_fix()),
     }
+}
+
+/// The error for `[live] market = "gateways"` in a binary built without the `fix` feature
+/// (of this crate, or of a crate that runs it).
+pub fn gateways_need_fix() -> LiveError {
+    LiveError::Market(
+        "[live] market = \"gateways\" needs the `fix` feature; this binary was built without it"
+            .into(),
+    )
 }
