@@ -286,6 +286,7 @@ mod tests {
                 segment: 0,
                 offset: 64,
             },
+            crc: 0,
         }
     }
 

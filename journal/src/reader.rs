@@ -20,6 +20,9 @@ pub struct Record<'a> {
     pub timestamp_ns: i64,
     pub payload: &'a [u8],
     pub position: Position,
+    /// The record's CRC32C (over its header and payload; checked when it was read). Folding
+    /// the CRCs of a journal's records identifies its content cheaply.
+    pub crc: u32,
 }
 
 /// A reader over a journal directory.
@@ -100,6 +103,7 @@ impl JournalReader {
                                 segment: self.seg.index - 1,
                                 offset: at as u64,
                             },
+                            crc: h.crc,
                         }));
                     }
                     self.advance_segment()?;
@@ -125,6 +129,7 @@ impl JournalReader {
                             segment: self.seg.index,
                             offset: at as u64,
                         },
+                        crc: h.crc,
                     }));
                 }
             }

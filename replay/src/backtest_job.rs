@@ -21,6 +21,7 @@ use tickrail_gateways::feed::{FeedSource, FeedStats, InstrumentMap, Merged, Open
 use tickrail_gateways::itch::{trading_day_midnight_ns, ItchSource};
 
 use crate::backtest::{BacktestError, BacktestParams, HistoricalMarket, QueueModel};
+use crate::import::{ImportError, ImportedFeed, InputJournal};
 use crate::journal_sink::{JournalSink, JournalSinkError};
 use crate::report::{Collector, Report};
 use crate::{NullSink, RunSummary, Runner, Sink};
@@ -67,6 +68,16 @@ impl DataFormat {
         }
     }
 
+    /// The name [`DataFormat::from_name`] parses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Itch => "itch",
+            Self::Binance => "binance",
+            Self::Dbn => "dbn",
+            Self::Csv => "csv",
+        }
+    }
+
     /// Whether the format carries individual orders (L3), so FIFO queue positions are exact.
     pub fn per_order(self) -> bool {
         matches!(self, Self::Itch | Self::Dbn)
@@ -86,6 +97,17 @@ pub struct DataSpec {
     /// New York, EST or EDT as on that day
     /// ([`tickrail_gateways::itch::trading_day_midnight_ns`]). Default 1970-01-01.
     pub itch_date: Option<(i32, u32, u32)>,
+}
+
+impl DataSpec {
+    /// Data that is an input journal: `path` is an import's output directory, a run
+    /// directory, or an input journal directory.
+    pub fn journal(&self) -> Option<&Path> {
+        match self.files.as_slice() {
+            [one] if one.is_dir() => Some(one),
+            _ => None,
+        }
+    }
 }
 
 /// How to run it.
@@ -120,9 +142,18 @@ pub enum JobError {
     /// Journaling failed.
     #[error(transparent)]
     Journal(#[from] JournalSinkError),
+    /// The input journal cannot be used.
+    #[error(transparent)]
+    InputJournal(Box<ImportError>),
     /// A bad option.
     #[error("{0}")]
     Invalid(String),
+}
+
+impl From<ImportError> for JobError {
+    fn from(e: ImportError) -> Self {
+        Self::InputJournal(Box::new(e))
+    }
 }
 
 /// What a backtest produced.
@@ -195,6 +226,12 @@ pub fn open_feed(
 
 /// Runs one backtest of `cfg` over `data`, journaling under `opts.out_dir`;
 /// `progress(inputs, event_ts_ns)` is called every sample interval.
+///
+/// Data that is an input journal ([`DataSpec::journal`]: an import's, or a live run's) is
+/// read in place and only the outputs are journaled: the inputs are already a journal. The
+/// output journal's manifest names the input journal by path and content hash, with the
+/// queue model, so that `tickrail replay OUT --verify` re-drives the backtest exactly
+/// ([`crate::backtest_verify`]).
 pub fn run_backtest(
     cfg: &EngineConfig,
     data: &DataSpec,
@@ -202,13 +239,24 @@ pub fn run_backtest(
     progress: impl FnMut(u64, i64),
 ) -> Result<Outcome, JobError> {
     let venue = cfg.venues.first().ok_or(JobError::NoVenue)?;
-    let feed = open_feed(cfg, data, venue.id)?;
+    if let Some(dir) = data.journal() {
+        let input = InputJournal::open(dir, &cfg.instruments)?;
+        let queue = queue_for(opts.queue, input.format);
+        let layout = format!("backtest: one thread, {queue:?} queue, inputs from a journal");
+        let keys = journal_backtest_keys(&input, queue)?;
+        let journal = JournalSink::create_outputs(cfg, &opts.out_dir, &layout, &keys)?;
+        let feed = ImportedFeed::open(&input.dir)?;
+        let (mut outcome, journal) = drive(cfg, feed, input.format, opts, journal, progress)?;
+        outcome.journaled = journal.close()?;
+        return Ok(outcome);
+    }
+    let (feed, format) = open_feed(cfg, data, venue.id)?;
     let layout = format!(
         "backtest: one thread, {:?} queue",
-        queue_for(opts.queue, feed.1)
+        queue_for(opts.queue, Some(format))
     );
     let journal = JournalSink::create(cfg, &opts.out_dir, &layout)?;
-    let (mut outcome, journal) = drive(cfg, feed, opts, journal, progress)?;
+    let (mut outcome, journal) = drive(cfg, feed, Some(format), opts, journal, progress)?;
     outcome.journaled = journal.close()?;
     Ok(outcome)
 }
@@ -220,12 +268,64 @@ pub fn run_backtest_unjournaled(
     opts: &JobOptions,
 ) -> Result<Outcome, JobError> {
     let venue = cfg.venues.first().ok_or(JobError::NoVenue)?;
-    let feed = open_feed(cfg, data, venue.id)?;
-    drive(cfg, feed, opts, NullSink, |_, _| {}).map(|(o, _)| o)
+    if let Some(dir) = data.journal() {
+        let input = InputJournal::open(dir, &cfg.instruments)?;
+        let feed = ImportedFeed::open(&input.dir)?;
+        return drive(cfg, feed, input.format, opts, NullSink, |_, _| {}).map(|(o, _)| o);
+    }
+    let (feed, format) = open_feed(cfg, data, venue.id)?;
+    drive(cfg, feed, Some(format), opts, NullSink, |_, _| {}).map(|(o, _)| o)
 }
 
-fn queue_for(queue: Option<QueueModel>, format: DataFormat) -> QueueModel {
-    queue.unwrap_or(if format.per_order() {
+/// The output manifest keys of a backtest from an input journal (see [`run_backtest`]).
+fn journal_backtest_keys(
+    input: &InputJournal,
+    queue: QueueModel,
+) -> Result<Vec<(String, String)>, JobError> {
+    let dir = std::fs::canonicalize(&input.dir).unwrap_or_else(|_| input.dir.clone());
+    Ok(vec![
+        (INPUT_JOURNAL_KEY.into(), dir.display().to_string()),
+        ("input_hash".into(), input.content_hash()?),
+        (
+            "input_format".into(),
+            input.format.map_or("run", DataFormat::name).into(),
+        ),
+        ("queue".into(), queue_name(queue)),
+    ])
+}
+
+/// The output manifest key naming a backtest's input journal (present only in backtests
+/// whose inputs were a journal).
+pub const INPUT_JOURNAL_KEY: &str = "input_journal";
+
+/// `fifo` or `prob:POWER`, as [`parse_queue`] reads it.
+pub fn queue_name(queue: QueueModel) -> String {
+    match queue {
+        QueueModel::Fifo => "fifo".into(),
+        QueueModel::Probabilistic { power } => format!("prob:{power}"),
+    }
+}
+
+/// Parses `fifo`, `prob` (power 2) or `prob:POWER` (finite, `>= 0`).
+pub fn parse_queue(text: &str) -> Option<QueueModel> {
+    if text == "fifo" {
+        return Some(QueueModel::Fifo);
+    }
+    let power = match text.strip_prefix("prob")? {
+        "" => 2.0,
+        p => p
+            .strip_prefix(':')?
+            .parse::<f64>()
+            .ok()
+            .filter(|p| p.is_finite() && *p >= 0.0)?,
+    };
+    Some(QueueModel::Probabilistic { power })
+}
+
+/// The queue model: `queue` if given, else by format (FIFO for per-order data; the
+/// probabilistic model for level data and for a live run's journal).
+pub fn queue_for(queue: Option<QueueModel>, format: Option<DataFormat>) -> QueueModel {
+    queue.unwrap_or(if format.is_some_and(DataFormat::per_order) {
         QueueModel::Fifo
     } else {
         QueueModel::Probabilistic { power: 2.0 }
@@ -250,10 +350,12 @@ impl Checked for NullSink {
     }
 }
 
-/// The backtest over an opened `feed` (of the config's first venue; see [`open_feed`]).
-fn drive<S: Checked>(
+/// The backtest over an opened `feed` of `format` (`None`: a live run's journal) for the
+/// config's first venue.
+pub(crate) fn drive<F: FeedSource, S: Checked>(
     cfg: &EngineConfig,
-    (feed, format): (Merged, DataFormat),
+    feed: F,
+    format: Option<DataFormat>,
     opts: &JobOptions,
     sink: S,
     mut progress: impl FnMut(u64, i64),
@@ -266,7 +368,7 @@ fn drive<S: Checked>(
     let venue = cfg.venues.first().ok_or(JobError::NoVenue)?;
     let params = BacktestParams {
         venue: venue.id,
-        feed_latency_ns: (format == DataFormat::Itch).then_some(venue.feed_latency_ns),
+        feed_latency_ns: (format == Some(DataFormat::Itch)).then_some(venue.feed_latency_ns),
         entry_latency_ns: venue.entry_latency_ns,
         ack_latency_ns: venue.ack_latency_ns,
         queue: queue_for(opts.queue, format),

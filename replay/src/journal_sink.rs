@@ -1,6 +1,7 @@
 //! A runner [`Sink`] that journals: inputs to `run_dir/inputs`, outputs to
 //! `run_dir/outputs`, with the same manifest keys as a live run — so a backtest is itself a
-//! run that `tickrail replay RUN --verify` re-drives and checks.
+//! run that `tickrail replay RUN --verify` re-drives and checks. A backtest whose inputs are
+//! already a journal writes only the outputs ([`JournalSink::create_outputs`]).
 //!
 //! The [`Sink`] methods cannot fail, so the first write error is kept, nothing more is
 //! written after it, and [`JournalSink::error`] / [`JournalSink::close`] report it: the
@@ -45,7 +46,8 @@ pub enum JournalSinkError {
 #[derive(Debug)]
 pub struct JournalSink {
     dirs: [PathBuf; 2],
-    writers: Option<[JournalWriter; 2]>,
+    /// `[inputs, outputs]`; `None` once closed, or for a stream not journaled.
+    writers: [Option<JournalWriter>; 2],
     error: Option<JournalSinkError>,
     written: [u64; 2],
 }
@@ -62,7 +64,25 @@ impl JournalSink {
         let [inputs, outputs] = run_journals::create(cfg, run_dir, Some(layout))?;
         Ok(Self {
             dirs,
-            writers: Some([inputs, outputs]),
+            writers: [Some(inputs), Some(outputs)],
+            error: None,
+            written: [0; 2],
+        })
+    }
+
+    /// Opens only `run_dir/outputs` (inputs are not journaled); `extra` keys go into its
+    /// manifest beside the run's.
+    pub fn create_outputs(
+        cfg: &EngineConfig,
+        run_dir: &Path,
+        layout: &str,
+        extra: &[(String, String)],
+    ) -> Result<Self, JournalSinkError> {
+        let dirs = run_journals::journal_dirs(run_dir);
+        let outputs = run_journals::create_outputs(cfg, run_dir, layout, extra)?;
+        Ok(Self {
+            dirs,
+            writers: [None, Some(outputs)],
             error: None,
             written: [0; 2],
         })
@@ -83,8 +103,8 @@ impl JournalSink {
         if let Some(e) = self.error.take() {
             return Err(e);
         }
-        if let Some(writers) = self.writers.take() {
-            for (mut w, dir) in writers.into_iter().zip(&self.dirs) {
+        for (slot, dir) in self.writers.iter_mut().zip(&self.dirs) {
+            if let Some(mut w) = slot.take() {
                 let err = |source| JournalSinkError::Journal {
                     dir: dir.clone(),
                     source,
@@ -101,10 +121,10 @@ impl JournalSink {
         if self.error.is_some() {
             return;
         }
-        let Some(writers) = self.writers.as_mut() else {
+        let Some(writer) = self.writers[k].as_mut() else {
             return;
         };
-        match append_event(&mut writers[k], event) {
+        match append_event(writer, event) {
             Ok(_) => self.written[k] += 1,
             Err(source) => {
                 self.error = Some(JournalSinkError::Codec {

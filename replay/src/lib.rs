@@ -8,11 +8,14 @@
 //! - [`verify`]: `tickrail replay RUN --verify`; [`state`]: the state at an input.
 //! - [`backtest`], [`backtest_job`]: historical data through the chain against a modelled
 //!   venue; [`report`]: its HTML report; [`journal_sink`]: journaling a single-thread run.
+//! - [`import`]: vendor data → an input journal, and reading one back for a backtest.
 //! - [`resume`], [`resume_live`]: recovering a crashed run from its journal and continuing
 //!   it live.
 
 pub mod backtest;
 pub mod backtest_job;
+pub mod backtest_verify;
+pub mod import;
 pub mod journal_sink;
 pub mod report;
 pub mod resume;

@@ -162,7 +162,7 @@ fn open(dir: &Path) -> Result<JournalReader, VerifyError> {
 /// The next output of the output journal (read with its internal records), noting in
 /// `closed` whether the last record read was a clean-close run mark: a journal that ends
 /// right after one was closed by its run; one that ends without was not (a crash).
-fn next_output(
+pub(crate) fn next_output(
     reader: &mut JournalReader,
     dir: &Path,
     closed: &mut bool,

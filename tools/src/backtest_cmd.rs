@@ -21,7 +21,10 @@ use tickrail_replay::report::write_html;
 /// `tickrail backtest`.
 #[derive(Debug, clap::Args)]
 pub struct BacktestArgs {
-    /// Market data files (merged by receive time).
+    /// Market data files (merged by receive time), or one directory holding an input
+    /// journal: `tickrail import`'s output, or a live run whose market data is replayed
+    /// (its execution reports are left out; the simulated venue makes its own). A backtest
+    /// from a journal reads it in place and journals only its outputs.
     #[arg(long, required = true, num_args = 1..)]
     pub data: Vec<PathBuf>,
     /// The engine config: instruments named as in the data, strategy, risk; its first
@@ -89,13 +92,24 @@ pub fn run(args: BacktestArgs) -> Result<ExitCode> {
         let outcome = single(&cfg, &data, &opts, args.quiet)?;
         print_outcome(&outcome)?;
         write_reports(&outcome, &args.out, &cfg.file)?;
-        outln!(
-            "journal     {} inputs + {} outputs in {} — check it: tickrail replay {} --verify",
-            outcome.journaled[0],
-            outcome.journaled[1],
-            args.out.display(),
-            args.out.display()
-        );
+        if data.journal().is_some() {
+            outln!(
+                "journal     {} outputs in {} (the inputs are the input journal, named by hash \
+                 in its manifest) — check it: tickrail replay {} --verify",
+                outcome.journaled[1],
+                args.out.display(),
+                args.out.display()
+            );
+        } else {
+            outln!(
+                "journal     {} inputs + {} outputs in {} — check it: tickrail replay {} \
+                 --verify",
+                outcome.journaled[0],
+                outcome.journaled[1],
+                args.out.display(),
+                args.out.display()
+            );
+        }
         return Ok(ExitCode::SUCCESS);
     }
     sweep(&args, &base_text, &data, queue, sample_interval_ns)
@@ -383,7 +397,7 @@ fn write_reports_quiet(o: &Outcome, dir: &Path, title: &str) -> Result<(), Strin
     .map_err(|e| e.to_string())
 }
 
-fn parse_date(text: &str) -> Result<(i32, u32, u32)> {
+pub(crate) fn parse_date(text: &str) -> Result<(i32, u32, u32)> {
     let parts: Vec<&str> = text.split('-').collect();
     let bad = || format!("--itch-date: expected YYYY-MM-DD, got {text:?}");
     if parts.len() != 3 {
@@ -397,19 +411,9 @@ fn parse_date(text: &str) -> Result<(i32, u32, u32)> {
 }
 
 fn parse_queue(text: &str) -> Result<QueueModel> {
-    if text == "fifo" {
-        return Ok(QueueModel::Fifo);
-    }
-    let power = match text.strip_prefix("prob") {
-        Some("") => 2.0,
-        Some(p) => p
-            .strip_prefix(':')
-            .and_then(|p| p.parse::<f64>().ok())
-            .filter(|p| p.is_finite() && *p >= 0.0)
-            .with_context(|| format!("--queue: bad power in {text:?}"))?,
-        None => bail!("--queue: expected fifo or prob[:POWER], got {text:?}"),
-    };
-    Ok(QueueModel::Probabilistic { power })
+    tickrail_replay::backtest_job::parse_queue(text).with_context(|| {
+        format!("--queue: expected fifo, prob or prob:POWER (POWER >= 0), got {text:?}")
+    })
 }
 
 #[cfg(test)]

@@ -2,7 +2,8 @@
 //!
 //! `run` (the main job), `stat` (live counters of a running engine), `replay` (re-drive and
 //! verify a run), `state` (a run's engine state rebuilt from its journal, at its end or at
-//! an earlier input), `backtest` (historical data), `config check` and the journal tools
+//! an earlier input), `import` (vendor data into an input journal), `backtest` (historical
+//! data, raw or imported), `config check` and the journal tools
 //! (`tickrail journal …`), `venue` (the FIX 4.4 venue simulator) and `feed publish`
 //! (replays an ITCH file as MoldUDP64 over UDP multicast).
 
@@ -19,6 +20,7 @@ mod backtest_cmd;
 mod demo;
 mod export_cmd;
 mod feed_cmd;
+mod import_cmd;
 mod journal_cmd;
 mod replay_cmd;
 mod run_cmd;
@@ -53,6 +55,9 @@ enum Command {
     /// thread against the simulated venue, journaled, with a report; `--sweep` runs
     /// parameter grids in parallel.
     Backtest(backtest_cmd::BacktestArgs),
+    /// Import vendor market data (ITCH, DBN, Binance captures, CSV) into an input journal
+    /// of validated, sequenced events that `backtest --data DIR` reads in place.
+    Import(import_cmd::ImportArgs),
     /// Re-drive a run's journaled inputs through the same stages on one thread; with
     /// `--verify`, compare every output with the journal byte for byte (exit 3 at the first
     /// difference).
@@ -100,6 +105,7 @@ fn main() -> std::process::ExitCode {
         Command::Replay(args) => replay_cmd::run(args),
         Command::State(args) => state_cmd::run(args),
         Command::Backtest(args) => backtest_cmd::run(args),
+        Command::Import(args) => import_cmd::run(args),
         Command::Venue(args) => venue_cmd::run(args),
         Command::Feed(cmd) => feed_cmd::run(cmd),
     };

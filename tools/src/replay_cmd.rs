@@ -17,7 +17,8 @@ use tickrail_engine::config::EngineConfig;
 use tickrail_engine::runtime::threads::model_hash;
 use tickrail_engine::{decode_event, Event, EventKind};
 use tickrail_journal::{read_manifest, JournalReader, Manifest};
-use tickrail_replay::verify::{replay_run, Point, ReplayOptions, Replayed, Verdict};
+use tickrail_replay::backtest_verify::{input_journal_of, verify_journal_backtest};
+use tickrail_replay::verify::{replay_run, Point, ReplayOptions, ReplaySummary, Replayed, Verdict};
 
 use crate::run_cmd::{load, DEFAULT_ORIGIN};
 
@@ -72,6 +73,9 @@ enum Print {
 
 /// `tickrail replay`.
 pub fn run(args: ReplayArgs) -> Result<ExitCode> {
+    if let Some(code) = journal_backtest(&args)? {
+        return Ok(code);
+    }
     let run_dir = run_dir(&args.run)?;
     let manifest = read_manifest(&run_dir.join("inputs"))
         .with_context(|| format!("{}: reading the run manifest", run_dir.display()))?;
@@ -94,13 +98,7 @@ pub fn run(args: ReplayArgs) -> Result<ExitCode> {
         verify: args.verify,
     };
     let speed = parse_speed(&args.speed)?;
-    let print = match args.print.as_deref() {
-        None if args.verify => Print::None,
-        None | Some("orders") => Print::Orders,
-        Some("none") => Print::None,
-        Some("all") => Print::All,
-        Some(other) => bail!("--print: expected none, orders or all, got {other:?}"),
-    };
+    let print = parse_print(&args)?;
     outln!(
         "tickrail replay: {} with {} (config hash {}){}",
         run_dir.display(),
@@ -112,37 +110,57 @@ pub fn run(args: ReplayArgs) -> Result<ExitCode> {
     let mut pacer = Pacer::new(speed);
     let mut write_error = None;
     let summary = replay_run(&cfg, &run_dir, opts, |ev| {
-        let e = match ev {
-            Replayed::Input(e) => {
-                pacer.wait_for(e.header.receive_ts_ns);
-                e
-            }
-            Replayed::Output(e) => e,
-        };
-        let show = match print {
-            Print::None => false,
-            Print::All => true,
-            Print::Orders => notable(e.kind()),
-        };
-        if show {
-            use std::io::Write as _;
-            let tag = if matches!(ev, Replayed::Input(_)) {
-                "in "
-            } else {
-                "out"
-            };
-            if let Err(err) = writeln!(std::io::stdout().lock(), "{tag} {e}") {
-                write_error = Some(err);
-                return ControlFlow::Break(());
-            }
+        if let Replayed::Input(e) = ev {
+            pacer.wait_for(e.header.receive_ts_ns);
         }
-        ControlFlow::Continue(())
+        show_event(ev, print, &mut write_error)
     })
     .with_context(|| format!("replaying {}", run_dir.display()))?;
     if let Some(err) = write_error {
         return Err(err.into());
     }
+    print_summary(&summary)?;
+    print_verdict(&summary)
+}
 
+/// `--print`, defaulting to none with `--verify` and to orders without.
+fn parse_print(args: &ReplayArgs) -> Result<Print> {
+    Ok(match args.print.as_deref() {
+        None if args.verify => Print::None,
+        None | Some("orders") => Print::Orders,
+        Some("none") => Print::None,
+        Some("all") => Print::All,
+        Some(other) => bail!("--print: expected none, orders or all, got {other:?}"),
+    })
+}
+
+/// Prints a replayed event if `print` shows it; a write error stops the replay.
+fn show_event(
+    ev: Replayed<'_>,
+    print: Print,
+    write_error: &mut Option<std::io::Error>,
+) -> ControlFlow<()> {
+    let (tag, e) = match ev {
+        Replayed::Input(e) => ("in ", e),
+        Replayed::Output(e) => ("out", e),
+    };
+    let show = match print {
+        Print::None => false,
+        Print::All => true,
+        Print::Orders => notable(e.kind()),
+    };
+    if show {
+        use std::io::Write as _;
+        if let Err(err) = writeln!(std::io::stdout().lock(), "{tag} {e}") {
+            *write_error = Some(err);
+            return ControlFlow::Break(());
+        }
+    }
+    ControlFlow::Continue(())
+}
+
+/// The `replayed` line: inputs, outputs by kind.
+fn print_summary(summary: &ReplaySummary) -> Result<()> {
     let kinds: Vec<String> = summary
         .window_outputs_by_kind
         .iter()
@@ -159,6 +177,11 @@ pub fn run(args: ReplayArgs) -> Result<ExitCode> {
             kinds.join(", ")
         }
     );
+    Ok(())
+}
+
+/// Prints a replay's verdict; the exit code it means.
+fn print_verdict(summary: &ReplaySummary) -> Result<ExitCode> {
     match summary.verdict {
         None => Ok(ExitCode::SUCCESS),
         Some(Verdict::Identical { inputs, outputs }) => {
@@ -201,6 +224,50 @@ pub fn run(args: ReplayArgs) -> Result<ExitCode> {
             }
             Ok(ExitCode::from(DIVERGED))
         }
+    }
+}
+
+/// `tickrail replay OUT` of a backtest whose inputs were a journal (only its outputs are
+/// journaled): re-runs it against the input journal its manifest names; `None` for any
+/// other run.
+fn journal_backtest(args: &ReplayArgs) -> Result<Option<ExitCode>> {
+    let out_dir = args.run.join("outputs");
+    let Ok(manifest) = read_manifest(&out_dir) else {
+        return Ok(None);
+    };
+    let Some(input) = input_journal_of(&manifest).map(str::to_owned) else {
+        return Ok(None);
+    };
+    if args.from.is_some() || args.to.is_some() {
+        bail!(
+            "--from/--to: a backtest from an input journal is replayed whole (it re-runs the \
+             simulated venue from the start)"
+        );
+    }
+    let cfg = config(args.config.as_deref(), &args.run, &manifest)?;
+    check_manifest(&manifest, &cfg, args.allow_mismatch)?;
+    let print = parse_print(args)?;
+    outln!(
+        "tickrail replay: {} with {} (config hash {}), re-running the backtest on {}{}",
+        args.run.display(),
+        cfg.file,
+        cfg.config_hash_hex(),
+        input,
+        if args.verify { ", verifying" } else { "" }
+    );
+    let mut write_error = None;
+    let summary = verify_journal_backtest(&cfg, &args.run, &manifest, |ev| {
+        show_event(ev, print, &mut write_error)
+    })
+    .with_context(|| format!("replaying {}", args.run.display()))?;
+    if let Some(err) = write_error {
+        return Err(err.into());
+    }
+    print_summary(&summary)?;
+    if args.verify {
+        print_verdict(&summary).map(Some)
+    } else {
+        Ok(Some(ExitCode::SUCCESS))
     }
 }
 

@@ -65,6 +65,24 @@ pub fn create(
     Ok([open(&inputs, STREAMS[0])?, open(&outputs, STREAMS[1])?])
 }
 
+/// A run in `run_dir` that journals only its outputs (a backtest whose inputs are already a
+/// journal): the config and model copies, then `run_dir/outputs` with the run's manifest,
+/// its `layout` key replaced by `layout` and `extra` keys added.
+pub fn create_outputs(
+    cfg: &EngineConfig,
+    run_dir: &Path,
+    layout: &str,
+    extra: &[(String, String)],
+) -> Result<JournalWriter, OpenJournalsError> {
+    run_files::write(cfg, run_dir)?;
+    let [_, outputs] = journal_dirs(run_dir);
+    let mut m = manifest(cfg, STREAMS[1]).with("layout", layout);
+    for (k, v) in extra {
+        m.set(k, v);
+    }
+    open(&outputs, cfg, &m).map(|(w, _)| w)
+}
+
 /// An existing run in `run_dir`, reopened for appending with each journal's own manifest
 /// (the caller decided whether a different binary or config may continue it); with what
 /// the journal's recovery cut from each.
