@@ -34,7 +34,7 @@ use tickrail_engine::config::EngineConfig;
 use tickrail_engine::runtime::run_journals::journal_options;
 use tickrail_engine::sequencer::Sequencer;
 use tickrail_engine::{append_event, event_kind, CodecError, Event, EventKind, InstrumentSpec};
-use tickrail_gateways::feed::{FeedSource, FeedStats, SkipReport};
+use tickrail_gateways::feed::{FeedSource, FeedStats, Merged, SkipReport};
 use tickrail_journal::{JournalError, JournalReader, JournalWriter, Manifest};
 
 use crate::backtest_job::{open_feed, DataFormat, DataSpec, JobError};
@@ -320,35 +320,24 @@ pub fn import(
         dir: dir.clone(),
         source,
     };
+    // The segments ahead are prepared on another core while the import goes.
     let (mut writer, _) =
         JournalWriter::open(&dir, journal_options(cfg), &manifest).map_err(journal_err)?;
-    writer.wait_prepared();
 
     let mut sequencer = Sequencer::new(1, cfg.instruments.len());
     let mut by_kind: BTreeMap<EventKind, u64> = BTreeMap::new();
     let mut written = 0u64;
     let mut rejected = 0u64;
     let mut first_last: Option<(i64, i64)> = None;
-    let mut bad_seen = 0u64;
+    // Bad records per source so far (with `stop_on_bad`: a rise names the source).
+    let mut bad_seen: Vec<u64> = feed.source_stats().map(bad_records).collect();
     let mut stop: Option<ImportError> = None;
-    let bad_count = |feed: &tickrail_gateways::feed::Merged| -> u64 {
-        feed.source_stats()
-            .map(|s| s.skipped + s.out_of_order)
-            .sum()
-    };
     while let Some(event) = feed.next_event() {
         if opts.stop_on_bad {
-            let bad = bad_count(&feed);
-            if bad > bad_seen {
-                let report = feed
-                    .source_stats()
-                    .flat_map(|s| s.reports.last())
-                    .last()
-                    .cloned();
+            if let Some(report) = new_bad_record(&feed, &mut bad_seen) {
                 stop = Some(bad_record(report, written));
                 break;
             }
-            bad_seen = bad;
         }
         let stamped = match sequencer.stamp(event) {
             Ok(e) => e,
@@ -375,6 +364,12 @@ pub fn import(
         let ts = stamped.header.receive_ts_ns;
         first_last = Some(first_last.map_or((ts, ts), |(f, _)| (f, ts)));
     }
+    // A bad record after the last good event.
+    if opts.stop_on_bad && stop.is_none() {
+        if let Some(report) = new_bad_record(&feed, &mut bad_seen) {
+            stop = Some(bad_record(report, written));
+        }
+    }
     let feed_stats = {
         let mut total = FeedStats::default();
         for s in feed.source_stats() {
@@ -382,7 +377,7 @@ pub fn import(
         }
         total
     };
-    let skipped = feed_stats.skipped + feed_stats.out_of_order;
+    let skipped = bad_records(&feed_stats);
     let mut mark = tickrail_engine::runtime::run_files::mark(writer.manifest(), "close")
         .with(
             "import",
@@ -427,6 +422,24 @@ fn data_files(data: &DataSpec) -> String {
         .map(|p| p.display().to_string())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Malformed and out-of-order records of one source.
+fn bad_records(stats: &FeedStats) -> u64 {
+    stats.skipped + stats.out_of_order
+}
+
+/// The report of a bad record found since `seen` (per source; updated), if any: the
+/// source's latest report.
+fn new_bad_record(feed: &Merged, seen: &mut [u64]) -> Option<Option<SkipReport>> {
+    for (stats, seen) in feed.source_stats().zip(seen.iter_mut()) {
+        let now = bad_records(stats);
+        if now > *seen {
+            *seen = now;
+            return Some(stats.reports.last().cloned());
+        }
+    }
+    None
 }
 
 fn bad_record(report: Option<SkipReport>, written: u64) -> ImportError {

@@ -61,7 +61,7 @@ impl JournalSink {
         layout: &str,
     ) -> Result<Self, JournalSinkError> {
         let dirs = run_journals::journal_dirs(run_dir);
-        let [inputs, outputs] = run_journals::create(cfg, run_dir, Some(layout))?;
+        let [inputs, outputs] = run_journals::create_single_thread(cfg, run_dir, layout)?;
         Ok(Self {
             dirs,
             writers: [Some(inputs), Some(outputs)],

@@ -46,11 +46,39 @@ pub fn journal_options(cfg: &EngineConfig) -> JournalOptions {
 
 /// A new run in `run_dir`: writes the config and model copies ([`run_files::write`]), then
 /// creates both journals with the run's manifest ([`manifest`]; its `layout` key replaced by
-/// `layout` if given, e.g. a backtest's "one thread").
+/// `layout` if given), and waits until each writer's next segments are prepared: a live
+/// run's first writes must not wait for a segment.
 pub fn create(
     cfg: &EngineConfig,
     run_dir: &Path,
     layout: Option<&str>,
+) -> Result<[JournalWriter; 2], OpenJournalsError> {
+    create_both(cfg, run_dir, layout, Prepared::Wait)
+}
+
+/// [`create`] for a single-thread run (a backtest) with its `layout`, without waiting for
+/// the segments ahead: they are prepared on another core while the run goes, and the
+/// writer waits only if it reaches one before it is ready.
+pub fn create_single_thread(
+    cfg: &EngineConfig,
+    run_dir: &Path,
+    layout: &str,
+) -> Result<[JournalWriter; 2], OpenJournalsError> {
+    create_both(cfg, run_dir, Some(layout), Prepared::InBackground)
+}
+
+/// Whether opening a journal waits for the writer's next segments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Prepared {
+    Wait,
+    InBackground,
+}
+
+fn create_both(
+    cfg: &EngineConfig,
+    run_dir: &Path,
+    layout: Option<&str>,
+    prepared: Prepared,
 ) -> Result<[JournalWriter; 2], OpenJournalsError> {
     run_files::write(cfg, run_dir)?;
     let [inputs, outputs] = journal_dirs(run_dir);
@@ -60,14 +88,15 @@ pub fn create(
             Some(l) => m.with("layout", l),
             None => m,
         };
-        open(dir, cfg, &m).map(|(w, _)| w)
+        open(dir, cfg, &m, prepared).map(|(w, _)| w)
     };
     Ok([open(&inputs, STREAMS[0])?, open(&outputs, STREAMS[1])?])
 }
 
-/// A run in `run_dir` that journals only its outputs (a backtest whose inputs are already a
-/// journal): the config and model copies, then `run_dir/outputs` with the run's manifest,
-/// its `layout` key replaced by `layout` and `extra` keys added.
+/// A single-thread run in `run_dir` that journals only its outputs (a backtest whose inputs
+/// are already a journal): the config and model copies, then `run_dir/outputs` with the
+/// run's manifest, its `layout` key replaced by `layout` and `extra` keys added; as
+/// [`create_single_thread`], without waiting for the segments ahead.
 pub fn create_outputs(
     cfg: &EngineConfig,
     run_dir: &Path,
@@ -80,7 +109,7 @@ pub fn create_outputs(
     for (k, v) in extra {
         m.set(k, v);
     }
-    open(&outputs, cfg, &m).map(|(w, _)| w)
+    open(&outputs, cfg, &m, Prepared::InBackground).map(|(w, _)| w)
 }
 
 /// An existing run in `run_dir`, reopened for appending with each journal's own manifest
@@ -93,7 +122,7 @@ pub fn reopen(
     let [inputs, outputs] = journal_dirs(run_dir);
     let reopen = |dir: &Path| {
         let m = tickrail_journal::read_manifest(dir).map_err(journal_err(dir))?;
-        open(dir, cfg, &m)
+        open(dir, cfg, &m, Prepared::Wait)
     };
     let (wi, ri) = reopen(&inputs)?;
     let (wo, ro) = reopen(&outputs)?;
@@ -104,11 +133,13 @@ fn open(
     dir: &Path,
     cfg: &EngineConfig,
     manifest: &tickrail_journal::Manifest,
+    prepared: Prepared,
 ) -> Result<(JournalWriter, RecoveryReport), OpenJournalsError> {
     let (mut w, report) =
         JournalWriter::open(dir, journal_options(cfg), manifest).map_err(journal_err(dir))?;
-    // The first write must not wait for a segment to be mapped.
-    w.wait_prepared();
+    if prepared == Prepared::Wait {
+        w.wait_prepared();
+    }
     Ok((w, report))
 }
 
