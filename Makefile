@@ -2,6 +2,7 @@
 #   make run   builds the release binary and runs the main job: tickrail run (config/default.toml)
 #   make test  everything CI checks: fmt, clippy -D warnings, the whole test suite, loom
 #   make bench the benchmark harnesses (release), see docs/BENCHMARKS.md
+#   make bench-peers  tickrail beside hftbacktest on the same data (Python venv, bench/peers)
 
 SHELL := /bin/bash
 CARGO ?= cargo
@@ -9,7 +10,7 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # Tests, test-built binaries and clippy share the `ci` profile so dependencies build once.
 PROFILE ?= ci
 
-.PHONY: all run test deps fmt clippy unit loom bench clean
+.PHONY: all run test deps fmt clippy unit loom bench bench-peers peers-venv clean
 
 all: run
 
@@ -51,7 +52,7 @@ loom: deps
 
 test: fmt clippy unit loom
 
-bench: deps
+bench: deps peers-venv
 	$(CARGO) run --release -p tickrail-bench --bin journal_bench
 	$(CARGO) run --release -p tickrail-bench --bin stage_bench -- --pin
 	$(CARGO) run --release -p tickrail-bench --bin itch_decode_bench
@@ -62,6 +63,28 @@ bench: deps
 	  --data gateways/samples/binance/spot_btcusdt_20240808.gz gateways/samples/binance/usdm_ethusdt_20240808.gz
 	$(CARGO) run --release -p tickrail-bench --bin udp_feed_bench -- --packets 100000 --rate 20000 --rounds 2
 	$(CARGO) run --release -p tickrail-bench --bin fix_roundtrip_bench -- --wait block
+	$(CARGO) run --release -p tickrail-bench --bin peers_bench -- --python $(PEERS_PYTHON)
+
+# Peer benchmarks only (never CI, never `make test`): a Python virtual environment in
+# bench/peers/.venv (gitignored, reused when present) with hftbacktest and the packages its
+# converters need, then peers_bench in release (bench/peers/README.md).
+PEERS_VENV := bench/peers/.venv
+PEERS_PYTHON := $(PEERS_VENV)/bin/python
+PEERS_PACKAGES := hftbacktest==2.4.4 numpy databento
+
+peers-venv:
+	@if [ ! -x $(PEERS_PYTHON) ] || \
+	  ! $(PEERS_PYTHON) -c 'import databento, hftbacktest; assert hftbacktest.__version__ == "2.4.4"' \
+	  2>/dev/null; then \
+	  command -v python3 >/dev/null || { echo "python3 not found"; exit 1; }; \
+	  echo "creating $(PEERS_VENV) ($(PEERS_PACKAGES))"; \
+	  python3 -m venv $(PEERS_VENV) && \
+	  $(PEERS_PYTHON) -m pip install -q --upgrade pip && \
+	  $(PEERS_PYTHON) -m pip install -q $(PEERS_PACKAGES); \
+	fi
+
+bench-peers: peers-venv
+	$(CARGO) run --release -p tickrail-bench --bin peers_bench -- --python $(PEERS_PYTHON)
 
 clean:
 	$(CARGO) clean

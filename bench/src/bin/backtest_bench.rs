@@ -12,7 +12,15 @@
 //! inputs/s (events + our execution reports + timers, what the Sequencer stamped), and three
 //! floors on the same files in the same process: reading (and for `.gz` inflating) the files
 //! with nothing decoded, the adapters alone (the merged feed drained, no engine) and the
-//! engine without journaling (a null sink). Peak RSS is the process's
+//! engine without journaling (a null sink). Then the same data imported once
+//! (`tickrail_replay::import`, timed: the import's events/s against the adapters') and
+//! backtested from the imported journal, with its outputs journaled and without: the cost
+//! per input of the chain and the historical venue alone (no adapters), and the journal's
+//! cost per record inside the backtest — (drive loop journaled − drive loop unjournaled) /
+//! records journaled — to read against `journal_bench --sizes 96` (an event record's
+//! payload is 96 bytes). "Drive loop" is the backtest's own wall time (its report's
+//! `wall_s`: market, Sequencer, chain, sink), without opening and closing the journals;
+//! the whole call is shown too. Peak RSS is the process's
 //! `VmHWM` after all repetitions: run the binary once per data set to compare sizes (the
 //! figure then belongs to that data set alone).
 
@@ -24,7 +32,10 @@ use tickrail_bench::report::machine_line;
 use tickrail_engine::config::EngineConfig;
 use tickrail_engine::runtime::clock;
 use tickrail_gateways::feed::FeedSource;
-use tickrail_replay::backtest_job::{open_feed, run_backtest, DataFormat, DataSpec, JobOptions};
+use tickrail_replay::backtest_job::{
+    open_feed, run_backtest, run_backtest_unjournaled, DataFormat, DataSpec, JobOptions,
+};
+use tickrail_replay::import::{import, ImportOptions};
 
 #[derive(Debug, Parser)]
 #[command(name = "backtest_bench")]
@@ -96,6 +107,10 @@ fn main() -> Result<()> {
     let venue = cfg.venues.first().context("no venue")?.id;
     let (mut ev_s, mut in_s, mut feed_s, mut nojournal_s) = (vec![], vec![], vec![], vec![]);
     let mut read_s = vec![];
+    // Imported: import events/s; drive ns per input, journal off / on; journal ns per
+    // record in the raw and the imported backtest; whole call events/s from the import.
+    let (mut import_s, mut imp_off_ns, mut imp_on_ns) = (vec![], vec![], vec![]);
+    let (mut rec_raw_ns, mut rec_imp_ns, mut imp_whole_s) = (vec![], vec![], vec![]);
     let mut events = 0;
     let mut inputs = 0;
     for rep in 1..=args.repeat {
@@ -133,8 +148,70 @@ fn main() -> Result<()> {
         );
         // The engine without the journal: the same run into a null sink.
         let t = clock::monotonic();
-        let _ = tickrail_replay::backtest_job::run_backtest_unjournaled(&cfg, &data, &opts)?;
+        let raw_off = run_backtest_unjournaled(&cfg, &data, &opts)?;
         let nj = t.elapsed().as_secs_f64();
+        let raw_records = (o.journaled[0] + o.journaled[1]) as f64;
+        rec_raw_ns.push((o.report.wall_s - raw_off.report.wall_s) * 1e9 / raw_records);
+
+        // Import once, then backtest from the imported journal.
+        let imp_root = tempfile::tempdir()?;
+        let t = clock::monotonic();
+        let summary = import(
+            &cfg,
+            &data,
+            &ImportOptions {
+                out_dir: imp_root.path().join("imp"),
+                stop_on_bad: false,
+            },
+        )?;
+        let import_secs = t.elapsed().as_secs_f64();
+        ensure!(
+            summary.events == events,
+            "imported {} events, the backtest read {events}",
+            summary.events
+        );
+        let journal = DataSpec {
+            files: vec![imp_root.path().join("imp")],
+            format: None,
+            definitions: None,
+            itch_date: None,
+        };
+        let opts_imp = JobOptions {
+            out_dir: imp_root.path().join("bt"),
+            ..opts.clone()
+        };
+        let t = clock::monotonic();
+        let on = run_backtest(&cfg, &journal, &opts_imp, |_, _| {})?;
+        let on_secs = t.elapsed().as_secs_f64();
+        let off = run_backtest_unjournaled(&cfg, &journal, &opts_imp)?;
+        ensure!(
+            on.summary.inputs == inputs && on.journaled[1] == o.journaled[1],
+            "the backtest from the import differs: {} inputs, {} outputs (raw: {inputs}, {})",
+            on.summary.inputs,
+            on.journaled[1],
+            o.journaled[1]
+        );
+        let per_input = |wall: f64| wall * 1e9 / inputs as f64;
+        let rec_imp = (on.report.wall_s - off.report.wall_s) * 1e9 / on.journaled[1] as f64;
+        println!(
+            "rep {rep}: import {import_secs:.3} s ({:.2} M events/s); from the import: drive \
+             loop {:.1} ns/input journal off, {:.1} ns/input outputs journaled, whole call \
+             {on_secs:.3} s ({:.2} M events/s); journal per record: raw backtest {:.1} ns \
+             ({} records), from the import {:.1} ns ({} records)",
+            events as f64 / import_secs / 1e6,
+            per_input(off.report.wall_s),
+            per_input(on.report.wall_s),
+            events as f64 / on_secs / 1e6,
+            rec_raw_ns[rec_raw_ns.len() - 1],
+            raw_records,
+            rec_imp,
+            on.journaled[1]
+        );
+        import_s.push(events as f64 / import_secs / 1e6);
+        imp_off_ns.push(per_input(off.report.wall_s));
+        imp_on_ns.push(per_input(on.report.wall_s));
+        rec_imp_ns.push(rec_imp);
+        imp_whole_s.push(events as f64 / on_secs / 1e6);
         println!(
             "rep {rep}: {events} events, {inputs} inputs, {} + {} journaled: backtest {:.3} s \
              ({:.2} M events/s, {:.2} M inputs/s); read+inflate {raw} bytes {:.3} s; adapters \
@@ -176,6 +253,30 @@ fn main() -> Result<()> {
         median(&mut nojournal_s)
     );
     println!("| **backtest, journaling on** | {events} | **{:.2}** ({:.2} M inputs/s, {inputs} inputs) |", median(&mut ev_s), median(&mut in_s));
+    println!(
+        "| import (adapters + Sequencer + journal) | {events} | {:.2} |",
+        median(&mut import_s)
+    );
+    println!(
+        "| backtest from the imported journal, outputs journaled, whole call | {events} | {:.2} |",
+        median(&mut imp_whole_s)
+    );
+    println!();
+    println!(
+        "| from the imported journal, drive loop | ns per input (median of {}) |",
+        args.repeat
+    );
+    println!("|---|---:|");
+    println!("| journal off | {:.1} |", median(&mut imp_off_ns));
+    println!("| outputs journaled | {:.1} |", median(&mut imp_on_ns));
+    println!(
+        "| journal cost per record, raw backtest (inputs + outputs) | {:.1} |",
+        median(&mut rec_raw_ns)
+    );
+    println!(
+        "| journal cost per record, from the import (outputs) | {:.1} |",
+        median(&mut rec_imp_ns)
+    );
     println!();
     println!("peak RSS (VmHWM) of this process: {rss}");
     Ok(())

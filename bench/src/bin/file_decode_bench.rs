@@ -9,8 +9,8 @@
 //!
 //! The inputs are generated once (seeded) and encoded into memory: `--records` MBO records
 //! of one instrument (adds, partial and full cancels, modifies, trades, fills, about a
-//! thousand live orders) written with the `dbn` crate's encoder, and `--rows` quote rows
-//! over two symbols. Rows per input:
+//! thousand live orders) written with the `dbn` crate's encoder (`tickrail_bench::dbn_gen`,
+//! shared with `peers_bench`), and `--rows` quote rows over two symbols. Rows per input:
 //!
 //! - `floor: plain read` — `Read::read` of the same bytes in 64 KiB chunks into one buffer,
 //!   adding one byte per 64 (what any decoder pays to get the bytes);
@@ -27,18 +27,15 @@ use std::io::{Cursor, Read};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{ensure, Context, Result};
+use anyhow::{ensure, Result};
 use clap::Parser;
+use tickrail_bench::dbn_gen::{mbo_stream, Rng};
 use tickrail_bench::report::machine_line;
 use tickrail_engine::runtime::clock;
 use tickrail_engine::{EventBody, InstrumentId, Scale};
 use tickrail_gateways::csv_feed::CsvSource;
 use tickrail_gateways::dbn_feed::dbn::decode::{DbnDecoder, DecodeRecordRef};
-use tickrail_gateways::dbn_feed::dbn::encode::{DbnEncoder, EncodeRecord};
-use tickrail_gateways::dbn_feed::dbn::{
-    self, rtype, FlagSet, MappingInterval, MboMsg, Metadata, RecordHeader, SType, Schema,
-    SymbolMapping,
-};
+use tickrail_gateways::dbn_feed::dbn::MboMsg;
 use tickrail_gateways::dbn_feed::{DbnOptions, DbnSource};
 use tickrail_gateways::feed::{FeedSource, FeedStats, InstrumentMap, MappedInstrument};
 
@@ -102,10 +99,6 @@ impl Measured {
         n as f64 / self.elapsed.as_secs_f64()
     }
 }
-
-const ES_ID: u32 = 5482;
-/// 2020-12-28 13:00 UTC.
-const T0: u64 = 1_609_160_400_000_000_000;
 
 fn main() -> Result<()> {
     let args = Args::parse();
@@ -307,112 +300,6 @@ fn median(ms: &[Measured]) -> Measured {
     let mut sorted = ms.to_vec();
     sorted.sort_by_key(|m| m.elapsed);
     sorted[sorted.len() / 2]
-}
-
-/// xorshift64*: seeded, reproducible.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Self(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
-    }
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
-const TICK: i64 = 250_000_000; // 0.25
-const BASE: i64 = 3_720_000_000_000; // 3720.00
-
-/// `n` MBO records of ESH1 encoded as DBN: adds around the mid (bids below, asks above),
-/// partial and full cancels, modifies, trades and fills; about a thousand live orders.
-fn mbo_stream(n: usize, seed: u64) -> Result<Vec<u8>> {
-    let day = dbn::record::ts_to_dt(T0).context("date")?.date();
-    let metadata = Metadata::builder()
-        .dataset("GLBX.MDP3")
-        .schema(Some(Schema::Mbo))
-        .start(T0)
-        .stype_in(Some(SType::RawSymbol))
-        .stype_out(SType::InstrumentId)
-        .symbols(vec!["ESH1".to_owned()])
-        .mappings(vec![SymbolMapping {
-            raw_symbol: "ESH1".to_owned(),
-            intervals: vec![MappingInterval {
-                start_date: day,
-                end_date: day.next_day().context("date")?,
-                symbol: ES_ID.to_string(),
-            }],
-        }])
-        .build();
-    let mut out = Vec::with_capacity(n * std::mem::size_of::<MboMsg>() + 4096);
-    let mut enc = DbnEncoder::new(&mut out, &metadata)?;
-    let mut rng = Rng::new(seed);
-    // Live orders: (id, side, price, size), removed by swap.
-    let mut live: Vec<(u64, u8, i64, u32)> = Vec::new();
-    let mut next_id = 1u64;
-    let mut ts = T0;
-    for k in 0..n {
-        ts += 1 + rng.below(5_000);
-        let r = rng.below(100);
-        let (action, side, id, price, size) = if live.len() < 1_000 && r < 45 || live.is_empty() {
-            let side = if rng.below(2) == 0 { b'B' } else { b'A' };
-            let ticks = 1 + rng.below(20) as i64;
-            let price = if side == b'B' {
-                BASE - ticks * TICK
-            } else {
-                BASE + (ticks - 1) * TICK
-            };
-            let size = 1 + rng.below(50) as u32;
-            next_id += 1;
-            live.push((next_id, side, price, size));
-            (b'A', side, next_id, price, size)
-        } else if r < 85 {
-            let i = rng.below(live.len() as u64) as usize;
-            let (id, side, price, size) = live[i];
-            let cancel = 1 + rng.below(u64::from(size)) as u32;
-            if cancel == size {
-                live.swap_remove(i);
-            } else {
-                live[i].3 = size - cancel;
-            }
-            (b'C', side, id, price, cancel)
-        } else if r < 92 {
-            let i = rng.below(live.len() as u64) as usize;
-            let size = 1 + rng.below(50) as u32;
-            live[i].3 = size;
-            let (id, side, price, _) = live[i];
-            (b'M', side, id, price, size)
-        } else if r < 96 {
-            let side = if rng.below(2) == 0 { b'B' } else { b'A' };
-            (b'T', side, 0, BASE, 1 + rng.below(10) as u32)
-        } else {
-            let i = rng.below(live.len() as u64) as usize;
-            let (id, side, price, size) = live[i];
-            (b'F', side, id, price, size)
-        };
-        let rec = MboMsg {
-            hd: RecordHeader::new::<MboMsg>(rtype::MBO, 1, ES_ID, ts),
-            order_id: id,
-            price,
-            size,
-            flags: FlagSet::new(dbn::flags::LAST),
-            channel_id: 0,
-            action: action as std::ffi::c_char,
-            side: side as std::ffi::c_char,
-            ts_recv: ts + 20_000,
-            ts_in_delta: 0,
-            sequence: k as u32 + 1,
-        };
-        enc.encode_record(&rec)?;
-    }
-    enc.flush()?;
-    Ok(out)
 }
 
 /// `n` quote rows over BTCUSDT and ETHUSDT.
