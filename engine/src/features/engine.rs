@@ -35,6 +35,17 @@ fn ratio(num: f64, den: f64) -> Option<f64> {
     }
 }
 
+/// `x as f64`. An `i128` conversion is a library call (`__floattidf`) on x86-64; when `x`
+/// fits an `i64` the `i64` conversion (one instruction) gives the same value: both round
+/// the same integer to the nearest `f64`, ties to even.
+#[inline]
+fn i128_to_f64(x: i128) -> f64 {
+    match i64::try_from(x) {
+        Ok(v) => v as f64,
+        Err(_) => x as f64,
+    }
+}
+
 /// A level a book may legitimately hold: positive price and quantity.
 #[inline]
 fn valid(level: Level) -> bool {
@@ -131,6 +142,23 @@ pub struct FeatureEngine {
     state: State,
     values: Features,
     anomalies: FeatureAnomalies,
+    /// What the book features in `values` were last computed from, with the mid; `None`
+    /// when they were cleared or restored. Not state: a cache, rebuilt by the next book
+    /// update, so a snapshot leaves it out.
+    #[serde(skip)]
+    book_inputs: Option<(BookInputs, f64)>,
+}
+
+/// Everything the book features are a function of: best levels, the quantity sums of the
+/// imbalance levels and the price unit. Equal inputs give bit-identical features, so a
+/// book change behind the levels the features read (most updates of a deep L2 feed)
+/// skips their arithmetic (divisions, mostly).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct BookInputs {
+    bid: Level,
+    ask: Level,
+    depth: Option<[i128; 2]>,
+    unit_bits: u64,
 }
 
 impl FeatureEngine {
@@ -142,6 +170,7 @@ impl FeatureEngine {
             state: State::default(),
             values: Features::EMPTY,
             anomalies: FeatureAnomalies::default(),
+            book_inputs: None,
         })
     }
 
@@ -168,10 +197,12 @@ impl FeatureEngine {
             state,
             values,
             anomalies,
+            book_inputs: _,
         } = saved;
         self.state = state;
         self.values = values;
         self.anomalies = anomalies;
+        self.book_inputs = None;
     }
 
     /// Forget all history and values (e.g. at a session start: the session VWAP restarts).
@@ -179,6 +210,7 @@ impl FeatureEngine {
     pub fn reset(&mut self) {
         self.state = State::default();
         self.values = Features::EMPTY;
+        self.book_inputs = None;
     }
 
     /// After each change of `book`, at event time `ts_ns` (see [Time](Self#time)); book
@@ -287,6 +319,7 @@ impl FeatureEngine {
     }
 
     fn clear_book_values(&mut self) {
+        self.book_inputs = None;
         let v = &mut self.values;
         v.mid = None;
         v.spread = None;
@@ -310,18 +343,50 @@ impl FeatureEngine {
             return self.clear_book_values();
         }
         let on = self.cfg.enabled;
-        // Both prices are positive, so the sum fits an i128 and the difference an i64: the
-        // integer arithmetic is exact and each value is rounded once, when converted.
-        let mid = (i128::from(bid.px) + i128::from(ask.px)) as f64 / (2.0 * unit);
-        let spread = (ask.px - bid.px) as f64 / unit;
-        let (bid_qty, ask_qty) = (i128::from(bid.qty), i128::from(ask.qty));
-        let top_qty = (bid_qty + ask_qty) as f64;
-
-        let depth_imbalance = if on.depth_imbalance {
-            self.depth_imbalance(book)
+        let depth = if on.depth_imbalance {
+            Some(self.depth_sums(book))
         } else {
             None
         };
+        let inputs = BookInputs {
+            bid,
+            ask,
+            depth,
+            unit_bits: unit.to_bits(),
+        };
+        let mid = match self.book_inputs {
+            Some((last, mid)) if last == inputs => mid,
+            _ => {
+                let mid = self.compute_book_values(bid, ask, depth, unit);
+                self.book_inputs = Some((inputs, mid));
+                mid
+            }
+        };
+        if on.ret_ewma || on.vol_ewma {
+            self.update_returns(now, mid);
+        }
+    }
+
+    /// Sets the book features from the best levels (valid, not crossed) and the imbalance
+    /// levels' quantity sums; returns the mid.
+    fn compute_book_values(
+        &mut self,
+        bid: Level,
+        ask: Level,
+        depth: Option<[i128; 2]>,
+        unit: f64,
+    ) -> f64 {
+        let on = self.cfg.enabled;
+        // Both prices are positive, so the sum fits an i128 and the difference an i64: the
+        // integer arithmetic is exact and each value is rounded once, when converted.
+        let mid = i128_to_f64(i128::from(bid.px) + i128::from(ask.px)) / (2.0 * unit);
+        let spread = (ask.px - bid.px) as f64 / unit;
+        let (bid_qty, ask_qty) = (i128::from(bid.qty), i128::from(ask.qty));
+        let top_qty = i128_to_f64(bid_qty + ask_qty);
+        // ≤ 64 levels of < 2^63 each: no overflow in i128.
+        let depth_imbalance = depth.and_then(|[bids, asks]| {
+            ratio(i128_to_f64(bids - asks), i128_to_f64(bids + asks)).map(|x| x.clamp(-1.0, 1.0))
+        });
         let v = &mut self.values;
         v.mid = on.mid.then_some(mid);
         v.spread = on.spread.then_some(spread);
@@ -329,22 +394,19 @@ impl FeatureEngine {
             // (bid·ask_qty + ask·bid_qty) / (bid_qty + ask_qty), written as bid plus a
             // fraction of the spread so nothing large is multiplied.
             let (bid_px, ask_px) = (bid.px as f64 / unit, ask.px as f64 / unit);
-            (bid_px + spread * (bid_qty as f64 / top_qty)).clamp(bid_px, ask_px)
+            (bid_px + spread * (bid.qty as f64 / top_qty)).clamp(bid_px, ask_px)
         });
         v.top_imbalance = on
             .top_imbalance
-            .then(|| ((bid_qty - ask_qty) as f64 / top_qty).clamp(-1.0, 1.0));
+            .then(|| (i128_to_f64(bid_qty - ask_qty) / top_qty).clamp(-1.0, 1.0));
         v.depth_imbalance = depth_imbalance;
-
-        if on.ret_ewma || on.vol_ewma {
-            self.update_returns(now, mid);
-        }
+        mid
     }
 
-    /// Imbalance of the quantities of the best `imbalance_levels` levels of each side; a
-    /// side walks until its first missing or invalid level. The best levels are valid
-    /// (checked by the caller), so the total is positive.
-    fn depth_imbalance(&mut self, book: &impl BookView) -> Option<f64> {
+    /// The quantities of the best `imbalance_levels` levels of each side, `[bids, asks]`;
+    /// a side walks until its first missing or invalid level (an invalid one is counted).
+    /// The best levels are valid (checked by the caller), so the total is positive.
+    fn depth_sums(&mut self, book: &impl BookView) -> [i128; 2] {
         let mut sum = [0i128; 2];
         for (side, total) in [Side::Buy, Side::Sell].into_iter().zip(&mut sum) {
             for i in 0..self.cfg.imbalance_levels {
@@ -358,9 +420,7 @@ impl FeatureEngine {
                 }
             }
         }
-        let [bids, asks] = sum;
-        // ≤ 64 levels of < 2^63 each: no overflow in i128.
-        ratio((bids - asks) as f64, (bids + asks) as f64).map(|x| x.clamp(-1.0, 1.0))
+        sum
     }
 
     fn update_returns(&mut self, now: i64, mid: f64) {
