@@ -26,6 +26,12 @@
 //! - [`run_flat_out`]: every input offered as fast as the engine takes them (held-input
 //!   retry on a full ring); time from the first offer until every thread has finished
 //!   (everything processed and journaled).
+//!
+//! [`LayoutKind`] picks the threads: the config's, the chain split over two stage threads,
+//! or the chain inline on the feed thread (`config/small.toml`'s layout: the feed thread
+//! stamps, runs the chain and sends; the journaler on the other core). Inline, the
+//! "published" time of an input is its stamp, and an output's is when the feed thread put
+//! it on the output ring, right after the chain returned.
 
 use std::path::Path;
 use std::thread;
@@ -37,8 +43,8 @@ use tickrail_engine::runtime::clock::now_ns;
 use tickrail_engine::runtime::counters::{get, Counters};
 use tickrail_engine::runtime::threads::pin;
 use tickrail_engine::runtime::{
-    start, FeedLoop, FeedObserver, Finished, InputSide, LiveControl, LiveMarket, Market, Offered,
-    OutputTap, Slot, WaitKind,
+    start, FeedLoop, FeedObserver, FeedReport, Finished, InlineRun, InputSide, LiveControl,
+    LiveMarket, Market, Offered, OutputTap, Slot, WaitKind,
 };
 use tickrail_engine::timers::Timers;
 use tickrail_engine::{Event, EventBody};
@@ -60,6 +66,14 @@ pub enum LayoutKind {
         signal_core: Option<usize>,
         /// The order thread's core.
         order_core: Option<usize>,
+    },
+    /// The whole chain inline on the feed thread (`config/small.toml`'s layout): the feed
+    /// thread and the journaler only, on these cores.
+    Inline {
+        /// The feed thread's core (Sequencer, chain, order gateway).
+        feed_core: Option<usize>,
+        /// The journaler's core.
+        journal_core: Option<usize>,
     },
 }
 
@@ -110,6 +124,24 @@ pub fn bench_config(
                 .cloned(),
         );
         rt.threads = threads;
+        rt.inline_chain = false;
+    }
+    if let LayoutKind::Inline {
+        feed_core,
+        journal_core,
+    } = layout
+    {
+        // The config's feed and journal threads, moved to these cores; no stage thread.
+        rt.threads
+            .retain(|t| matches!(t.role, ThreadRole::Feed | ThreadRole::Journal));
+        for t in &mut rt.threads {
+            t.core = if t.role == ThreadRole::Feed {
+                feed_core
+            } else {
+                journal_core
+            };
+        }
+        rt.inline_chain = true;
     }
     for t in &mut rt.threads {
         if !pin {
@@ -130,9 +162,25 @@ pub fn feed_spec(cfg: &EngineConfig) -> Result<ThreadSpec> {
         .context("the layout has no feed thread")
 }
 
-/// The first stage thread's core in `cfg`.
+/// The core the chain runs on in `cfg`: the first stage thread's, or with the chain inline
+/// the feed thread's.
 pub fn first_stage_core(cfg: &EngineConfig) -> Option<usize> {
+    if cfg.runtime.inline_chain {
+        return cfg.runtime.thread(&ThreadRole::Feed).and_then(|t| t.core);
+    }
     cfg.runtime.stage_threads().next().and_then(|(t, _)| t.core)
+}
+
+/// The core at the other end of the first ring the feed thread publishes inputs to: the
+/// first stage thread's, or with the chain inline the journaler's.
+pub fn input_peer_core(cfg: &EngineConfig) -> Option<usize> {
+    if cfg.runtime.inline_chain {
+        return cfg
+            .runtime
+            .thread(&ThreadRole::Journal)
+            .and_then(|t| t.core);
+    }
+    first_stage_core(cfg)
 }
 
 /// Checks that the recording's inputs are numbered 1, 2, 3, … in order (the runtime's
@@ -162,8 +210,9 @@ pub fn order_news(rec: &Recording) -> u64 {
 pub struct StageRow {
     /// The thread's name.
     pub thread: String,
-    /// Publication on its input ring → start of its processing (hop and queueing).
-    pub hop: Latency,
+    /// Publication on its input ring → start of its processing (hop and queueing); `None`
+    /// for the feed thread running the chain inline (no hop).
+    pub hop: Option<Latency>,
     /// Signal stage time per input, where this thread runs it.
     pub signal: Option<Latency>,
     /// Order stage time per input, where this thread runs it.
@@ -453,7 +502,7 @@ fn stage_rows(f: &Finished) -> Vec<StageRow> {
         .iter()
         .map(|(name, _, lat)| StageRow {
             thread: name.clone(),
-            hop: summary(lat.hop.histogram()),
+            hop: opt(&lat.hop),
             signal: opt(&lat.signal),
             order: opt(&lat.order),
         })
@@ -572,10 +621,14 @@ fn check_pins(cfg: &EngineConfig) -> Result<String> {
 /// Starts a fresh engine for `cfg` under `run_dir` on the calling thread (which must not be
 /// pinned, or the engine's threads could not pin themselves elsewhere), runs `feed` on a
 /// feed thread pinned as the layout says (after checking every pin), then joins the engine.
+///
+/// `feed` hands back the chain if the feed thread ran it inline ([`FeedReport::chain`]);
+/// it is added to the finished run's stages under the feed thread's name, as a live run
+/// does.
 fn with_engine<T: Send>(
     cfg: &EngineConfig,
     run_dir: &Path,
-    feed: impl FnOnce(InputSide, OutputTap, &Counters) -> Result<T> + Send,
+    feed: impl FnOnce(InputSide, OutputTap, &Counters) -> Result<(T, Option<InlineRun>)> + Send,
 ) -> Result<(T, Finished, String, std::sync::Arc<Counters>)> {
     let spec = feed_spec(cfg)?;
     let started = start(cfg, run_dir).context("start the engine")?;
@@ -584,7 +637,7 @@ fn with_engine<T: Send>(
     let fed = thread::scope(|s| {
         thread::Builder::new()
             .name(spec.name.clone())
-            .spawn_scoped(s, || -> Result<(T, String)> {
+            .spawn_scoped(s, || -> Result<((T, Option<InlineRun>), String)> {
                 ensure!(
                     pin(spec.core),
                     "pin the feed thread to core {:?} failed",
@@ -608,8 +661,13 @@ fn with_engine<T: Send>(
     });
     // The feed thread dropped the input side (closing the input ring) whatever happened:
     // the engine's threads drain and end.
-    let finished = running.finish(None);
-    let (t, pins) = fed??;
+    let mut finished = running.finish(None);
+    let ((t, chain), pins) = fed??;
+    if let Some(c) = chain {
+        finished
+            .stages
+            .insert(0, (spec.name.clone(), c.part, c.latencies));
+    }
     Ok((t, finished, pins, counters))
 }
 
@@ -632,7 +690,7 @@ fn feed(
     input: InputSide,
     output: OutputTap,
     counters: &Counters,
-) -> Result<Fed> {
+) -> Result<(Fed, Option<InlineRun>)> {
     let spec = feed_spec(cfg)?;
     let market = RecordedMarket {
         inputs: rec.inputs.clone().into(),
@@ -652,7 +710,7 @@ fn feed(
         thread::yield_now();
     }
     // The recording holds the timer events already: the loop adds none.
-    let (_, obs) = FeedLoop::new(
+    let (mut report, obs): (FeedReport<()>, _) = FeedLoop::new(
         market,
         Timers::new(),
         input,
@@ -674,13 +732,14 @@ fn feed(
         obs.published,
         rec.inputs.len()
     );
-    Ok(Fed {
+    let fed = Fed {
         offer_lag: rate.map(|_| summary(&obs.offer_lag)),
         full_retries: obs.full_retries,
         t0: obs.t0,
         t_end,
         gateway: obs.report(),
-    })
+    };
+    Ok((fed, report.chain.take()))
 }
 
 /// Offers the recorded inputs at `rate` per second into a fresh engine for `cfg`

@@ -409,7 +409,11 @@ fn summary(cfg: &EngineConfig, run_dir: &Path, r: &LiveReport<MarketReport>) -> 
     outln!("\nlatency (wall clock)            p50       p99     p99.9        max");
     outln!("tick-to-order           {}", pcts(&r.feed.tick_to_order));
     for (name, _, lat) in &r.engine.stages {
-        outln!("  hop into {name:<13} {}", pcts(&lat.hop));
+        if cfg.runtime.inline_chain {
+            outln!("  chain inline on the `{name}` thread (no hop in)");
+        } else {
+            outln!("  hop into {name:<13} {}", pcts(&lat.hop));
+        }
         if lat.signal.count() > 0 {
             outln!("  signal stage          {}", pcts(&lat.signal));
         }

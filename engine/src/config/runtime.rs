@@ -35,7 +35,8 @@ impl StageName {
 /// What a thread of the layout does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ThreadRole {
-    /// The feed and order gateway: market data in, the Sequencer, order requests out.
+    /// The feed and order gateway: market data in, the Sequencer, order requests out; with
+    /// [`RuntimeConfig::inline_chain`] it also runs the whole chain, inline.
     Feed,
     /// A run of consecutive stages of the chain, fused into direct calls.
     Stages(Vec<StageName>),
@@ -99,9 +100,15 @@ impl Pace {
 /// `[runtime]`, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuntimeConfig {
-    /// The threads, in file order; exactly one feed and one journal thread, and stage
-    /// threads that cover the chain's stages once each, in order.
+    /// The threads, in file order; exactly one feed and one journal thread, and either
+    /// stage threads that cover the chain's stages once each, in order, or none (then the
+    /// feed thread runs the chain: [`RuntimeConfig::inline_chain`]).
     pub threads: Vec<ThreadSpec>,
+    /// The feed thread runs the whole chain inline (`stages = ["signal", "order"]` on the
+    /// feed thread): it stamps an input, calls the fused chain and sends its order requests
+    /// itself, with no ring between the Sequencer and the stages. Inputs and outputs still
+    /// go to the journaler by ring. `false`: stage threads run the chain.
+    pub inline_chain: bool,
     /// Slots of the input ring (Sequencer → stages, journaler); a power of two.
     pub input_ring: usize,
     /// Slots of each ring between stage threads and of the output ring; a power of two.
@@ -150,6 +157,7 @@ impl Default for RuntimeConfig {
                     wait: WaitKind::Yield,
                 },
             ],
+            inline_chain: false,
             input_ring: 1 << 16,
             output_ring: 1 << 16,
             durability: SendDurability::Immediate,
@@ -177,11 +185,16 @@ impl RuntimeConfig {
         self.threads.iter().find(|t| &t.role == role)
     }
 
-    /// A one-line description, for the run manifest: `feed@0/yield chain[signal,order]@1/…`.
+    /// A one-line description, for the run manifest:
+    /// `feed=feed@0/yield chain=[signal,order]@1/yield journal=journal@0/yield`; a feed
+    /// thread running the chain inline shows as `feed=feed+[signal,order]@0/busy-spin`.
     pub fn describe(&self) -> String {
         let mut parts = Vec::new();
         for t in &self.threads {
             let what = match &t.role {
+                ThreadRole::Feed if self.inline_chain => {
+                    format!("feed+[{}]", StageName::ALL.map(StageName::name).join(","))
+                }
                 ThreadRole::Feed => "feed".to_string(),
                 ThreadRole::Journal => "journal".to_string(),
                 ThreadRole::Stages(s) => format!(
@@ -251,8 +264,8 @@ fn ring_size(key: &str, v: Option<u64>, default: usize) -> Result<usize, Issue> 
 
 pub(crate) fn build_runtime(raw: &RawRuntime) -> Result<RuntimeConfig, Issue> {
     let d = RuntimeConfig::default();
-    let threads = match &raw.threads {
-        None => d.threads,
+    let (threads, inline_chain) = match &raw.threads {
+        None => (d.threads, d.inline_chain),
         Some(list) => build_threads(list)?,
     };
     let segment = raw.journal_segment_mib.unwrap_or(d.journal_segment_mib);
@@ -271,6 +284,7 @@ pub(crate) fn build_runtime(raw: &RawRuntime) -> Result<RuntimeConfig, Issue> {
     };
     Ok(RuntimeConfig {
         threads,
+        inline_chain,
         input_ring: ring_size("runtime.input_ring", raw.input_ring, d.input_ring)?,
         output_ring: ring_size("runtime.output_ring", raw.output_ring, d.output_ring)?,
         durability: raw.durability.unwrap_or(d.durability),
@@ -283,12 +297,21 @@ pub(crate) fn build_runtime(raw: &RawRuntime) -> Result<RuntimeConfig, Issue> {
     })
 }
 
-fn build_threads(list: &[RawThread]) -> Result<Vec<ThreadSpec>, Issue> {
+/// The threads of `[[runtime.threads]]`, and whether the feed thread runs the chain
+/// inline. The chain's stages run either on stage threads, each stage once and in chain
+/// order, or all of them on the feed thread — never some of each (a stage missing, or run
+/// twice).
+fn build_threads(list: &[RawThread]) -> Result<(Vec<ThreadSpec>, bool), Issue> {
     // The cores this process may run on (its affinity mask); empty if unknown.
     let cores: Vec<usize> =
         core_affinity::get_core_ids().map_or_else(Vec::new, |c| c.iter().map(|c| c.id).collect());
+    let all = StageName::ALL.map(StageName::name);
     let mut out: Vec<ThreadSpec> = Vec::with_capacity(list.len());
     let mut next_stage = 0usize;
+    // The index of a feed thread that lists the chain's stages, and of the first stage
+    // thread: at most one of the two may exist.
+    let mut inline_at: Option<usize> = None;
+    let mut first_stages_at: Option<usize> = None;
     for (i, t) in list.iter().enumerate() {
         let key = |k: &str| format!("runtime.threads[{i}].{k}");
         if t.name.trim().is_empty() || out.iter().any(|o| o.name == t.name) {
@@ -319,15 +342,38 @@ fn build_threads(list: &[RawThread]) -> Result<Vec<ThreadSpec>, Issue> {
             }
         }
         let role = match t.role {
-            RawRole::Feed | RawRole::Journal if !t.stages.is_empty() => {
+            RawRole::Journal if !t.stages.is_empty() => {
                 return Err(Issue::invalid(
                     key("stages"),
-                    "only a thread with role = \"stages\" runs stages",
+                    "the journal thread runs no stage (stages run on the feed thread, inline, \
+                     or on threads with role = \"stages\")",
                 ))
             }
-            RawRole::Feed => ThreadRole::Feed,
             RawRole::Journal => ThreadRole::Journal,
+            RawRole::Feed => {
+                if !t.stages.is_empty() {
+                    if t.stages != StageName::ALL {
+                        return Err(Issue::invalid(
+                            key("stages"),
+                            format!(
+                                "a feed thread runs the whole chain inline or none of it: \
+                                 stages = {all:?} (in chain order), or no stages; got {:?}",
+                                t.stages.iter().map(|s| s.name()).collect::<Vec<_>>()
+                            ),
+                        ));
+                    }
+                    if let Some(k) = first_stages_at {
+                        return Err(inline_and_stage_threads(i, k));
+                    }
+                    inline_at = Some(i);
+                }
+                ThreadRole::Feed
+            }
             RawRole::Stages => {
+                if let Some(f) = inline_at {
+                    return Err(inline_and_stage_threads(f, i));
+                }
+                first_stages_at.get_or_insert(i);
                 if t.stages.is_empty() {
                     return Err(Issue::invalid(key("stages"), "lists no stage"));
                 }
@@ -336,9 +382,8 @@ fn build_threads(list: &[RawThread]) -> Result<Vec<ThreadSpec>, Issue> {
                         return Err(Issue::invalid(
                             key("stages"),
                             format!(
-                                "stages must cover {:?} once each, in chain order, across \
+                                "stages must cover {all:?} once each, in chain order, across \
                                  the stage threads; {:?} is out of place",
-                                StageName::ALL.map(StageName::name),
                                 s.name()
                             ),
                         ));
@@ -363,12 +408,12 @@ fn build_threads(list: &[RawThread]) -> Result<Vec<ThreadSpec>, Issue> {
             wait,
         });
     }
-    if next_stage != StageName::ALL.len() {
+    if inline_at.is_none() && next_stage != StageName::ALL.len() {
         return Err(Issue::invalid(
             "runtime.threads",
             format!(
-                "the stage threads must run every stage of {:?}",
-                StageName::ALL.map(StageName::name)
+                "the stage threads must run every stage of {all:?} (or the feed thread all of \
+                 them, inline: stages = {all:?} on the feed thread)"
             ),
         ));
     }
@@ -380,5 +425,28 @@ fn build_threads(list: &[RawThread]) -> Result<Vec<ThreadSpec>, Issue> {
             ));
         }
     }
-    Ok(out)
+    Ok((out, inline_at.is_some()))
+}
+
+/// A feed thread running the chain inline (`runtime.threads[feed]`) and a stage thread
+/// (`runtime.threads[stages]`) in one layout: the error names the later of the two.
+fn inline_and_stage_threads(feed: usize, stages: usize) -> Issue {
+    let (at, other) = if feed > stages {
+        (
+            format!("runtime.threads[{feed}].stages"),
+            format!("runtime.threads[{stages}]"),
+        )
+    } else {
+        (
+            format!("runtime.threads[{stages}].role"),
+            format!("runtime.threads[{feed}]"),
+        )
+    };
+    Issue::invalid(
+        at,
+        format!(
+            "the chain's stages run either all inline on the feed thread or on stage threads, \
+             never split: {other} already runs them there"
+        ),
+    )
 }

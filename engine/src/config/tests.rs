@@ -889,3 +889,146 @@ fn live_gateways_needs_the_fix_feature() {
     let synthetic = format!("{BASE}\n[live]\nmarket = \"synthetic\"\n");
     assert_eq!(load(&synthetic).unwrap().live, LiveSpec::Synthetic);
 }
+
+// ---- runtime layouts -------------------------------------------------------------------------
+
+/// `BASE` with a `[runtime]` section whose threads are `threads` (TOML tables).
+fn with_threads(threads: &str) -> String {
+    format!("{BASE}\n[runtime]\n{threads}")
+}
+
+const FEED_INLINE: &str = r#"
+[[runtime.threads]]
+name = "feed"
+role = "feed"
+stages = ["signal", "order"]
+wait = "busy-spin"
+"#;
+
+const JOURNAL: &str = r#"
+[[runtime.threads]]
+name = "journal"
+role = "journal"
+wait = "busy-spin"
+"#;
+
+const CHAIN: &str = r#"
+[[runtime.threads]]
+name = "chain"
+role = "stages"
+stages = ["signal", "order"]
+wait = "yield"
+"#;
+
+#[test]
+fn stage_threads_run_the_chain_by_default() {
+    let c = load(BASE).unwrap();
+    assert!(!c.runtime.inline_chain);
+    assert_eq!(c.runtime.stage_threads().count(), 1);
+    let d = EngineConfig::load(default_path()).unwrap();
+    assert!(!d.runtime.inline_chain);
+    assert_eq!(
+        d.runtime.describe(),
+        "feed=feed@0/yield chain=[signal,order]@1/yield journal=journal@0/yield"
+    );
+}
+
+#[test]
+fn the_feed_thread_may_run_the_whole_chain_inline() {
+    let c = load(&with_threads(&format!("{FEED_INLINE}{JOURNAL}"))).unwrap();
+    assert!(c.runtime.inline_chain);
+    assert_eq!(c.runtime.stage_threads().count(), 0);
+    assert_eq!(c.runtime.threads.len(), 2);
+    assert_eq!(
+        c.runtime.describe(),
+        "feed=feed+[signal,order]@any/busy-spin journal=journal@any/busy-spin"
+    );
+    // The shipped small-box layout is that one, on cores 0 and 1.
+    let small = EngineConfig::load(default_path().with_file_name("small.toml")).unwrap();
+    assert!(small.runtime.inline_chain);
+    assert_eq!(
+        small.runtime.describe(),
+        "feed=feed+[signal,order]@0/busy-spin journal=journal@1/busy-spin"
+    );
+    assert_eq!(small.runtime.durability, SendDurability::BeforeSend);
+}
+
+#[test]
+fn the_feed_thread_runs_all_of_the_chain_or_none_of_it() {
+    for stages in [r#"["order"]"#, r#"["signal"]"#, r#"["order", "signal"]"#] {
+        let text = with_threads(&format!(
+            "{}{JOURNAL}",
+            FEED_INLINE.replace(r#"["signal", "order"]"#, stages)
+        ));
+        let err = error(&text);
+        assert_eq!(err.kind, ConfigErrorKind::InvalidValue, "{err}");
+        assert_eq!(err.key, "runtime.threads[0].stages", "{err}");
+        assert!(
+            err.reason.starts_with(
+                "a feed thread runs the whole chain inline or none of it: stages = \
+                 [\"signal\", \"order\"] (in chain order), or no stages; got"
+            ),
+            "{err}"
+        );
+    }
+    // Part of the chain on the feed thread and the rest on a stage thread is refused too.
+    let text = with_threads(&format!(
+        "{}{}{JOURNAL}",
+        FEED_INLINE.replace(r#"["signal", "order"]"#, r#"["signal"]"#),
+        CHAIN.replace(r#"["signal", "order"]"#, r#"["order"]"#)
+    ));
+    assert_eq!(error(&text).key, "runtime.threads[0].stages");
+}
+
+#[test]
+fn an_inline_chain_and_stage_threads_do_not_mix() {
+    let reason = |at: &str| {
+        format!(
+            "the chain's stages run either all inline on the feed thread or on stage \
+             threads, never split: {at} already runs them there"
+        )
+    };
+    // A stage thread after the inline feed thread: named at the stage thread.
+    let err = error(&with_threads(&format!("{FEED_INLINE}{CHAIN}{JOURNAL}")));
+    assert_eq!(
+        (err.key.as_str(), err.reason.clone()),
+        ("runtime.threads[1].role", reason("runtime.threads[0]"))
+    );
+    // The feed thread after a stage thread: named at the feed thread's stages.
+    let err = error(&with_threads(&format!("{CHAIN}{FEED_INLINE}{JOURNAL}")));
+    assert_eq!(
+        (err.key.as_str(), err.reason.clone()),
+        ("runtime.threads[1].stages", reason("runtime.threads[0]"))
+    );
+    // A second stage thread with only part of the chain does not slip through either.
+    let err = error(&with_threads(&format!(
+        "{FEED_INLINE}{}{JOURNAL}",
+        CHAIN.replace(r#"["signal", "order"]"#, r#"["order"]"#)
+    )));
+    assert_eq!(err.key, "runtime.threads[1].role");
+}
+
+#[test]
+fn the_journal_thread_runs_no_stage_and_the_chain_must_run_somewhere() {
+    let err = error(&with_threads(&format!(
+        "{}{}",
+        FEED_INLINE.replace("stages = [\"signal\", \"order\"]\n", ""),
+        JOURNAL.replace("wait", "stages = [\"signal\", \"order\"]\nwait")
+    )));
+    assert_eq!(err.key, "runtime.threads[1].stages");
+    assert!(
+        err.reason.starts_with("the journal thread runs no stage"),
+        "{err}"
+    );
+    // A feed thread without stages and no stage thread: the chain runs nowhere.
+    let err = error(&with_threads(&format!(
+        "{}{JOURNAL}",
+        FEED_INLINE.replace("stages = [\"signal\", \"order\"]\n", "")
+    )));
+    assert_eq!(err.key, "runtime.threads");
+    assert_eq!(
+        err.reason,
+        "the stage threads must run every stage of [\"signal\", \"order\"] (or the feed \
+         thread all of them, inline: stages = [\"signal\", \"order\"] on the feed thread)"
+    );
+}

@@ -25,6 +25,12 @@
 //! draining outputs ([`Phase::Again`]): a full input ring only empties while the outputs
 //! are read. An [`FeedObserver`] sees every output and every sent request (the pipeline
 //! benchmark measures through it; a live run uses `()`).
+//!
+//! With the chain inline on the feed thread ([`super::inline`]) the loop is the same: an
+//! offer runs the chain on the input it publishes and leaves the chain's outputs in the
+//! output ring, and the next round's phase 1 reads them back from there and sends the
+//! order requests, through the same journal gate. When the input closes, the chain comes
+//! back in [`FeedReport::chain`].
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,8 +38,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::config::Pace;
 use crate::runtime::clock::now_ns;
 use crate::runtime::counters::{bump, FeedCounters};
+use crate::runtime::inline::InlineRun;
 use crate::runtime::latency::Latency;
 use crate::runtime::market::{LiveMarket, Market};
+use crate::runtime::probe::AllocCounts;
 use crate::runtime::wait::Idle;
 use crate::runtime::{InputSide, Offered, OutputTap, Slot, WaitKind};
 use crate::timers::Timers;
@@ -49,13 +57,13 @@ pub struct LiveControl {
 }
 
 /// What the feed thread measured and counted.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct FeedReport<R> {
     /// Tick to order: from the Sequencer publishing an input to the gateway receiving a
     /// new order that input caused.
     pub tick_to_order: Latency,
-    /// The last hop: from the last stage thread publishing an output to the gateway
-    /// reading it.
+    /// The last hop: from the last stage thread (or, with the chain inline, the feed
+    /// thread itself) publishing an output to the gateway reading it.
     pub output_hop: Latency,
     /// Time an order request waited for the journal (`before-send`).
     pub journal_gate: Latency,
@@ -69,6 +77,12 @@ pub struct FeedReport<R> {
     pub timers: u64,
     /// The first error the market gave for a request, if any.
     pub first_submit_error: Option<String>,
+    /// The chain and its measurements, when the feed thread ran it inline.
+    pub chain: Option<InlineRun>,
+    /// Allocations on the feed thread (with a registered probe), everything on it included
+    /// — the market, the loop, the Sequencer and an inline chain — counted per published
+    /// input.
+    pub allocs: AllocCounts,
 }
 
 impl<R> FeedReport<R> {
@@ -83,6 +97,8 @@ impl<R> FeedReport<R> {
             event_ns: self.event_ns,
             timers: self.timers,
             first_submit_error: self.first_submit_error,
+            chain: self.chain,
+            allocs: self.allocs,
         }
     }
 }
@@ -133,7 +149,7 @@ pub struct FeedLoop<'a, M: LiveMarket, O: FeedObserver = ()> {
     /// the time each was read.
     pending: VecDeque<(Event, u64)>,
     /// How the loop waits while only the journal is awaited: it yields (a sleep would delay
-    /// the orders).
+    /// the orders), or spins if the feed thread busy-spins (it has its core to itself).
     gate_idle: Idle,
     wall0: u64,
     event0: i64,
@@ -172,7 +188,10 @@ impl<'a, M: LiveMarket, O: FeedObserver> FeedLoop<'a, M, O> {
             observer,
             report: FeedReport::default(),
             pending: VecDeque::with_capacity(send_queue),
-            gate_idle: Idle::new(WaitKind::Yield),
+            gate_idle: Idle::new(match wait {
+                WaitKind::BusySpin => WaitKind::BusySpin,
+                WaitKind::Yield | WaitKind::Block => WaitKind::Yield,
+            }),
             wall0: 0,
             event0: 0,
             output_open: true,
@@ -185,6 +204,7 @@ impl<'a, M: LiveMarket, O: FeedObserver> FeedLoop<'a, M, O> {
     /// Runs until the market is done (or a stop request) and the output ring is drained
     /// and closed; returns the report and the observer.
     pub fn run(mut self) -> (FeedReport<M::Report>, O) {
+        self.report.allocs = AllocCounts::start();
         self.wall0 = now_ns();
         self.observer.started(self.wall0);
         self.last_percentiles = self.wall0;
@@ -206,6 +226,9 @@ impl<'a, M: LiveMarket, O: FeedObserver> FeedLoop<'a, M, O> {
                 self.on_idle();
             }
         }
+        // Closed already, unless the output ring closed first (a stage thread ended early).
+        self.close_input();
+        self.report.allocs.end();
         let mut report = self.report;
         report.wall_ns = now_ns() - self.wall0;
         report.event_ns = self.market.now_ns() - self.event0;
@@ -299,6 +322,14 @@ impl<'a, M: LiveMarket, O: FeedObserver> FeedLoop<'a, M, O> {
         }
     }
 
+    /// Closes the input ring (and with the chain inline, the output ring after the chain's
+    /// last outputs), keeping the inline chain for the report.
+    fn close_input(&mut self) {
+        if let Some(input) = self.input.take() {
+            self.report.chain = input.close();
+        }
+    }
+
     /// Offers `event` to the input ring (which must be open); a full ring's refusal is held
     /// and offered again first.
     fn offer(&mut self, event: Event) -> Offered {
@@ -306,8 +337,10 @@ impl<'a, M: LiveMarket, O: FeedObserver> FeedLoop<'a, M, O> {
             return Offered::Full;
         };
         let offered = inp.offer(event);
-        if matches!(offered, Offered::Full) {
-            self.held = Some(event);
+        match offered {
+            Offered::Full => self.held = Some(event),
+            Offered::Published(_) => self.report.allocs.event(),
+            Offered::Conflated | Offered::Rejected(_) => {}
         }
         self.observer.offered(&offered);
         offered
@@ -345,7 +378,7 @@ impl<'a, M: LiveMarket, O: FeedObserver> FeedLoop<'a, M, O> {
         if !self.stopping && self.control.stop.load(Ordering::Acquire) {
             self.stopping = true;
             if !self.market.request_stop() {
-                self.input = None; // closes the input ring: the stages drain and close theirs
+                self.close_input(); // the stages drain and close theirs
                 return Phase::Again;
             }
         }
@@ -361,7 +394,7 @@ impl<'a, M: LiveMarket, O: FeedObserver> FeedLoop<'a, M, O> {
         let Some(due) = Market::next_due_ns(&mut self.market) else {
             // The market is done: once every conflated quote is out, close.
             if inp.flush() {
-                self.input = None;
+                self.close_input();
             } else {
                 self.idle.idle();
             }

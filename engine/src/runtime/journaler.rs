@@ -8,8 +8,11 @@
 //! After writing outputs it publishes the highest output sequence written
 //! ([`super::counters::JournalCounters::output_sequence`], `Release`): with
 //! `durability = "before-send"` the gateway sends an order only once that position has
-//! reached it (`Acquire`), so nothing leaves the box before it — and its cause, written
-//! earlier by the same thread in ring order — is in the journal. A write error is fatal:
+//! reached it (`Acquire`), so nothing leaves the box before it — and its cause — is in the
+//! journal: each round takes what the output ring holds, writes what the input ring holds
+//! (by then the cause of every output taken), then writes the outputs taken and only then
+//! publishes the position — so the input journal never lacks the cause of a journaled
+//! output, even after a crash. A write error is fatal:
 //! the journaler sets `failed`, stops writing and drains the rings so nothing upstream
 //! stalls; the gateway sends nothing more.
 
@@ -19,6 +22,7 @@ use std::sync::Arc;
 use tickrail_journal::{JournalWriter, WriterStats};
 
 use crate::codec::{append_event, ARCHIVED_EVENT_BYTES};
+use crate::event::Event;
 
 use super::counters::{add, bump, Counters};
 use super::probe::AllocCounts;
@@ -63,8 +67,24 @@ pub fn run(
     let (mut n_in, mut n_out) = (0u64, 0u64);
     let (mut in_open, mut out_open) = (true, true);
     let mut idle = Idle::new(wait);
+    // The outputs taken in a round, written after that round's inputs; room for a full
+    // ring, reserved at start-up, so a round never allocates.
+    let mut held: Vec<Event> = Vec::with_capacity(outputs.capacity());
     while in_open || out_open {
         let mut did = 0usize;
+        // Outputs are taken first, inputs are then written, and the outputs taken are
+        // written last, followed by the gate position: an output's cause was published
+        // before the output was, so the inputs polled after taking it include its cause.
+        // The input journal therefore always holds the cause of every journaled output
+        // (a crash leaves at most outputs missing, never an output without its cause),
+        // and the gate opens for an order only once it and its cause are written.
+        held.clear();
+        if out_open {
+            match outputs.poll_up_to(held.capacity(), |slot| held.push(slot.event)) {
+                Ok(n) => did += n,
+                Err(_) => out_open = false,
+            }
+        }
         if in_open {
             match inputs.poll(|slot| {
                 if error.is_none() {
@@ -83,28 +103,24 @@ pub fn run(
                 Err(_) => in_open = false,
             }
         }
-        if out_open {
-            let mut last = None;
-            match outputs.poll(|slot| {
-                if error.is_none() {
-                    match append_event(&mut output_journal, &slot.event) {
-                        Ok(_) => {
-                            allocs.event();
-                            n_out += 1;
-                            bump(&c.outputs);
-                            add(&c.bytes, ARCHIVED_EVENT_BYTES as u64);
-                            last = Some(slot.event.header.sequence);
-                        }
-                        Err(e) => error = Some(format!("output journal: {e}")),
-                    }
+        let mut last = None;
+        for event in &held {
+            if error.is_some() {
+                break;
+            }
+            match append_event(&mut output_journal, event) {
+                Ok(_) => {
+                    allocs.event();
+                    n_out += 1;
+                    bump(&c.outputs);
+                    add(&c.bytes, ARCHIVED_EVENT_BYTES as u64);
+                    last = Some(event.header.sequence);
                 }
-            }) {
-                Ok(n) => did += n,
-                Err(_) => out_open = false,
+                Err(e) => error = Some(format!("output journal: {e}")),
             }
-            if let Some(seq) = last {
-                c.output_sequence.store(seq, Release);
-            }
+        }
+        if let (Some(seq), None) = (last, &error) {
+            c.output_sequence.store(seq, Release);
         }
         if error.is_some() && c.failed.load(Relaxed) == 0 {
             c.failed.store(1, Release);

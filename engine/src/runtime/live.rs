@@ -5,7 +5,9 @@
 //! and FIX session) and `tickrail_replay::resume::resume_live` continues a crashed run.
 //!
 //! The caller's thread spawns the feed thread (pinned as the layout says), then samples the
-//! counters into the stats file and calls `progress` until the feed is done.
+//! counters into the stats file and calls `progress` until the feed is done. With the chain
+//! inline on the feed thread ([`super::inline`]) it comes back with the feed thread and is
+//! reported among [`Finished::stages`] under the feed thread's name.
 //!
 //! The synthetic market is a simulation, so its reaction to an order depends on when the
 //! order came back — like a real venue, and unlike the single-thread runner. What is exact
@@ -131,6 +133,7 @@ pub fn run<M: LiveMarket>(
         .cloned()
         .ok_or_else(|| LiveError::Feed("no feed thread in the layout".into()))?;
     let pace = cfg.runtime.pace;
+    let feed_name = feed_spec.name.clone();
     let (input, output, running) = (started.input, started.output, started.running);
     let fc = counters.clone();
     let ctl = control.clone();
@@ -173,10 +176,14 @@ pub fn run<M: LiveMarket>(
             progress(&counters);
         }
     }
-    let feed_report = feed
+    let mut feed_report = feed
         .join()
         .map_err(|_| LiveError::Feed("the feed thread panicked".into()))?;
-    let engine = running.finish(None);
+    let mut engine = running.finish(None);
+    // A chain run inline on the feed thread reports as that thread's stages.
+    if let Some(c) = feed_report.chain.take() {
+        engine.stages.insert(0, (feed_name, c.part, c.latencies));
+    }
     // The journals are closed: the snapshot thread reads to their end and stops.
     let snapshots = shadow.map(Shadow::finish);
     // Final values, with the run's tick-to-order percentiles, then mark it finished.

@@ -5,6 +5,7 @@
 //!   parallel consumers; [`wait`]: busy-spin, yield and block wait strategies.
 //! - [`slot`]: what a ring slot holds (an event and measurement times).
 //! - [`stage_thread`]: a thread running consecutive stages of the chain, fused.
+//! - [`inline`]: the whole chain run on the feed thread instead (a small box's layout).
 //! - [`journaler`]: the thread that writes every input and output to the journal.
 //! - [`threads`]: starting it all from a config; the feed side handed to the caller.
 //! - [`market`]: what the engine trades against ([`Market`], [`LiveMarket`]).
@@ -22,6 +23,7 @@
 pub mod clock;
 pub mod counters;
 pub mod feed;
+pub mod inline;
 pub mod journaler;
 pub mod latency;
 pub mod live;
@@ -39,6 +41,7 @@ pub mod threads;
 pub mod wait;
 
 pub use feed::{FeedLoop, FeedObserver, FeedReport, LiveControl};
+pub use inline::InlineRun;
 pub use live::{LiveError, LiveReport, ResumeFrom};
 pub use market::{LiveMarket, Market};
 pub use ring::{ring, Closed, Disconnected, RingConsumer, RingError, RingFull, RingProducer};

@@ -134,7 +134,7 @@ impl StageThread {
         mut input: RingConsumer<Slot>,
         mut output: RingProducer<Slot>,
     ) -> (StagePart, StageLatencies) {
-        self.latencies.allocs = AllocCounts::start();
+        self.begin();
         while let Ok(n) = input.poll(|slot| {
             self.on_slot(slot, &mut output);
             self.latencies.allocs.event();
@@ -143,9 +143,20 @@ impl StageThread {
                 input.wait();
             }
         }
+        drop(output);
+        self.finish()
+    }
+
+    /// Starts counting allocations on the calling thread (the one that runs the stages).
+    pub fn begin(&mut self) {
+        self.latencies.allocs = AllocCounts::start();
+    }
+
+    /// Takes the final allocation reading and the last PnL, and hands back the stages and
+    /// what was measured.
+    pub fn finish(mut self) -> (StagePart, StageLatencies) {
         self.latencies.allocs.end();
         self.refresh_pnl();
-        drop(output);
         (self.part, self.latencies)
     }
 
@@ -155,6 +166,14 @@ impl StageThread {
         self.latencies
             .hop
             .record(t0.saturating_sub(slot.published_ns));
+        self.process(slot, output, t0);
+    }
+
+    /// Runs this thread's stages on `slot` (whose processing started at `t0`) and publishes
+    /// what they emit to `output`. The feed thread calls it directly when it runs the whole
+    /// chain inline ([`super::inline`]), with no hop to record.
+    #[inline]
+    pub fn process(&mut self, slot: &Slot, output: &mut RingProducer<Slot>, t0: u64) {
         match &mut self.part {
             StagePart::Chain(chain) => {
                 let mut t1 = t0;
@@ -165,6 +184,7 @@ impl StageThread {
                 publish_all(
                     &mut self.out,
                     slot.ingress_ns,
+                    t2,
                     false,
                     output,
                     &self.counters,
@@ -172,9 +192,17 @@ impl StageThread {
             }
             StagePart::Signal(signal) => {
                 signal.on_event(&slot.event, &mut self.out);
-                self.latencies.signal.record(now_ns() - t0);
+                let t1 = now_ns();
+                self.latencies.signal.record(t1 - t0);
                 // The upstream outputs first, then the input that caused them.
-                publish_all(&mut self.out, slot.ingress_ns, true, output, &self.counters);
+                publish_all(
+                    &mut self.out,
+                    slot.ingress_ns,
+                    t1,
+                    true,
+                    output,
+                    &self.counters,
+                );
                 let sent = output.publish(|s| {
                     *s = Slot {
                         published_ns: now_ns(),
@@ -204,10 +232,12 @@ impl StageThread {
                 self.pending.clear();
                 // ...then the order stage sees the input, then each of them.
                 feed_downstream(order, &slot.event, &mut self.out, mark, &mut self.scratch);
-                self.latencies.order.record(now_ns() - t0);
+                let t1 = now_ns();
+                self.latencies.order.record(t1 - t0);
                 publish_all(
                     &mut self.out,
                     slot.ingress_ns,
+                    t1,
                     false,
                     output,
                     &self.counters,
@@ -247,10 +277,12 @@ impl StageThread {
 
 /// Publishes every event of `out` (blocking while the ring is full: outputs are never
 /// dropped; only a dead consumer makes a publication fail, and that is counted) and clears
-/// it.
+/// it. `published_ns` stamps the batch: the clock reading that ended the stage's work (the
+/// events of one input are published back to back right after it).
 fn publish_all(
     out: &mut Outbox,
     ingress_ns: u64,
+    published_ns: u64,
     upstream: bool,
     ring: &mut RingProducer<Slot>,
     counters: &Counters,
@@ -260,7 +292,7 @@ fn publish_all(
             *s = Slot {
                 event: *e,
                 ingress_ns,
-                published_ns: now_ns(),
+                published_ns,
                 upstream,
             };
         });

@@ -8,6 +8,10 @@
 //!   InputSide ── input ring ──┬──► [signal → order] ── output ring ──┬──► OutputTap
 //!   (Sequencer)               └──► journaler ◄───────────────────────┘
 //! ```
+//!
+//! With the chain inline on the feed thread (`runtime.inline_chain`) there is no stage
+//! thread: the [`InputSide`] holds the chain and publishes its outputs itself, and the
+//! journaler is the input ring's only consumer ([`super::inline`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering::Acquire;
@@ -23,6 +27,7 @@ use crate::sequencer::{InputReject, Sequencer};
 
 use super::clock::{self, now_ns};
 use super::counters::{bump, Counters};
+use super::inline::{InlineChain, InlineRun};
 use super::journaler::{self, JournalReport};
 use super::ring::{ring, RingConsumer, RingError, RingProducer};
 use super::slot::Slot;
@@ -40,6 +45,19 @@ pub enum StartError {
     /// The run's journals (or its config and model copies) could not be created.
     #[error("journal {0}")]
     Journals(#[from] super::run_journals::OpenJournalsError),
+    /// With the chain inline on the feed thread, the output ring must hold every output of
+    /// one input ([`super::inline`]).
+    #[error(
+        "runtime.output_ring = {slots} slots: with the chain inline on the feed thread it must \
+         hold the most outputs one input can make, {needed} (2 × risk.max_open_orders + \
+         8 × venues + 16); raise it to a power of two ≥ {needed}"
+    )]
+    InlineOutputRing {
+        /// The ring's slots.
+        slots: usize,
+        /// The most outputs of one input.
+        needed: usize,
+    },
     /// A thread could not be spawned.
     #[error("spawn thread {name}: {source}")]
     Spawn {
@@ -62,11 +80,15 @@ pub fn pin(core: Option<usize>) -> bool {
     }
 }
 
-/// The feed side of the input ring: the Sequencer and the ring's producer.
+/// The feed side of the input ring: the Sequencer and the ring's producer, and with the
+/// chain inline on the feed thread, the chain and the output ring's producer.
 #[derive(Debug)]
 pub struct InputSide {
     sequencer: Sequencer,
     ring: RingProducer<Slot>,
+    /// The chain, when the feed thread runs it ([`super::inline`]): every published input
+    /// goes through it at once.
+    inline: Option<InlineChain>,
     conflate: bool,
     /// A conflated quote per instrument waiting for room (unstamped).
     pending: Vec<Option<Event>>,
@@ -169,23 +191,45 @@ impl InputSide {
         self.ring.fill()
     }
 
+    /// Whether the feed thread runs the chain (a published input has its outputs in the
+    /// output ring when [`InputSide::offer`] returns).
+    pub fn runs_chain(&self) -> bool {
+        self.inline.is_some()
+    }
+
+    /// Closes the input ring (and with the chain inline, the output ring) and hands back
+    /// the inline chain, if this side ran it. Dropping an `InputSide` closes the rings too.
+    pub fn close(self) -> Option<InlineRun> {
+        let Self { ring, inline, .. } = self;
+        drop(ring);
+        inline.map(InlineChain::finish)
+    }
+
     fn try_publish(&mut self, mut event: Event) -> Option<u64> {
+        if let Some(c) = self.inline.as_mut() {
+            if !c.has_room() {
+                return None;
+            }
+        }
         let seq = &mut self.sequencer;
-        let mut stamped = 0;
+        let mut stamped = Slot::empty();
         let r = self.ring.try_publish(|slot| {
             seq.assign(&mut event);
-            stamped = event.header.sequence;
             let t = now_ns();
-            *slot = Slot {
+            stamped = Slot {
                 event,
                 ingress_ns: t,
                 published_ns: t,
                 upstream: false,
             };
+            *slot = stamped;
         });
         r.ok().map(|_| {
             bump(&self.counters.feed.inputs);
-            stamped
+            if let Some(c) = self.inline.as_mut() {
+                c.run(&stamped);
+            }
+            stamped.event.header.sequence
         })
     }
 }
@@ -252,7 +296,8 @@ pub struct Running {
 /// What the engine's threads handed back after the run.
 #[derive(Debug)]
 pub struct Finished {
-    /// Each stage thread's name, stages and latencies, in chain order.
+    /// Each stage thread's name, stages and latencies, in chain order (a live run adds the
+    /// feed thread here when it ran the chain inline; [`super::live`]).
     pub stages: Vec<(String, StagePart, StageLatencies)>,
     /// The journaler's report.
     pub journal: JournalReport,
@@ -388,6 +433,13 @@ pub fn start_from(
     let counters = Arc::new(Counters::default());
     let n = cfg.instruments.len();
     let max_outputs = max_outputs_per_event(cfg);
+    // Checked before anything is built or created.
+    if rt.inline_chain && rt.output_ring < max_outputs {
+        return Err(StartError::InlineOutputRing {
+            slots: rt.output_ring,
+            needed: max_outputs,
+        });
+    }
     let (chain, sequencer, first_output, journals) = match resume {
         Some(r) => (r.chain, r.sequencer, r.next_output, Some(r.journals)),
         None => (
@@ -415,15 +467,16 @@ pub fn start_from(
         None => super::run_journals::create(cfg, run_dir, None)?,
     };
 
-    // The input ring: the first stage thread and the journaler.
+    let inline = rt.inline_chain;
+    // The input ring: the first stage thread and the journaler; with the chain inline, the
+    // journaler only (the feed thread runs the chain on what it publishes).
     let first_wait = stage_specs.first().map_or(feed_spec.wait, |(t, _)| t.wait);
-    let (in_prod, mut in_cons) = ring(rt.input_ring, 2, first_wait, Slot::empty)?;
+    let in_consumers = if inline { 1 } else { 2 };
+    let (in_prod, mut in_cons) = ring(rt.input_ring, in_consumers, first_wait, Slot::empty)?;
     let journal_in = in_cons
         .pop()
-        .unwrap_or_else(|| unreachable!("two consumers"));
-    let mut upstream_in = in_cons
-        .pop()
-        .unwrap_or_else(|| unreachable!("two consumers"));
+        .unwrap_or_else(|| unreachable!("a consumer for the journaler"));
+    let mut upstream_in = in_cons.pop();
     // The output ring: the gateway and the journaler.
     let (out_prod, mut out_cons) = ring(rt.output_ring, 2, feed_spec.wait, Slot::empty)?;
     let journal_out = out_cons
@@ -434,41 +487,59 @@ pub fn start_from(
         .unwrap_or_else(|| unreachable!("two consumers"));
 
     let mut stages = Vec::new();
-    let split = stage_specs.len() > 1;
-    let mut chain_parts = if split {
-        vec![
-            StagePart::Signal(chain.upstream),
-            StagePart::Order(chain.downstream),
-        ]
-    } else {
-        vec![StagePart::Chain(chain)]
-    };
+    let mut inline_chain = None;
     let mut out_prod = Some(out_prod);
-    for (k, (spec, _)) in stage_specs.iter().enumerate() {
-        let last = k + 1 == stage_specs.len();
-        let part = chain_parts.remove(0);
-        let (producer, next_in) = if last {
-            (
-                out_prod
-                    .take()
-                    .unwrap_or_else(|| unreachable!("one last thread")),
-                None,
-            )
+    if inline {
+        let producer = out_prod
+            .take()
+            .unwrap_or_else(|| unreachable!("the output ring's producer"));
+        let stage = StageThread::new(
+            StagePart::Chain(chain),
+            max_outputs,
+            counters.clone(),
+            true,
+            n,
+        )
+        .with_first_output(first_output);
+        inline_chain = Some(InlineChain::new(stage, producer, max_outputs));
+    } else {
+        let split = stage_specs.len() > 1;
+        let mut chain_parts = if split {
+            vec![
+                StagePart::Signal(chain.upstream),
+                StagePart::Order(chain.downstream),
+            ]
         } else {
-            let next_wait = stage_specs.get(k + 1).map_or(spec.wait, |(t, _)| t.wait);
-            let (p, mut c) = ring(rt.output_ring, 1, next_wait, Slot::empty)?;
-            (p, c.pop())
+            vec![StagePart::Chain(chain)]
         };
-        let thread = StageThread::new(part, max_outputs, counters.clone(), last, n)
-            .with_first_output(first_output);
-        let input = upstream_in;
-        stages.push((
-            spec.name.clone(),
-            spawn(spec, &counters, move || thread.run(input, producer))?,
-        ));
-        match next_in {
-            Some(c) => upstream_in = c,
-            None => break,
+        for (k, (spec, _)) in stage_specs.iter().enumerate() {
+            let last = k + 1 == stage_specs.len();
+            let part = chain_parts.remove(0);
+            let (producer, next_in) = if last {
+                (
+                    out_prod
+                        .take()
+                        .unwrap_or_else(|| unreachable!("one last thread")),
+                    None,
+                )
+            } else {
+                let next_wait = stage_specs.get(k + 1).map_or(spec.wait, |(t, _)| t.wait);
+                let (p, mut c) = ring(rt.output_ring, 1, next_wait, Slot::empty)?;
+                (p, c.pop())
+            };
+            let thread = StageThread::new(part, max_outputs, counters.clone(), last, n)
+                .with_first_output(first_output);
+            let input = upstream_in
+                .take()
+                .unwrap_or_else(|| unreachable!("each stage thread has an input ring"));
+            stages.push((
+                spec.name.clone(),
+                spawn(spec, &counters, move || thread.run(input, producer))?,
+            ));
+            match next_in {
+                Some(c) => upstream_in = Some(c),
+                None => break,
+            }
         }
     }
     let jc = counters.clone();
@@ -492,6 +563,7 @@ pub fn start_from(
         input: InputSide {
             sequencer,
             ring: in_prod,
+            inline: inline_chain,
             conflate: rt.conflate_quotes,
             pending: vec![None; n],
             pending_count: 0,
@@ -550,6 +622,7 @@ mod tests {
         let mut side = InputSide {
             sequencer: Sequencer::new(1, 2),
             ring: prod,
+            inline: None,
             conflate: true,
             pending: vec![None; 2],
             pending_count: 0,
