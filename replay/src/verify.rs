@@ -133,7 +133,7 @@ pub enum Replayed<'a> {
 pub const CONTEXT_INPUTS: usize = 5;
 
 /// What a replay did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReplaySummary {
     /// Inputs replayed (from sequence 1).
     pub inputs: u64,
@@ -278,15 +278,7 @@ pub fn replay_chain_from(
         None => (build_chain(cfg, BookSizing::default())?, 1),
     };
     let mut out = Outbox::new(max_outputs_per_event(cfg), first_output);
-    let mut s = ReplaySummary {
-        inputs: 0,
-        window_inputs: 0,
-        outputs: 0,
-        window_outputs_by_kind: Vec::new(),
-        verdict: None,
-        context: Vec::new(),
-        stopped: false,
-    };
+    let mut s = ReplaySummary::default();
     let mut recent: VecDeque<Event> = VecDeque::with_capacity(CONTEXT_INPUTS + 1);
     let mut compared = 0u64;
     // (first input whose outputs are missing, outputs missing) once the journal ended early.

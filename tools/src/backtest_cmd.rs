@@ -60,20 +60,12 @@ pub struct BacktestArgs {
 
 /// `tickrail backtest`.
 pub fn run(args: BacktestArgs) -> Result<ExitCode> {
-    let data = DataSpec {
-        files: args.data.clone(),
-        format: args
-            .format
-            .as_deref()
-            .map(|f| {
-                DataFormat::from_name(f).with_context(|| {
-                    format!("--format: expected itch, binance, dbn or csv, got {f:?}")
-                })
-            })
-            .transpose()?,
-        definitions: args.definitions.clone(),
-        itch_date: args.itch_date.as_deref().map(parse_date).transpose()?,
-    };
+    let data = data_spec(
+        &args.data,
+        args.format.as_deref(),
+        args.definitions.as_ref(),
+        args.itch_date.as_deref(),
+    )?;
     let queue = args.queue.as_deref().map(parse_queue).transpose()?;
     let sample_interval_ns = i64::try_from(args.sample_ms)
         .ok()
@@ -113,6 +105,27 @@ pub fn run(args: BacktestArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     sweep(&args, &base_text, &data, queue, sample_interval_ns)
+}
+
+/// The data of `backtest` and `import`: files, `--format`, `--definitions`, `--itch-date`.
+pub(crate) fn data_spec(
+    files: &[PathBuf],
+    format: Option<&str>,
+    definitions: Option<&PathBuf>,
+    itch_date: Option<&str>,
+) -> Result<DataSpec> {
+    Ok(DataSpec {
+        files: files.to_vec(),
+        format: format
+            .map(|f| {
+                DataFormat::from_name(f).with_context(|| {
+                    format!("--format: expected itch, binance, dbn or csv, got {f:?}")
+                })
+            })
+            .transpose()?,
+        definitions: definitions.cloned(),
+        itch_date: itch_date.map(parse_date).transpose()?,
+    })
 }
 
 /// One run, with a progress line on stderr.
@@ -397,7 +410,7 @@ fn write_reports_quiet(o: &Outcome, dir: &Path, title: &str) -> Result<(), Strin
     .map_err(|e| e.to_string())
 }
 
-pub(crate) fn parse_date(text: &str) -> Result<(i32, u32, u32)> {
+fn parse_date(text: &str) -> Result<(i32, u32, u32)> {
     let parts: Vec<&str> = text.split('-').collect();
     let bad = || format!("--itch-date: expected YYYY-MM-DD, got {text:?}");
     if parts.len() != 3 {

@@ -7,10 +7,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use tickrail_engine::config::EngineConfig;
-use tickrail_replay::backtest_job::{DataFormat, DataSpec};
 use tickrail_replay::import::{import, ImportOptions};
 
-use crate::backtest_cmd::parse_date;
+use crate::backtest_cmd::data_spec;
 
 /// `tickrail import`.
 #[derive(Debug, clap::Args)]
@@ -43,20 +42,12 @@ pub struct ImportArgs {
 /// `tickrail import`.
 pub fn run(args: ImportArgs) -> Result<ExitCode> {
     let cfg = EngineConfig::load(&args.config)?;
-    let data = DataSpec {
-        files: args.files.clone(),
-        format: args
-            .format
-            .as_deref()
-            .map(|f| {
-                DataFormat::from_name(f).with_context(|| {
-                    format!("--format: expected itch, binance, dbn or csv, got {f:?}")
-                })
-            })
-            .transpose()?,
-        definitions: args.definitions.clone(),
-        itch_date: args.itch_date.as_deref().map(parse_date).transpose()?,
-    };
+    let data = data_spec(
+        &args.files,
+        args.format.as_deref(),
+        args.definitions.as_ref(),
+        args.itch_date.as_deref(),
+    )?;
     let opts = ImportOptions {
         out_dir: args.out.clone(),
         stop_on_bad: args.stop_on_bad,
