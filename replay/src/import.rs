@@ -29,6 +29,8 @@ use std::collections::BTreeMap;
 use std::hash::Hasher as _;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 
 use tickrail_engine::config::EngineConfig;
 use tickrail_engine::runtime::run_journals::journal_options;
@@ -320,56 +322,81 @@ pub fn import(
         dir: dir.clone(),
         source,
     };
-    // The segments ahead are prepared on another core while the import goes.
-    let (mut writer, _) =
-        JournalWriter::open(&dir, journal_options(cfg), &manifest).map_err(journal_err)?;
-
-    let mut sequencer = Sequencer::new(1, cfg.instruments.len());
-    let mut by_kind: BTreeMap<EventKind, u64> = BTreeMap::new();
-    let mut written = 0u64;
-    let mut rejected = 0u64;
-    let mut first_last: Option<(i64, i64)> = None;
-    // Bad records per source so far (with `stop_on_bad`: a rise names the source).
-    let mut bad_seen: Vec<u64> = feed.source_stats().map(bad_records).collect();
-    let mut stop: Option<ImportError> = None;
-    while let Some(event) = feed.next_event() {
-        if opts.stop_on_bad {
-            if let Some(report) = new_bad_record(&feed, &mut bad_seen) {
-                stop = Some(bad_record(report, written));
+    // Two threads, so the import goes at the adapters' pace: this one reads and decodes
+    // (the adapters), the writer stamps and journals, batches passing between them (and
+    // coming back empty to be refilled). The writer opens the journal — pre-faulting its
+    // first segment — while the reader already decodes into the queue.
+    let stop_flag = AtomicBool::new(false);
+    let (full_tx, full_rx) = mpsc::sync_channel::<Vec<Event>>(IMPORT_QUEUE_BATCHES);
+    let (empty_tx, empty_rx) = mpsc::channel::<Vec<Event>>();
+    let (written_out, read_stop) = std::thread::scope(|scope| {
+        let writer = std::thread::Builder::new()
+            .name("import-writer".into())
+            .spawn_scoped(scope, || {
+                write_batches(
+                    cfg, &dir, &manifest, opts, data, full_rx, empty_tx, &stop_flag,
+                )
+            })
+            .map_err(|e| ImportError::Io {
+                path: dir.clone(),
+                source: e,
+            });
+        let writer = match writer {
+            Ok(w) => w,
+            Err(e) => return (Err(e), None),
+        };
+        // Bad records per source so far (with `stop_on_bad`: a rise names the source).
+        let mut bad_seen: Vec<u64> = feed.source_stats().map(bad_records).collect();
+        let mut read_stop: Option<Option<SkipReport>> = None;
+        let mut done = false;
+        while !done && !stop_flag.load(Ordering::Relaxed) {
+            let mut batch = empty_rx
+                .try_recv()
+                .unwrap_or_else(|_| Vec::with_capacity(IMPORT_BATCH));
+            while batch.len() < IMPORT_BATCH {
+                let Some(event) = feed.next_event() else {
+                    done = true;
+                    break;
+                };
+                if opts.stop_on_bad {
+                    if let Some(report) = new_bad_record(&feed, &mut bad_seen) {
+                        read_stop = Some(report);
+                        done = true;
+                        break;
+                    }
+                }
+                batch.push(event);
+            }
+            if full_tx.send(batch).is_err() {
                 break;
             }
         }
-        let stamped = match sequencer.stamp(event) {
-            Ok(e) => e,
-            Err(r) => {
-                rejected += 1;
-                if opts.stop_on_bad {
-                    stop = Some(ImportError::BadRecord {
-                        file: data_files(data),
-                        at: format!("event {} of the merged stream", written + rejected),
-                        reason: format!("refused by the Sequencer: {r}"),
-                        written,
-                    });
-                    break;
-                }
-                continue;
-            }
-        };
-        append_event(&mut writer, &stamped).map_err(|source| ImportError::Codec {
-            dir: dir.clone(),
-            source,
-        })?;
-        written += 1;
-        *by_kind.entry(stamped.kind()).or_default() += 1;
-        let ts = stamped.header.receive_ts_ns;
-        first_last = Some(first_last.map_or((ts, ts), |(f, _)| (f, ts)));
-    }
-    // A bad record after the last good event.
-    if opts.stop_on_bad && stop.is_none() {
-        if let Some(report) = new_bad_record(&feed, &mut bad_seen) {
-            stop = Some(bad_record(report, written));
+        // A bad record after the last good event.
+        if opts.stop_on_bad && read_stop.is_none() {
+            read_stop = new_bad_record(&feed, &mut bad_seen);
         }
-    }
+        drop(full_tx);
+        let written = writer.join().unwrap_or_else(|_| {
+            Err(ImportError::Io {
+                path: dir.clone(),
+                source: std::io::Error::other("the import's writer thread panicked"),
+            })
+        });
+        (written, read_stop)
+    });
+    let Written {
+        mut writer,
+        written,
+        rejected,
+        by_kind,
+        first_last,
+        stop: seq_stop,
+    } = written_out?;
+    let stop = match (seq_stop, read_stop) {
+        (Some(e), _) => Some(e),
+        (None, Some(report)) => Some(bad_record(report, written)),
+        (None, None) => None,
+    };
     let feed_stats = {
         let mut total = FeedStats::default();
         for s in feed.source_stats() {
@@ -413,6 +440,95 @@ pub fn import(
         content_hash: content.hex(),
         first_last_ts_ns: first_last,
         by_kind,
+    })
+}
+
+/// Events per batch between the import's reader and writer.
+const IMPORT_BATCH: usize = 4096;
+/// Batches queued between them (about 17 MB of events): room for the reader to go on
+/// while the writer pre-faults the journal's first segment.
+const IMPORT_QUEUE_BATCHES: usize = 64;
+
+/// What the import's writer thread did.
+struct Written {
+    writer: JournalWriter,
+    written: u64,
+    rejected: u64,
+    by_kind: BTreeMap<EventKind, u64>,
+    first_last: Option<(i64, i64)>,
+    /// Stopped at an event the Sequencer refused (with `stop_on_bad`).
+    stop: Option<ImportError>,
+}
+
+/// The import's writer: opens the journal, then stamps and appends every event of every
+/// batch received, handing the emptied batches back; with `stop_on_bad`, the first event
+/// the Sequencer refuses stops it (and, through `stop_flag`, the reader).
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the writer thread's whole context"
+)]
+fn write_batches(
+    cfg: &EngineConfig,
+    dir: &Path,
+    manifest: &Manifest,
+    opts: &ImportOptions,
+    data: &DataSpec,
+    full: mpsc::Receiver<Vec<Event>>,
+    empty: mpsc::Sender<Vec<Event>>,
+    stop_flag: &AtomicBool,
+) -> Result<Written, ImportError> {
+    let (mut writer, _) =
+        JournalWriter::open(dir, journal_options(cfg), manifest).map_err(|source| {
+            ImportError::Journal {
+                dir: dir.to_path_buf(),
+                source,
+            }
+        })?;
+    let mut sequencer = Sequencer::new(1, cfg.instruments.len());
+    let (mut written, mut rejected) = (0u64, 0u64);
+    let mut by_kind: BTreeMap<EventKind, u64> = BTreeMap::new();
+    let mut first_last: Option<(i64, i64)> = None;
+    let mut stop: Option<ImportError> = None;
+    for mut batch in full {
+        if stop.is_none() {
+            for event in batch.drain(..) {
+                let stamped = match sequencer.stamp(event) {
+                    Ok(e) => e,
+                    Err(r) => {
+                        rejected += 1;
+                        if opts.stop_on_bad {
+                            stop = Some(ImportError::BadRecord {
+                                file: data_files(data),
+                                at: format!("event {} of the merged stream", written + rejected),
+                                reason: format!("refused by the Sequencer: {r}"),
+                                written,
+                            });
+                            stop_flag.store(true, Ordering::Relaxed);
+                            break;
+                        }
+                        continue;
+                    }
+                };
+                append_event(&mut writer, &stamped).map_err(|source| ImportError::Codec {
+                    dir: dir.to_path_buf(),
+                    source,
+                })?;
+                written += 1;
+                *by_kind.entry(stamped.kind()).or_default() += 1;
+                let ts = stamped.header.receive_ts_ns;
+                first_last = Some(first_last.map_or((ts, ts), |(f, _)| (f, ts)));
+            }
+        }
+        batch.clear();
+        let _ = empty.send(batch);
+    }
+    Ok(Written {
+        writer,
+        written,
+        rejected,
+        by_kind,
+        first_last,
+        stop,
     })
 }
 
