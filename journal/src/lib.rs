@@ -18,6 +18,7 @@
 
 pub mod background;
 pub mod commit;
+pub mod content;
 mod crc;
 pub mod error;
 pub mod format;
@@ -32,6 +33,7 @@ pub mod segment;
 pub mod verify;
 pub mod writer;
 
+pub use content::ContentHash;
 pub use error::{JournalError, Result};
 pub use format::FIRST_USER_KIND;
 pub use manifest::Manifest;

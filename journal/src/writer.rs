@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
 use crate::background::{AsyncSyncer, Preallocator, POSITION_SHIFT};
+use crate::content::ContentHash;
 use crate::error::{JournalError, Result};
 use crate::format::{
     encode_header_fields, header_words, kind, record_crc, record_crc_of, record_span, CRC_AT,
@@ -62,6 +63,8 @@ pub struct JournalWriter {
     last_timestamp_ns: i64,
     since_sync: u32,
     stats: WriterStats,
+    /// The content hash of the records this writer appended.
+    appended: ContentHash,
     poisoned: bool,
     prealloc: Option<Preallocator>,
     syncer: Option<AsyncSyncer>,
@@ -141,6 +144,7 @@ impl JournalWriter {
             last_timestamp_ns: resume.last_timestamp_ns,
             since_sync: 0,
             stats: WriterStats::default(),
+            appended: ContentHash::default(),
             poisoned: false,
             prealloc: None,
             syncer: None,
@@ -294,6 +298,7 @@ impl JournalWriter {
             ),
         };
         self.seg.map.write(off + CRC_AT, &crc.to_le_bytes());
+        self.appended.add(crc);
         self.seg.map.write(off + CRC_FROM, &words[0].to_le_bytes());
         self.seg
             .map
@@ -529,6 +534,12 @@ impl JournalWriter {
     /// Timestamp of the last record appended (or recovered); 0 for an empty journal.
     pub fn last_timestamp_ns(&self) -> i64 {
         self.last_timestamp_ns
+    }
+
+    /// The [`ContentHash`] of the records this writer appended (manifest and marks
+    /// included): of the whole journal when the writer created it.
+    pub fn appended_hash(&self) -> ContentHash {
+        self.appended
     }
 
     /// The journal's manifest.

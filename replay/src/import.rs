@@ -17,7 +17,8 @@
 //!
 //! Its closing run mark adds the outcome: `event = close`, `import = complete` or
 //! `stopped`, the counts, and `content_hash`: the fold of every record's CRC32C
-//! ([`ContentHash`]), which a backtest recomputes as it reads and names in its own manifest.
+//! ([`ContentHash`], folded by the writer as it appends), which a backtest names in its
+//! own manifest and `replay --verify` recomputes ([`hash_journal`]).
 //!
 //! Bad input: the adapters skip malformed and out-of-order records and report the file and
 //! offset of each (the first [`tickrail_gateways::feed::MAX_REPORTS`] are kept); the
@@ -37,7 +38,7 @@ use tickrail_engine::runtime::run_journals::journal_options;
 use tickrail_engine::sequencer::Sequencer;
 use tickrail_engine::{append_event, event_kind, CodecError, Event, EventKind, InstrumentSpec};
 use tickrail_gateways::feed::{FeedSource, FeedStats, Merged, SkipReport};
-use tickrail_journal::{JournalError, JournalReader, JournalWriter, Manifest};
+use tickrail_journal::{ContentHash, JournalError, JournalReader, JournalWriter, Manifest};
 
 use crate::backtest_job::{open_feed, DataFormat, DataSpec, JobError};
 
@@ -177,35 +178,6 @@ pub enum ImportError {
 impl From<JobError> for ImportError {
     fn from(e: JobError) -> Self {
         Self::Open(Box::new(e))
-    }
-}
-
-/// The identity of a journal's content: FNV-1a-64 over the CRC32C of every record, in
-/// order (manifests and run marks included). The CRCs cover each record's header and
-/// payload and are checked as records are read, so folding them costs ~1 ns a record. It
-/// detects a changed, truncated or different journal; it is not a cryptographic digest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ContentHash(u64);
-
-impl Default for ContentHash {
-    fn default() -> Self {
-        Self(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl ContentHash {
-    /// Folds one record's CRC.
-    #[inline]
-    pub fn add(&mut self, crc: u32) {
-        for b in crc.to_le_bytes() {
-            self.0 ^= u64::from(b);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-
-    /// The hash, 16 hex digits.
-    pub fn hex(&self) -> String {
-        format!("{:016x}", self.0)
     }
 }
 
@@ -420,9 +392,9 @@ pub fn import(
     if let Some(fatal) = &feed_stats.fatal {
         mark.set("read_error", fatal);
     }
-    // The content hash covers every record before the closing mark (appended records are
-    // visible to a reader at once).
-    let content = hash_journal(&dir)?;
+    // The content hash covers every record before the closing mark: the writer folded
+    // each record's CRC as it appended it.
+    let content = writer.appended_hash();
     mark.set("content_hash", &content.hex());
     writer.append_mark(&mark).map_err(journal_err)?;
     writer.close().map_err(journal_err)?;
@@ -729,45 +701,32 @@ impl InputJournal {
 /// feed gaps, in journal order; execution reports, timers and commands (a live run's) are
 /// left out and counted in [`FeedStats::ignored`] (a backtest's simulated venue makes its
 /// own). Records are decoded from the mapping one at a time (the archive is checked, then
-/// deserialised into the returned [`Event`]); nothing is copied or loaded whole. The
-/// [`ContentHash`] of what was read is kept ([`ImportedFeed::content_hash`]).
+/// deserialised into the returned [`Event`]); nothing is copied or loaded whole.
 #[derive(Debug)]
 pub struct ImportedFeed {
     reader: JournalReader,
     dir: String,
     stats: FeedStats,
-    hash: ContentHash,
-    pending_mark: Option<u32>,
 }
 
 impl ImportedFeed {
     /// Opens the journal in `dir` (a journal directory, e.g. [`InputJournal::dir`]).
     pub fn open(dir: &Path) -> Result<Self, ImportError> {
-        let reader = JournalReader::open(dir)
-            .map_err(|source| ImportError::Journal {
-                dir: dir.to_path_buf(),
-                source,
-            })?
-            .include_internal(true);
+        // Without internal records: the reader skips the manifest, marks and markers.
+        let reader = JournalReader::open(dir).map_err(|source| ImportError::Journal {
+            dir: dir.to_path_buf(),
+            source,
+        })?;
         Ok(Self {
             reader,
             dir: dir.display().to_string(),
             stats: FeedStats::default(),
-            hash: ContentHash::default(),
-            pending_mark: None,
         })
-    }
-
-    /// The content hash of the records read so far (the last record excluded if it is a
-    /// run mark: at the end, the hash [`hash_journal`] computes).
-    pub fn content_hash(&self) -> String {
-        self.hash.hex()
     }
 }
 
 impl FeedSource for ImportedFeed {
     fn next_event(&mut self) -> Option<Event> {
-        use tickrail_journal::format::kind;
         loop {
             let record = match self.reader.next() {
                 Ok(Some(r)) => r,
@@ -777,20 +736,6 @@ impl FeedSource for ImportedFeed {
                     return None;
                 }
             };
-            if record.kind == kind::END_OF_SEGMENT {
-                continue;
-            }
-            if let Some(crc) = self.pending_mark.take() {
-                self.hash.add(crc);
-            }
-            if record.kind == kind::RUN_MARK {
-                self.pending_mark = Some(record.crc);
-                continue;
-            }
-            self.hash.add(record.crc);
-            if record.kind == kind::MANIFEST {
-                continue;
-            }
             self.stats.records += 1;
             self.stats.bytes += record.payload.len() as u64;
             match event_kind(record.kind) {
