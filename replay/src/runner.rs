@@ -224,17 +224,18 @@ impl<M: Market, S: Stage> Runner<M, S> {
     }
 
     /// One input through the Sequencer, the chain and the market.
-    fn step(&mut self, event: Event, sink: &mut impl Sink) {
-        let input = match self.sequencer.stamp(event) {
-            Ok(e) => e,
-            Err(reject) => {
-                self.summary.input_rejects[reject.index()] += 1;
-                return;
-            }
-        };
+    ///
+    /// The event is stamped where it lies and handed on by reference: a whole-event copy
+    /// read back right after its fields were written stalls on store forwarding.
+    fn step(&mut self, mut event: Event, sink: &mut impl Sink) {
+        if let Err(reject) = self.sequencer.stamp_in_place(&mut event) {
+            self.summary.input_rejects[reject.index()] += 1;
+            return;
+        }
+        let input = &event;
         self.summary.inputs += 1;
-        sink.input(&input);
-        self.chain.on_event(&input, &mut self.outbox);
+        sink.input(input);
+        self.chain.on_event(input, &mut self.outbox);
         let now = input.header.receive_ts_ns;
         for out in self.outbox.events() {
             self.summary.outputs += 1;

@@ -73,14 +73,31 @@ pub struct Oms {
     submitted: u64,
 }
 
+/// An empty `Vec` with room for `capacity` elements, every page of it touched once.
+///
+/// A large allocation comes from the kernel as untouched pages: without this, the hot path
+/// would take a page fault each time the order table or the id index grows into a new
+/// page. Start-up pays for them instead.
+fn prefaulted<T>(capacity: usize) -> Vec<T> {
+    let mut v = Vec::with_capacity(capacity);
+    let step = (4096 / std::mem::size_of::<T>().max(1)).max(1);
+    let spare = v.spare_capacity_mut();
+    for slot in spare.iter_mut().step_by(step) {
+        *slot = std::mem::MaybeUninit::zeroed();
+    }
+    // The writes must happen although nothing reads them back.
+    std::hint::black_box(spare);
+    v
+}
+
 impl Oms {
     /// An OMS for up to `max_orders` remembered orders and instruments `0 .. n_instruments`.
     /// Everything is allocated here; nothing allocates afterwards.
     pub fn new(max_orders: usize, n_instruments: usize) -> Self {
         Self {
-            orders: Vec::with_capacity(max_orders),
+            orders: prefaulted(max_orders),
             max_orders,
-            index: Vec::with_capacity(max_orders.saturating_mul(IDS_PER_ORDER)),
+            index: prefaulted(max_orders.saturating_mul(IDS_PER_ORDER)),
             index_cap: max_orders.saturating_mul(IDS_PER_ORDER),
             positions: vec![Position::default(); n_instruments],
             fees: vec![Fees::default(); n_instruments],

@@ -3,24 +3,27 @@
 
 use tickrail_engine::book::market::MARKET_BOOK_L2_DEPTH;
 use tickrail_engine::book::{BookView, MarketBook};
-use tickrail_engine::{Aggressor, Event, EventBody, ExecKind, Liquidity, Price, Side};
+use tickrail_engine::{Aggressor, EventBody, ExecKind, Liquidity, Price, Side};
 use tickrail_gateways::feed::FeedSource;
 
 use super::{Family, FillKind, HistoricalMarket, Target};
 use crate::backtest::queue::QueueModel;
 
 impl<F: FeedSource> HistoricalMarket<F> {
-    /// Applies a feed event of a simulated instrument at venue time `at_ns`: the book, then
-    /// its effect on our resting orders.
-    pub(super) fn on_market(&mut self, li: u32, event: &Event, at_ns: i64) {
+    /// Applies the feed event read ahead (the last in `market_data`, just taken off
+    /// `peeked`), of a simulated instrument, at venue time `at_ns`: the book, then its effect
+    /// on our resting orders.
+    pub(super) fn on_market(&mut self, li: u32, at_ns: i64) {
         let fifo = matches!(self.params.queue, QueueModel::Fifo);
         let Self {
             listings,
             orders,
             fills,
+            market_data,
             ..
         } = self;
-        let Some(listing) = listings.get_mut(li as usize) else {
+        let (Some(listing), Some(event)) = (listings.get_mut(li as usize), market_data.back())
+        else {
             return;
         };
         let has_live = !listing.live.is_empty();

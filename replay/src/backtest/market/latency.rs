@@ -8,12 +8,13 @@ use tickrail_gateways::feed::FeedSource;
 use super::{Delivery, HistoricalMarket, Peeked, VenueItem};
 
 impl<F: FeedSource> HistoricalMarket<F> {
-    /// Reads the next feed event into `peeked`, if none is there.
+    /// Reads the next feed event to the back of `market_data` and sets `peeked`, if no
+    /// event is read ahead yet.
     pub(super) fn fill_peek(&mut self) {
         if self.peeked.is_some() || self.feed_done {
             return;
         }
-        let Some(mut event) = self.feed.next_event() else {
+        let Some(event) = self.feed.next_event() else {
             self.feed_done = true;
             return;
         };
@@ -28,7 +29,6 @@ impl<F: FeedSource> HistoricalMarket<F> {
             self.stats.receive_clamped += 1;
         }
         self.last_feed_receive_ns = receive;
-        event.header.receive_ts_ns = receive;
         let venue = if exchange > 0 {
             exchange.min(receive)
         } else {
@@ -41,11 +41,13 @@ impl<F: FeedSource> HistoricalMarket<F> {
         } else {
             None
         };
-        self.peeked = Some(Peeked {
-            event,
-            venue_ns,
-            listing,
-        });
+        // Copied as read, the receive time written in place after: a whole-event copy of
+        // a just-patched field would stall on store forwarding.
+        self.market_data.push_back(event);
+        if let Some(e) = self.market_data.back_mut() {
+            e.header.receive_ts_ns = receive;
+        }
+        self.peeked = Some(Peeked { venue_ns, listing });
     }
 
     /// The next thing the venue processes: feed events and requests by venue time, the feed
@@ -63,7 +65,12 @@ impl<F: FeedSource> HistoricalMarket<F> {
 
     /// The next thing delivered: by receive time, market data first on a tie.
     pub(super) fn next_delivery(&self) -> Option<(i64, Delivery)> {
-        let md = self.market_data.front().map(|e| e.header.receive_ts_ns);
+        // The event read ahead (the back, while `peeked` is set) is not processed yet.
+        let processed = (self.market_data.len()).saturating_sub(usize::from(self.peeked.is_some()));
+        let md = (processed > 0)
+            .then(|| self.market_data.front())
+            .flatten()
+            .map(|e| e.header.receive_ts_ns);
         let report = self.reports.front().map(|e| e.header.receive_ts_ns);
         match (md, report) {
             (Some(m), Some(r)) if r < m => Some((r, Delivery::Report)),
@@ -76,12 +83,12 @@ impl<F: FeedSource> HistoricalMarket<F> {
     pub(super) fn process(&mut self, item: VenueItem) {
         match item {
             VenueItem::Feed => {
+                // The event is already queued for delivery; it is applied from there.
                 if let Some(p) = self.peeked.take() {
                     match p.listing {
-                        Some(li) => self.on_market(li, &p.event, p.venue_ns),
+                        Some(li) => self.on_market(li, p.venue_ns),
                         None => self.stats.foreign_events += 1,
                     }
-                    self.market_data.push_back(p.event);
                 }
             }
             VenueItem::Request => {

@@ -104,11 +104,11 @@ fn qty(raw: i64) -> Qty {
     Qty::new_checked(raw).unwrap_or(Qty::ZERO)
 }
 
-/// The next feed event, read ahead, with its simulation times.
+/// The next feed event, read ahead, with its simulation times. The event itself is already
+/// the last one in `market_data` (receive time set), not yet processed at the venue: read
+/// ahead into its delivery slot, it is copied once on its way through the venue.
 #[derive(Debug, Clone, Copy)]
 struct Peeked {
-    /// The event, receive time already set.
-    event: Event,
     venue_ns: i64,
     /// The listing it simulates, `None` for events that only pass through.
     listing: Option<u32>,
@@ -194,11 +194,13 @@ pub struct HistoricalMarket<F> {
     listings: Vec<Listing>,
     /// `(instrument, listing index)`, sorted by instrument.
     by_instrument: Vec<(InstrumentId, u32)>,
+    /// The feed event read ahead (the back of `market_data`), if any.
     peeked: Option<Peeked>,
     feed_done: bool,
     last_feed_venue_ns: i64,
     last_feed_receive_ns: i64,
-    /// Feed events processed at the venue, waiting for their receive time.
+    /// Feed events processed at the venue, waiting for their receive time; then, while
+    /// `peeked` is set, the feed event read ahead.
     market_data: VecDeque<Event>,
     /// Reports waiting for their receive time.
     reports: VecDeque<Event>,
@@ -440,7 +442,9 @@ impl<F: FeedSource> Market for HistoricalMarket<F> {
         let mut due = self.next_delivery().map(|(t, _)| t);
         let mut lower = |t: i64| due = Some(due.map_or(t, |d| d.min(t)));
         if let Some(p) = &self.peeked {
-            lower(p.event.header.receive_ts_ns);
+            if let Some(e) = self.market_data.back() {
+                lower(e.header.receive_ts_ns);
+            }
             let resting = p
                 .listing
                 .and_then(|li| self.listings.get(li as usize))
