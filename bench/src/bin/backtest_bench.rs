@@ -15,14 +15,14 @@
 //! engine without journaling (a null sink). Then the same data imported once
 //! (`tickrail_replay::import`, timed: the import's events/s against the adapters') and
 //! backtested from the imported journal, with its outputs journaled and without: the cost
-//! per input of the chain and the historical venue alone (no adapters), and the journal's
-//! cost per record inside the backtest — (drive loop journaled − drive loop unjournaled) /
-//! records journaled — to read against `journal_bench --sizes 96` (an event record's
-//! payload is 96 bytes). "Drive loop" is the backtest's own wall time (its report's
-//! `wall_s`: market, Sequencer, chain, sink), without opening and closing the journals;
-//! the whole call is shown too. Peak RSS is the process's
-//! `VmHWM` after all repetitions: run the binary once per data set to compare sizes (the
-//! figure then belongs to that data set alone).
+//! per input of the chain and the historical venue alone (no adapters), journal off and
+//! outputs journaled. "Drive loop" is the backtest's own wall time (its report's `wall_s`:
+//! market, Sequencer, chain, sink), without opening and closing the journals; the whole
+//! call is shown too. (The journal's cost per record inside the backtest is not the
+//! difference of two runs' loops — on a shared VM that is mostly noise — but comes from
+//! `perf`, see docs/BENCHMARKS.md; the live journaler's from `journaler_bench`.) Peak RSS
+//! is the process's `VmHWM` after all repetitions: run the binary once per data set to
+//! compare sizes (the figure then belongs to that data set alone).
 
 use std::path::PathBuf;
 
@@ -110,7 +110,7 @@ fn main() -> Result<()> {
     // Imported: import events/s; drive ns per input, journal off / on; journal ns per
     // record in the raw and the imported backtest; whole call events/s from the import.
     let (mut import_s, mut imp_off_ns, mut imp_on_ns) = (vec![], vec![], vec![]);
-    let (mut rec_raw_ns, mut rec_imp_ns, mut imp_whole_s) = (vec![], vec![], vec![]);
+    let mut imp_whole_s = vec![];
     let mut events = 0;
     let mut inputs = 0;
     for rep in 1..=args.repeat {
@@ -148,10 +148,8 @@ fn main() -> Result<()> {
         );
         // The engine without the journal: the same run into a null sink.
         let t = clock::monotonic();
-        let raw_off = run_backtest_unjournaled(&cfg, &data, &opts)?;
+        let _ = run_backtest_unjournaled(&cfg, &data, &opts)?;
         let nj = t.elapsed().as_secs_f64();
-        let raw_records = (o.journaled[0] + o.journaled[1]) as f64;
-        rec_raw_ns.push((o.report.wall_s - raw_off.report.wall_s) * 1e9 / raw_records);
 
         // Import once, then backtest from the imported journal.
         let imp_root = tempfile::tempdir()?;
@@ -192,25 +190,19 @@ fn main() -> Result<()> {
             o.journaled[1]
         );
         let per_input = |wall: f64| wall * 1e9 / inputs as f64;
-        let rec_imp = (on.report.wall_s - off.report.wall_s) * 1e9 / on.journaled[1] as f64;
         println!(
             "rep {rep}: import {import_secs:.3} s ({:.2} M events/s); from the import: drive \
-             loop {:.1} ns/input journal off, {:.1} ns/input outputs journaled, whole call \
-             {on_secs:.3} s ({:.2} M events/s); journal per record: raw backtest {:.1} ns \
-             ({} records), from the import {:.1} ns ({} records)",
+             loop {:.1} ns/input journal off, {:.1} ns/input outputs journaled ({} records), \
+             whole call {on_secs:.3} s ({:.2} M events/s)",
             events as f64 / import_secs / 1e6,
             per_input(off.report.wall_s),
             per_input(on.report.wall_s),
+            on.journaled[1],
             events as f64 / on_secs / 1e6,
-            rec_raw_ns[rec_raw_ns.len() - 1],
-            raw_records,
-            rec_imp,
-            on.journaled[1]
         );
         import_s.push(events as f64 / import_secs / 1e6);
         imp_off_ns.push(per_input(off.report.wall_s));
         imp_on_ns.push(per_input(on.report.wall_s));
-        rec_imp_ns.push(rec_imp);
         imp_whole_s.push(events as f64 / on_secs / 1e6);
         println!(
             "rep {rep}: {events} events, {inputs} inputs, {} + {} journaled: backtest {:.3} s \
@@ -269,14 +261,6 @@ fn main() -> Result<()> {
     println!("|---|---:|");
     println!("| journal off | {:.1} |", median(&mut imp_off_ns));
     println!("| outputs journaled | {:.1} |", median(&mut imp_on_ns));
-    println!(
-        "| journal cost per record, raw backtest (inputs + outputs) | {:.1} |",
-        median(&mut rec_raw_ns)
-    );
-    println!(
-        "| journal cost per record, from the import (outputs) | {:.1} |",
-        median(&mut rec_imp_ns)
-    );
     println!();
     println!("peak RSS (VmHWM) of this process: {rss}");
     Ok(())
