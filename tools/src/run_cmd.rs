@@ -420,6 +420,9 @@ fn summary(cfg: &EngineConfig, run_dir: &Path, r: &LiveReport<MarketReport>) -> 
         if lat.order.count() > 0 {
             outln!("  order stage           {}", pcts(&lat.order));
         }
+        if lat.chain_to_order.count() > 0 {
+            outln!("  chain → new order     {}", pcts(&lat.chain_to_order));
+        }
     }
     outln!("  hop out to gateway    {}", pcts(&r.feed.output_hop));
     outln!("  journal gate          {}", pcts(&r.feed.journal_gate));

@@ -16,7 +16,7 @@
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
-use crate::event::Event;
+use crate::event::{Event, EventBody};
 use crate::instrument::InstrumentId;
 use crate::pipeline::{OrderStage, SignalStage, TradingChain};
 use crate::stage::{feed_downstream, Outbox, Stage};
@@ -73,6 +73,10 @@ pub struct StageLatencies {
     pub signal: Latency,
     /// Order stage time per input (all the order stage's calls for one input).
     pub order: Latency,
+    /// The fused chain only: signal and order stage time of the inputs that made a new
+    /// order (tick-to-order is this, the publication of the outputs and the loop that
+    /// reads them back).
+    pub chain_to_order: Latency,
     /// Allocations on this thread (with a registered probe).
     pub allocs: AllocCounts,
 }
@@ -181,6 +185,11 @@ impl StageThread {
                 let t2 = now_ns();
                 self.latencies.signal.record(t1 - t0);
                 self.latencies.order.record(t2 - t1);
+                let new_order = self
+                    .out
+                    .events()
+                    .iter()
+                    .any(|e| matches!(e.body, EventBody::OrderNew { .. }));
                 publish_all(
                     &mut self.out,
                     slot.ingress_ns,
@@ -189,6 +198,9 @@ impl StageThread {
                     output,
                     &self.counters,
                 );
+                if new_order {
+                    self.latencies.chain_to_order.record(t2 - t0);
+                }
             }
             StagePart::Signal(signal) => {
                 signal.on_event(&slot.event, &mut self.out);
