@@ -3,6 +3,7 @@
 #   make test  everything CI checks: fmt, clippy -D warnings, the whole test suite, loom
 #   make bench the benchmark harnesses (release), see docs/BENCHMARKS.md
 #   make bench-peers  tickrail beside hftbacktest on the same data (Python venv, bench/peers)
+#   make bench-parity the backtest's results beside hftbacktest's on the same settings
 
 SHELL := /bin/bash
 CARGO ?= cargo
@@ -10,7 +11,7 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # Tests, test-built binaries and clippy share the `ci` profile so dependencies build once.
 PROFILE ?= ci
 
-.PHONY: all run test deps fmt clippy unit loom bench bench-peers peers-venv clean
+.PHONY: all run test deps fmt clippy unit loom bench bench-peers bench-parity peers-venv clean
 
 all: run
 
@@ -85,6 +86,13 @@ peers-venv:
 
 bench-peers: peers-venv
 	$(CARGO) run --release -p tickrail-bench --bin peers_bench -- --python $(PEERS_PYTHON)
+
+# The backtest cross-checked against hftbacktest (same capture, latency, queue model, fees,
+# tick and lot, and its 100 ms quoting strategy): both results side by side with the targets
+# (docs/BACKTEST.md). Same venv as bench-peers; never CI.
+bench-parity: peers-venv
+	$(CARGO) build --release -p tickrail
+	$(PEERS_PYTHON) bench/peers/parity.py --tickrail target/release/tickrail
 
 clean:
 	$(CARGO) clean

@@ -103,12 +103,17 @@ def build(args, data):
         .data([data])
         .linear_asset(1.0)
         .constant_order_latency(args.latency_ns, args.latency_ns)
-        .no_partial_fill_exchange()
         .trading_value_fee_model(0.0, 0.0)
         .tick_size(args.tick)
         .lot_size(args.lot)
         .last_trades_capacity(0)
     )
+    # hftbacktest's example fills a whole order or nothing; --partial-fill fills what the
+    # traded quantity reaches, as tickrail's simulated venue does (the parity check).
+    if getattr(args, "partial_fill", False):
+        asset = asset.partial_fill_exchange()
+    else:
+        asset = asset.no_partial_fill_exchange()
     if args.workload == "quote-l3":
         asset = asset.l3_fifo_queue_model()
     else:
@@ -147,6 +152,12 @@ def run_once(args, data):
         out["fills"] = int(sv.num_trades)
         out["position"] = float(hbt.position(0))
         out["traded_qty"] = float(sv.trading_volume)
+        # Net PnL as tickrail reports it: cash flows, the open position at the last mid,
+        # fees.
+        depth = hbt.depth(0)
+        mid = (depth.best_bid + depth.best_ask) / 2.0
+        out["pnl"] = float(sv.balance + sv.position * mid - sv.fee)
+        out["fee"] = float(sv.fee)
     hbt.close()
     out["seconds"] = secs
     return out
@@ -167,6 +178,11 @@ def main() -> int:
     ap.add_argument("--roi-ub", type=float, default=None)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--warmup-rows", type=int, default=20_000)
+    ap.add_argument(
+        "--partial-fill",
+        action="store_true",
+        help="partial_fill_exchange instead of the example's no_partial_fill_exchange",
+    )
     args = ap.parse_args()
     if args.repeat < 1:
         ap.error("--repeat must be at least 1")

@@ -243,13 +243,19 @@ pub fn measured_from_json(v: &Value) -> Result<Measured> {
 /// whose `symbol` is `keep`. A table runs from its header to the next table header.
 pub fn restrict_instruments(text: &str, keep: &str) -> Result<String> {
     let wanted = format!("symbol = \"{keep}\"");
+    let wanted_fee = format!("instrument = \"{keep}\"");
     let mut out = String::with_capacity(text.len());
-    let mut block: Option<String> = None;
+    // An `[[instruments]]` block is kept if it names `keep`; a `[[fees]]` block (a per
+    // instrument override) only if it is for `keep`.
+    let mut block: Option<(String, bool)> = None;
     let mut kept = 0;
-    let mut flush = |block: &mut Option<String>, out: &mut String| {
-        if let Some(b) = block.take() {
-            if b.lines().any(|l| l.trim() == wanted) {
-                kept += 1;
+    let mut flush = |block: &mut Option<(String, bool)>, out: &mut String| {
+        if let Some((b, fees)) = block.take() {
+            let line = if fees { &wanted_fee } else { &wanted };
+            if b.lines()
+                .any(|l| l.split('#').next().unwrap_or("").trim() == line)
+            {
+                kept += usize::from(!fees);
                 out.push_str(&b);
             }
         }
@@ -258,12 +264,14 @@ pub fn restrict_instruments(text: &str, keep: &str) -> Result<String> {
         let header = line.trim_start().starts_with('[');
         if header {
             flush(&mut block, &mut out);
-            if line.trim() == "[[instruments]]" {
-                block = Some(String::new());
+            match line.trim() {
+                "[[instruments]]" => block = Some((String::new(), false)),
+                "[[fees]]" => block = Some((String::new(), true)),
+                _ => {}
             }
         }
         match block.as_mut() {
-            Some(b) => b.push_str(line),
+            Some((b, _)) => b.push_str(line),
             None => out.push_str(line),
         }
     }
@@ -429,6 +437,12 @@ mod tests {
             "# head\n[[instruments]]\nsymbol = \"B\"\nx = 2\n\n[features]\ny = 3\n"
         );
         assert!(restrict_instruments(text, "C").is_err());
+        let fees = "[[instruments]]\nsymbol = \"A\"\n[[instruments]]\nsymbol = \"B\"\n\
+                    [[fees]]\nvenue = 1\ninstrument = \"A\"\n[[fees]]\ninstrument = \"B\"\n";
+        assert_eq!(
+            restrict_instruments(fees, "B").unwrap(),
+            "[[instruments]]\nsymbol = \"B\"\n[[fees]]\ninstrument = \"B\"\n"
+        );
     }
 
     #[test]
@@ -438,11 +452,14 @@ mod tests {
             "/../config/backtest-binance.toml"
         );
         let text = std::fs::read_to_string(path).unwrap();
-        let cfg =
-            EngineConfig::from_toml_str(&restrict_instruments(&text, "ETHUSDT").unwrap(), path)
-                .unwrap();
-        assert_eq!(cfg.instruments.len(), 1);
-        assert_eq!(cfg.instruments[0].symbol, "ETHUSDT");
+        for symbol in ["ETHUSDT", "BTCUSDT"] {
+            // BTCUSDT's restriction drops ETHUSDT's [[fees]] override with the instrument.
+            let cfg =
+                EngineConfig::from_toml_str(&restrict_instruments(&text, symbol).unwrap(), path)
+                    .unwrap();
+            assert_eq!(cfg.instruments.len(), 1);
+            assert_eq!(cfg.instruments[0].symbol, symbol);
+        }
     }
 
     #[test]

@@ -5,10 +5,14 @@
 //!
 //! The data's venue is the config's **first** `[[venues]]` entry: its id is the `source`
 //! of the data's events and the venue our orders go to; its `entry_latency_ns` and
-//! `ack_latency_ns` are the simulated order-entry and acknowledgement latencies, and its
+//! `ack_latency_ns` are the simulated order-entry and acknowledgement latencies (unless
+//! `[backtest.latency]` sets models per request type or for the responses:
+//! [`crate::backtest::latency_model`]; the manifest of a backtest from a journal records the
+//! latency profile files read, `latency_profile.<kind>`), and its
 //! `feed_latency_ns` is added to the exchange time of formats that carry no receive time
-//! (ITCH). The queue model defaults to FIFO for per-order data (ITCH, DBN) and to the
-//! probabilistic model (power 2) for level data (Binance, CSV).
+//! (ITCH). The queue model is `JobOptions::queue` (the command line), else the config's
+//! `[backtest.queue]`, else FIFO for per-order data (ITCH, DBN) and the probabilistic model
+//! (power 2) for level data (Binance, CSV).
 
 use std::path::{Path, PathBuf};
 
@@ -20,7 +24,9 @@ use tickrail_gateways::dbn_feed::DbnSource;
 use tickrail_gateways::feed::{FeedSource, FeedStats, InstrumentMap, Merged, OpenError};
 use tickrail_gateways::itch::{trading_day_midnight_ns, ItchSource};
 
-use crate::backtest::{BacktestError, BacktestParams, HistoricalMarket, QueueModel};
+use crate::backtest::latency_model::profile_manifest_keys;
+use crate::backtest::queue::{write_queue_fills_csv, QueueFill, QueueFillStats};
+use crate::backtest::{BacktestError, BacktestParams, HistoricalMarket, Latencies, QueueModel};
 use crate::import::{ImportError, ImportedFeed, InputJournal};
 use crate::journal_sink::{JournalSink, JournalSinkError};
 use crate::report::{Collector, Report};
@@ -113,7 +119,8 @@ impl DataSpec {
 /// How to run it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobOptions {
-    /// The queue model (`None`: by format, see the [module docs](self)).
+    /// The queue model (`None`: the config's `[backtest.queue]`, else by format; see the
+    /// [module docs](self)).
     pub queue: Option<QueueModel>,
     /// Event time between equity samples, ns (`> 0`).
     pub sample_interval_ns: i64,
@@ -167,6 +174,11 @@ pub struct Outcome {
     pub feed: FeedStats,
     /// The simulated venue's counters, printed.
     pub market: String,
+    /// Every fill of a resting order of ours, with its queue position at entry and just
+    /// before the fill (written to `queue_fills.csv` by [`run_backtest`]).
+    pub queue_fills: Vec<QueueFill>,
+    /// Their statistics: fills from the queue and traded through, positions.
+    pub queue: QueueFillStats,
     /// Records journaled: `[inputs, outputs]`.
     pub journaled: [u64; 2],
 }
@@ -241,24 +253,46 @@ pub fn run_backtest(
     let venue = cfg.venues.first().ok_or(JobError::NoVenue)?;
     if let Some(dir) = data.journal() {
         let input = InputJournal::open(dir, &cfg.instruments)?;
-        let queue = queue_for(opts.queue, input.format);
-        let layout = format!("backtest: one thread, {queue:?} queue, inputs from a journal");
-        let keys = journal_backtest_keys(&input, queue)?;
+        let queue = queue_for(chosen_queue(opts, cfg), input.format);
+        let layout = format!(
+            "backtest: one thread, {} queue, inputs from a journal",
+            queue.name()
+        );
+        let mut keys = journal_backtest_keys(&input, queue)?;
+        // The latency profiles read: a re-run refuses changed files.
+        keys.extend(profile_manifest_keys(&cfg.backtest.latency));
         let journal = JournalSink::create_outputs(cfg, &opts.out_dir, &layout, &keys)?;
         let feed = ImportedFeed::open(&input.dir)?;
         let (mut outcome, journal) = drive(cfg, feed, input.format, opts, journal, progress)?;
         outcome.journaled = journal.close()?;
+        write_queue_fills(&opts.out_dir, &outcome.queue_fills)?;
         return Ok(outcome);
     }
     let (feed, format) = open_feed(cfg, data, venue.id)?;
     let layout = format!(
-        "backtest: one thread, {:?} queue",
-        queue_for(opts.queue, Some(format))
+        "backtest: one thread, {} queue",
+        queue_for(chosen_queue(opts, cfg), Some(format)).name()
     );
     let journal = JournalSink::create(cfg, &opts.out_dir, &layout)?;
     let (mut outcome, journal) = drive(cfg, feed, Some(format), opts, journal, progress)?;
     outcome.journaled = journal.close()?;
+    write_queue_fills(&opts.out_dir, &outcome.queue_fills)?;
     Ok(outcome)
+}
+
+/// The file of a backtest's resting fills and their queue positions, in its output
+/// directory ([`crate::backtest::queue::write_queue_fills_csv`]).
+pub const QUEUE_FILLS_FILE: &str = "queue_fills.csv";
+
+/// Writes `fills` to `dir/queue_fills.csv`.
+fn write_queue_fills(dir: &Path, fills: &[QueueFill]) -> Result<(), JobError> {
+    use std::io::Write;
+    let path = dir.join(QUEUE_FILLS_FILE);
+    let bad = |e: std::io::Error| JobError::Invalid(format!("{}: {e}", path.display()));
+    let file = std::fs::File::create(&path).map_err(bad)?;
+    let mut out = std::io::BufWriter::new(file);
+    write_queue_fills_csv(&mut out, fills).map_err(bad)?;
+    out.flush().map_err(bad)
 }
 
 /// [`run_backtest`] without the journal (a benchmark floor: what journaling costs).
@@ -298,28 +332,24 @@ fn journal_backtest_keys(
 /// whose inputs were a journal).
 pub const INPUT_JOURNAL_KEY: &str = "input_journal";
 
-/// `fifo` or `prob:POWER`, as [`parse_queue`] reads it.
+/// `fifo`, `risk_averse`, `prob:POWER`, `log_prob` or `log_prob2`, as [`parse_queue`]
+/// reads it ([`QueueModel::name`]).
 pub fn queue_name(queue: QueueModel) -> String {
-    match queue {
-        QueueModel::Fifo => "fifo".into(),
-        QueueModel::Probabilistic { power } => format!("prob:{power}"),
-    }
+    queue.name()
 }
 
-/// Parses `fifo`, `prob` (power 2) or `prob:POWER` (finite, `>= 0`).
+/// Parses `fifo`, `risk_averse`, `prob` or `power_prob` (power 2), `prob:POWER` or
+/// `power_prob:POWER` (finite, `>= 0`), `log_prob`, `log_prob2` ([`QueueModel::parse`]).
 pub fn parse_queue(text: &str) -> Option<QueueModel> {
-    if text == "fifo" {
-        return Some(QueueModel::Fifo);
-    }
-    let power = match text.strip_prefix("prob")? {
-        "" => 2.0,
-        p => p
-            .strip_prefix(':')?
-            .parse::<f64>()
-            .ok()
-            .filter(|p| p.is_finite() && *p >= 0.0)?,
-    };
-    Some(QueueModel::Probabilistic { power })
+    QueueModel::parse(text)
+}
+
+/// The queue model chosen for a backtest: `opts.queue` (the command line, or the manifest of
+/// the backtest being verified) over the config's `[backtest.queue]`; `None` when neither
+/// chooses (then [`queue_for`] picks by format).
+pub fn chosen_queue(opts: &JobOptions, cfg: &EngineConfig) -> Option<QueueModel> {
+    opts.queue
+        .or_else(|| cfg.backtest.queue.map(QueueModel::from))
 }
 
 /// The queue model: `queue` if given, else by format (FIFO for per-order data; the
@@ -371,10 +401,17 @@ pub(crate) fn drive<F: FeedSource, S: Checked>(
         feed_latency_ns: (format == Some(DataFormat::Itch)).then_some(venue.feed_latency_ns),
         entry_latency_ns: venue.entry_latency_ns,
         ack_latency_ns: venue.ack_latency_ns,
-        queue: queue_for(opts.queue, format),
+        queue: queue_for(chosen_queue(opts, cfg), format),
         book: BookSizing::default(),
     };
-    let market = HistoricalMarket::new(feed, params, &cfg.instruments)?;
+    let latency = Latencies::from_spec(
+        &cfg.backtest.latency,
+        venue.entry_latency_ns,
+        venue.ack_latency_ns,
+    );
+    let market = HistoricalMarket::new(feed, params, &cfg.instruments)?
+        .with_latency(latency)?
+        .with_fill_on_cross(cfg.backtest.fill_on_cross);
     let chain = build_chain(cfg, BookSizing::default())?;
     let mut runner = Runner::new(
         market,
@@ -413,6 +450,8 @@ pub(crate) fn drive<F: FeedSource, S: Checked>(
         summary: runner.summary().clone(),
         feed: market.feed_stats().clone(),
         market: market.stats().to_string(),
+        queue_fills: market.queue_fills().to_vec(),
+        queue: QueueFillStats::of(market.queue_fills()),
         journaled: [0, 0],
     };
     Ok((outcome, sink.into_inner()))

@@ -95,6 +95,8 @@ pub fn verify_journal_backtest(
         }
         .into());
     }
+    crate::backtest::latency_model::check_profiles(&cfg.backtest.latency, |k| manifest.get(k))
+        .map_err(bad)?;
     let outputs = JournalReader::open(&out_dir)
         .map_err(|source| VerifyError::Journal {
             dir: out_dir.clone(),

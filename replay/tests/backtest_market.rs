@@ -395,3 +395,215 @@ fn steady_state_allocates_nothing_per_event() {
     assert!(s.fills + s.partial_fills > 0, "{s:?}");
     assert_eq!(allocations, 0);
 }
+
+mod random_l2 {
+    //! Every queue model against random level data with random orders of ours.
+
+    use super::*;
+    use proptest::prelude::*;
+    use tickrail_engine::{Aggressor, InstrumentId, InstrumentSpec, LevelAction, Scale};
+
+    const VENUE: u16 = 1;
+
+    fn spec() -> InstrumentSpec {
+        InstrumentSpec {
+            id: InstrumentId::new(0),
+            symbol: "TEST".into(),
+            price_scale: Scale::new(2),
+            qty_scale: Scale::new(0),
+            tick_size: 1,
+            lot_size: 1,
+        }
+    }
+
+    fn event(t: i64, source: u16, body: EventBody) -> Event {
+        Event::new(
+            EventHeader {
+                sequence: 0,
+                cause_sequence: 0,
+                exchange_ts_ns: t,
+                receive_ts_ns: t,
+                instrument: InstrumentId::new(0),
+                price_scale: 2,
+                qty_scale: 0,
+                source,
+            },
+            body,
+        )
+    }
+
+    /// A feed step: a bid level (price 98..=100) now shows a quantity, or a trade at a bid
+    /// price (aggressor: 0 sell, 1 buy, 2 unknown).
+    #[derive(Debug, Clone, Copy)]
+    enum Step {
+        Level(i64, i64),
+        Trade(i64, i64, u8),
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            (98i64..=100, 0i64..300).prop_map(|(p, q)| Step::Level(p, q)),
+            (97i64..=100, 1i64..80, 0u8..3).prop_map(|(p, q, a)| Step::Trade(p, q, a)),
+        ]
+    }
+
+    /// Feed events 10 ns apart from t = 10 (asks at 101 and 102 first: our bids never
+    /// cross, so every fill of ours is a resting fill).
+    fn feed(steps: &[Step]) -> Vec<Event> {
+        let mut out = Vec::new();
+        let mut t = 0;
+        let mut next = || {
+            t += 10;
+            t
+        };
+        for px in [101, 102] {
+            out.push(event(
+                next(),
+                VENUE,
+                EventBody::BookLevel {
+                    side: Side::Sell,
+                    action: LevelAction::Upsert,
+                    level: 0,
+                    price: Price::new(px),
+                    qty: Qty::new(500),
+                },
+            ));
+        }
+        for &s in steps {
+            let body = match s {
+                Step::Level(px, q) => EventBody::BookLevel {
+                    side: Side::Buy,
+                    action: if q == 0 {
+                        LevelAction::Delete
+                    } else {
+                        LevelAction::Upsert
+                    },
+                    level: 0,
+                    price: Price::new(px),
+                    qty: Qty::new(q),
+                },
+                Step::Trade(px, q, a) => EventBody::Trade {
+                    aggressor: [Aggressor::Sell, Aggressor::Buy, Aggressor::Unknown]
+                        [usize::from(a)],
+                    price: Price::new(px),
+                    qty: Qty::new(q),
+                    trade_id: 0,
+                },
+            };
+            out.push(event(next(), VENUE, body));
+        }
+        out
+    }
+
+    fn models() -> [QueueModel; 6] {
+        [
+            QueueModel::Fifo,
+            QueueModel::RiskAverse,
+            QueueModel::Probabilistic { power: 0.0 },
+            QueueModel::Probabilistic { power: 3.0 },
+            QueueModel::LogProbabilistic,
+            QueueModel::LogProbabilistic2,
+        ]
+    }
+
+    /// The displayed bid at `px` in the venue's book (0 when absent).
+    fn displayed(m: &HistoricalMarket<VecFeed>, px: i64) -> i64 {
+        let book = m.book(InstrumentId::new(0)).unwrap();
+        (0..)
+            .map_while(|i| book.depth(Side::Buy, i))
+            .find(|l| l.px == px)
+            .map_or(0, |l| l.qty)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Under every model: no fill before the order arrives, a queue fill never exceeds
+        /// the trade that gave it (our orders at one price share it), the queue ahead of a
+        /// resting order is never negative nor above what its level displays, and an
+        /// order never fills beyond its quantity.
+        #[test]
+        fn every_model_keeps_the_queue_invariants(
+            steps in prop::collection::vec(step(), 1..50),
+            orders in prop::collection::vec((0usize..50, 98i64..=100, 1i64..60), 1..6),
+            entry_latency_ns in 0i64..40,
+        ) {
+            let data = feed(&steps);
+            for model in models() {
+                let mut params = BacktestParams::new(VENUE, model);
+                params.entry_latency_ns = entry_latency_ns;
+                let mut m = HistoricalMarket::new(
+                    VecFeed { events: data.iter().copied().collect(), stats: FeedStats::default() },
+                    params,
+                    &[spec()],
+                )
+                .unwrap();
+                // Orders are submitted on the receive of the feed event they name.
+                let mut arrival: BTreeMap<u64, (i64, i64, i64)> = BTreeMap::new();
+                let mut fills: Vec<(i64, u64, i64)> = Vec::new();
+                let mut seen = 0usize;
+                loop {
+                    m.next_due_ns();
+                    let Some(e) = m.next_input() else { break };
+                    let now = e.header.receive_ts_ns;
+                    if let EventBody::ExecReport {
+                        exec: ExecKind::PartialFill | ExecKind::Fill,
+                        client_order_id,
+                        qty,
+                        ..
+                    } = e.body
+                    {
+                        fills.push((e.header.exchange_ts_ns, client_order_id, qty.raw()));
+                    } else if !matches!(e.body, EventBody::ExecReport { .. }) {
+                        for (k, &(at, px, q)) in orders.iter().enumerate() {
+                            if at != seen {
+                                continue;
+                            }
+                            let id = k as u64 + 1;
+                            let request = event(now, 0, EventBody::OrderNew {
+                                side: Side::Buy,
+                                tif: TimeInForce::Gtc,
+                                venue: VENUE,
+                                client_order_id: id,
+                                price: Price::new(px),
+                                qty: Qty::new(q),
+                            });
+                            m.submit(now, &request).unwrap();
+                            arrival.insert(id, (now + entry_latency_ns, px, q));
+                        }
+                        seen += 1;
+                    }
+                    for (&id, &(_, px, _)) in &arrival {
+                        if let Some(a) = m.order(id).and_then(|o| o.queue_ahead) {
+                            let shown = displayed(&m, px) as f64;
+                            prop_assert!(a >= 0.0, "{model:?}: order {id} ahead {a}");
+                            prop_assert!(a <= shown, "{model:?}: order {id} ahead {a} > {shown}");
+                        }
+                    }
+                }
+                let mut filled: BTreeMap<u64, i64> = BTreeMap::new();
+                let mut at_price: BTreeMap<(i64, i64), i64> = BTreeMap::new();
+                for &(t, id, q) in &fills {
+                    let (arrives, px, qty) = arrival[&id];
+                    prop_assert!(t >= arrives, "{model:?}: order {id} filled at {t} < {arrives}");
+                    *filled.entry(id).or_default() += q;
+                    prop_assert!(filled[&id] <= qty, "{model:?}: order {id} overfilled");
+                    *at_price.entry((t, px)).or_default() += q;
+                }
+                // The feed event at `t`: a trade at an order's own price gives queue fills of
+                // at most its quantity (a trade below it fills through, whatever is left).
+                for (&(t, px), &q) in &at_price {
+                    let k = usize::try_from(t / 10 - 3).unwrap();
+                    match steps[k] {
+                        Step::Trade(tp, tq, a) if tp == px => {
+                            prop_assert!(a != 1, "{model:?}: a buyer's trade filled a bid");
+                            prop_assert!(q <= tq, "{model:?}: {q} filled at {t} of {tq} traded");
+                        }
+                        Step::Trade(tp, _, a) => prop_assert!(tp < px && a != 1),
+                        Step::Level(..) => prop_assert!(false, "{model:?}: a fill at {t} on a level update"),
+                    }
+                }
+            }
+        }
+    }
+}

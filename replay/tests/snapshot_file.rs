@@ -146,12 +146,13 @@ fn a_truncated_file_is_refused() {
     fs::write(&path, b"PAR1 not a snapshot").unwrap();
     let err = load_snapshot(&path, &cfg).unwrap_err();
     assert!(matches!(err, SnapshotError::BadMagic { .. }), "{err}");
-    let mut v2 = bytes.clone();
-    v2[8..12].copy_from_slice(&2u32.to_le_bytes());
-    fs::write(&path, &v2).unwrap();
+    let mut future = bytes.clone();
+    let next = FORMAT_VERSION + 1;
+    future[8..12].copy_from_slice(&next.to_le_bytes());
+    fs::write(&path, &future).unwrap();
     let err = load_snapshot(&path, &cfg).unwrap_err();
     assert!(
-        matches!(err, SnapshotError::UnsupportedVersion { found: 2, .. }),
+        matches!(err, SnapshotError::UnsupportedVersion { found, .. } if found == next),
         "{err}"
     );
 }

@@ -40,8 +40,9 @@ pub struct BacktestArgs {
     /// ITCH trading date, YYYY-MM-DD (timestamps count from its midnight, US Eastern).
     #[arg(long)]
     pub itch_date: Option<String>,
-    /// Queue model: `fifo` or `prob[:POWER]` (default: fifo for ITCH/DBN, prob:2 for
-    /// Binance/CSV).
+    /// Queue model: `fifo`, `risk_averse`, `prob[:POWER]`, `log_prob` or `log_prob2`
+    /// (overrides the config's `[backtest.queue]`; default: that, else fifo for ITCH/DBN,
+    /// prob:2 for Binance/CSV).
     #[arg(long)]
     pub queue: Option<String>,
     /// Event time between equity samples (and progress updates), ms.
@@ -185,6 +186,7 @@ fn print_outcome(o: &Outcome) -> Result<()> {
         o.summary.inputs as f64 / o.report.wall_s.max(1e-9) / 1e6
     );
     outln!("venue       {}", o.market);
+    outln!("queue       {}", o.queue);
     outln!("{}", o.report);
     Ok(())
 }
@@ -285,6 +287,26 @@ fn sweep(
                 let abs =
                     std::path::absolute(base_dir.join(p)).unwrap_or_else(|_| base_dir.join(p));
                 *path = toml::Value::String(abs.display().to_string());
+            }
+        }
+        // So do latency profile files ([backtest.latency.<kind>] file).
+        if let Some(latency) = doc
+            .get_mut("backtest")
+            .and_then(toml::Value::as_table_mut)
+            .and_then(|b| b.get_mut("latency"))
+            .and_then(toml::Value::as_table_mut)
+        {
+            for (_, table) in latency.iter_mut() {
+                let Some(table) = table.as_table_mut() else {
+                    continue;
+                };
+                if let Some(file) = table.get_mut("file") {
+                    if let Some(p) = file.as_str() {
+                        let abs = std::path::absolute(base_dir.join(p))
+                            .unwrap_or_else(|_| base_dir.join(p));
+                        *file = toml::Value::String(abs.display().to_string());
+                    }
+                }
             }
         }
         let dir = args.out.join(format!("sweep-{n}"));
@@ -425,7 +447,10 @@ fn parse_date(text: &str) -> Result<(i32, u32, u32)> {
 
 fn parse_queue(text: &str) -> Result<QueueModel> {
     tickrail_replay::backtest_job::parse_queue(text).with_context(|| {
-        format!("--queue: expected fifo, prob or prob:POWER (POWER >= 0), got {text:?}")
+        format!(
+            "--queue: expected fifo, risk_averse, prob, prob:POWER (POWER >= 0), log_prob or \
+             log_prob2, got {text:?}"
+        )
     })
 }
 
@@ -461,6 +486,15 @@ mod tests {
             QueueModel::Probabilistic { power: 3.0 }
         );
         assert!(parse_queue("prob:-1").is_err() && parse_queue("lifo").is_err());
+        assert_eq!(parse_queue("risk_averse").unwrap(), QueueModel::RiskAverse);
+        assert_eq!(
+            parse_queue("log_prob").unwrap(),
+            QueueModel::LogProbabilistic
+        );
+        assert_eq!(
+            parse_queue("log_prob2").unwrap(),
+            QueueModel::LogProbabilistic2
+        );
         assert_eq!(parse_date("2019-12-30").unwrap(), (2019, 12, 30));
         assert!(parse_date("2019/12/30").is_err());
     }

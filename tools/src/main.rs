@@ -5,7 +5,8 @@
 //! an earlier input), `import` (vendor data into an input journal), `backtest` (historical
 //! data, raw or imported), `config check` and the journal tools
 //! (`tickrail journal …`), `venue` (the FIX 4.4 venue simulator) and `feed publish`
-//! (replays an ITCH file as MoldUDP64 over UDP multicast).
+//! (replays an ITCH file as MoldUDP64 over UDP multicast), `latency-profile` (a live run's
+//! measured order latencies, for a backtest's latency model).
 
 /// `println!` for commands: a write error (stdout closed, disk full) is returned with `?`
 /// instead of panicking; `main` exits quietly on a closed pipe.
@@ -22,6 +23,7 @@ mod export_cmd;
 mod feed_cmd;
 mod import_cmd;
 mod journal_cmd;
+mod latency_profile_cmd;
 mod replay_cmd;
 mod run_cmd;
 mod stat_cmd;
@@ -76,6 +78,9 @@ enum Command {
     /// over UDP multicast.
     #[command(subcommand)]
     Feed(feed_cmd::FeedCmd),
+    /// The order latencies a live run measured, as a latency profile file for
+    /// `[backtest.latency.<kind>] model = "profile"`.
+    LatencyProfile(latency_profile_cmd::LatencyProfileArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -108,6 +113,7 @@ fn main() -> std::process::ExitCode {
         Command::Import(args) => import_cmd::run(args),
         Command::Venue(args) => venue_cmd::run(args),
         Command::Feed(cmd) => feed_cmd::run(cmd),
+        Command::LatencyProfile(args) => latency_profile_cmd::run(args),
     };
     match result {
         Ok(code) => code,

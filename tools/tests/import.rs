@@ -224,7 +224,8 @@ fn journals_that_do_not_fit_are_refused() {
     // A config whose instruments differ from the import's.
     let other = std::fs::read_to_string(&cfg)
         .unwrap()
-        .replace("symbol = \"ETHUSDT\"", "symbol = \"ETHUSDC\"");
+        .replace("symbol = \"ETHUSDT\"", "symbol = \"ETHUSDC\"")
+        .replace("instrument = \"ETHUSDT\"", "instrument = \"ETHUSDC\"");
     let other_path = tmp.path().join("other.toml");
     std::fs::write(&other_path, other).unwrap();
     fails(

@@ -10,8 +10,8 @@ use std::path::Path;
 use super::error::{ConfigErrorKind, Issue};
 use super::live::RawMarket;
 use super::raw::{
-    DecimalText, RawConfig, RawFeatures, RawFeed, RawFeedKind, RawInstrument, RawModel,
-    RawModelKind, RawOms, RawRisk, RawRouter, RawStrategy, RawVenue,
+    DecimalText, RawConfig, RawFeatures, RawFee, RawFeed, RawFeedKind, RawInstrument, RawModel,
+    RawModelKind, RawOms, RawQuote, RawRisk, RawRouter, RawStrategy, RawVenue, VenueRef,
 };
 use super::{
     EngineConfig, FeedSpec, ModelConfig, ModelSpec, OmsConfig, RegimeSpec, RiskConfig,
@@ -20,10 +20,13 @@ use super::{
 use crate::features::{FeatureConfig, FeatureKind, FeatureSet};
 use crate::instrument::{InstrumentId, InstrumentSpec};
 use crate::model::{feature_disabled_reason, resolve_features, ModelError};
-use crate::oms::Fees;
+use crate::oms::{FeeRate, FeeSchedule, Fees, BPS_DECIMALS, BPS_PER_UNIT};
 use crate::risk::{InstrumentLimits, RiskLimits, RiskLimitsError};
 use crate::router::{RouteRule, Router, RouterParams, VenueRoute, MAX_VENUES};
-use crate::strategy::{QuoteParams, SignalMap, StrategyParams, StrategyParamsError, TakeParams};
+use crate::strategy::{
+    QuoteParams, QuotePrice, QuoteRefresh, SignalMap, StrategyParams, StrategyParamsError,
+    TakeParams,
+};
 use crate::timers::{SessionError, SessionSchedule};
 use crate::value::{parse_raw, FixedDisplay, Price, Scale, ValueError};
 
@@ -40,7 +43,7 @@ pub(crate) fn build(
     let model = build_model(&raw.model, &features, base_dir, model_file)?;
     let risk = build_risk(&raw.risk, &raw.instruments, &instruments)?;
     let strategy = build_strategy(&raw.strategy, &instruments, &risk)?;
-    let venues = build_venues(&raw.venues, &instruments)?;
+    let venues = build_venues(&raw.venues, &raw.fees, &instruments)?;
     let router = build_router(&raw.router, &venues, instruments.len())?;
     let oms = build_oms(&raw.oms, &risk)?;
     let feed = build_feed(&raw.feed, &raw.instruments, &instruments)?;
@@ -53,6 +56,7 @@ pub(crate) fn build(
         ));
     }
     let live = super::live::build_live(&raw.live, base_dir, &venues)?;
+    let backtest = super::backtest::build_backtest(&raw.backtest)?;
     Ok(EngineConfig {
         file: file.to_owned(),
         instruments,
@@ -66,6 +70,7 @@ pub(crate) fn build(
         feed,
         runtime,
         live,
+        backtest,
         hash,
         text: String::new(),
     })
@@ -541,6 +546,53 @@ fn build_session(raw: &RawRisk) -> Result<Option<SessionSchedule>, Issue> {
 // ---------------------------------------------------------------------------------------
 // [strategy]
 
+/// `[strategy.quote]`: the price and refresh rules by name, the fair-price keys required
+/// with `price = "fair"` and refused with `"touch"` (which has no spread or skew).
+fn build_quote(q: &RawQuote) -> Result<QuoteParams, Issue> {
+    let price = match q.price.as_deref() {
+        None | Some("fair") => QuotePrice::Fair,
+        Some("touch") => QuotePrice::Touch,
+        Some(other) => {
+            return Err(Issue::invalid(
+                "strategy.quote.price",
+                format!("unknown price rule {other:?}: expected \"fair\" or \"touch\""),
+            ))
+        }
+    };
+    let refresh = match q.refresh.as_deref() {
+        None | Some("on_change") => QuoteRefresh::OnChange,
+        Some("every_timer") => QuoteRefresh::EveryTimer,
+        Some(other) => {
+            return Err(Issue::invalid(
+                "strategy.quote.refresh",
+                format!(
+                    "unknown refresh rule {other:?}: expected \"on_change\" or \"every_timer\""
+                ),
+            ))
+        }
+    };
+    let fair_key = |key: &str, given: bool| match (price, given) {
+        (QuotePrice::Fair, false) => Err(Issue::missing(
+            format!("strategy.quote.{key}"),
+            "required with price = \"fair\"",
+        )),
+        (QuotePrice::Touch, true) => Err(Issue::invalid(
+            format!("strategy.quote.{key}"),
+            "not used with price = \"touch\" (quotes sit at the best bid and ask): remove it",
+        )),
+        _ => Ok(()),
+    };
+    fair_key("half_spread_ticks", q.half_spread_ticks.is_some())?;
+    fair_key("inventory_skew_ticks", q.inventory_skew_ticks.is_some())?;
+    Ok(QuoteParams {
+        half_spread_ticks: q.half_spread_ticks.unwrap_or(0),
+        inventory_skew_ticks: q.inventory_skew_ticks.unwrap_or(0.0),
+        requote_ticks: q.requote_ticks,
+        price,
+        refresh,
+    })
+}
+
 fn build_strategy(
     raw: &RawStrategy,
     specs: &[InstrumentSpec],
@@ -551,11 +603,7 @@ fn build_strategy(
             signal_offset: raw.signal_offset,
             signal_to_bps: raw.signal_to_bps,
         },
-        quote: raw.quote.as_ref().map(|q| QuoteParams {
-            half_spread_ticks: q.half_spread_ticks,
-            inventory_skew_ticks: q.inventory_skew_ticks,
-            requote_ticks: q.requote_ticks,
-        }),
+        quote: raw.quote.as_ref().map(build_quote).transpose()?,
         take: raw.take.as_ref().map(|t| TakeParams {
             threshold_bps: t.threshold_bps,
             max_slippage_ticks: t.max_slippage_ticks,
@@ -632,7 +680,197 @@ fn fee(key: &str, text: &DecimalText, i: usize, spec: &InstrumentSpec) -> Result
     }
 }
 
-fn build_venues(raw: &[RawVenue], specs: &[InstrumentSpec]) -> Result<Vec<VenueSpec>, Issue> {
+/// One side's fee as written: the key that gave it and its text, per unit of quantity or in
+/// basis points of notional.
+#[derive(Debug, Clone, Copy)]
+enum SideText<'a> {
+    PerQty(&'a str, &'a DecimalText),
+    Bps(&'a str, &'a DecimalText),
+}
+
+/// The maker and taker side of a fee table (`[[venues]]` or `[[fees]]`).
+const SIDES: [&str; 2] = ["maker", "taker"];
+
+/// The fee keys of one side, given as `(per unit, basis points)` texts under `prefix`:
+/// `None` when neither is given, an error when both are.
+fn side_text<'a>(
+    prefix: &str,
+    side: &str,
+    keys: &'a [String; 4],
+    per_qty: Option<&'a DecimalText>,
+    bps: Option<&'a DecimalText>,
+) -> Result<Option<SideText<'a>>, Issue> {
+    let (k_qty, k_bps) = match side {
+        "maker" => (&keys[0], &keys[2]),
+        _ => (&keys[1], &keys[3]),
+    };
+    match (per_qty, bps) {
+        (Some(_), Some(_)) => Err(Issue::invalid(
+            k_bps,
+            format!(
+                "{prefix}.{side}_fee is given too: a side's fee is either per unit of quantity \
+                 ({side}_fee) or in basis points of notional ({side}_fee_bps), not both"
+            ),
+        )),
+        (Some(text), None) => Ok(Some(SideText::PerQty(k_qty, text))),
+        (None, Some(text)) => Ok(Some(SideText::Bps(k_bps, text))),
+        (None, None) => Ok(None),
+    }
+}
+
+/// `maker_fee`, `taker_fee`, `maker_fee_bps`, `taker_fee_bps` under `prefix`.
+fn fee_keys(prefix: &str) -> [String; 4] {
+    ["maker_fee", "taker_fee", "maker_fee_bps", "taker_fee_bps"].map(|k| format!("{prefix}.{k}"))
+}
+
+/// A fee in basis points of notional, exact to [`BPS_DECIMALS`] decimals, at most 100% of
+/// notional either way.
+fn bps_rate(key: &str, text: &DecimalText) -> Result<i64, Issue> {
+    let scale = Scale::new(BPS_DECIMALS);
+    let raw = match parse_raw(&text.0, scale) {
+        Ok(raw) => raw,
+        Err(ValueError::InexactForScale { .. }) => {
+            return Err(Issue::invalid(
+                key,
+                format!(
+                    "{:?} basis points has more than {BPS_DECIMALS} decimals",
+                    text.0
+                ),
+            ))
+        }
+        Err(e) => return Err(Issue::invalid(key, value_reason(&e, "4 decimals"))),
+    };
+    let limit = BPS_PER_UNIT.saturating_mul(scale.unit());
+    if raw.abs() > limit {
+        return Err(Issue::invalid(
+            key,
+            format!(
+                "must be between -{BPS_PER_UNIT} and {BPS_PER_UNIT} basis points (100% of \
+                 notional), got {}",
+                text.0
+            ),
+        ));
+    }
+    Ok(raw)
+}
+
+/// The rate `text` gives instrument `i`.
+fn side_rate(text: SideText<'_>, i: usize, spec: &InstrumentSpec) -> Result<FeeRate, Issue> {
+    match text {
+        SideText::PerQty(key, text) => fee(key, text, i, spec).map(FeeRate::PerQty),
+        SideText::Bps(key, text) => bps_rate(key, text).map(FeeRate::Bps),
+    }
+}
+
+/// `per unit of quantity` or `in basis points of notional`.
+fn basis_name(rate: FeeRate) -> &'static str {
+    if rate.is_bps() {
+        "in basis points of notional"
+    } else {
+        "per unit of quantity"
+    }
+}
+
+/// One `[[fees]]` entry, checked: the venue's index, the instrument's, and the sides it sets.
+struct FeeOverride<'a> {
+    venue: usize,
+    instrument: usize,
+    sides: [Option<SideText<'a>>; 2],
+}
+
+fn build_fee_overrides<'a>(
+    raw: &'a [RawFee],
+    keys: &'a [[String; 4]],
+    venues: &[RawVenue],
+    specs: &[InstrumentSpec],
+) -> Result<Vec<FeeOverride<'a>>, Issue> {
+    let mut out: Vec<FeeOverride<'a>> = Vec::with_capacity(raw.len());
+    for (k, (f, keys)) in raw.iter().zip(keys).enumerate() {
+        let prefix = format!("fees[{k}]");
+        let venue = match &f.venue {
+            VenueRef::Name(name) => venues.iter().position(|v| &v.name == name),
+            VenueRef::Id(id) => venues.iter().position(|v| i64::from(v.id) == *id),
+        }
+        .ok_or_else(|| {
+            let known = venues
+                .iter()
+                .map(|v| format!("{:?} (id {})", v.name, v.id))
+                .collect::<Vec<_>>()
+                .join(", ");
+            Issue::invalid(
+                format!("{prefix}.venue"),
+                format!("no venue {} in [[venues]] (known: {known})", f.venue),
+            )
+        })?;
+        let instrument = specs
+            .iter()
+            .position(|s| s.symbol == f.instrument)
+            .ok_or_else(|| {
+                let known = specs
+                    .iter()
+                    .map(|s| format!("{:?}", s.symbol))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                Issue::invalid(
+                    format!("{prefix}.instrument"),
+                    format!(
+                        "no instrument {:?} in [[instruments]] (known: {known})",
+                        f.instrument
+                    ),
+                )
+            })?;
+        if let Some(j) = out
+            .iter()
+            .position(|o| o.venue == venue && o.instrument == instrument)
+        {
+            return Err(Issue::invalid(
+                format!("{prefix}.instrument"),
+                format!(
+                    "fees[{j}] already gives the fees of {:?} on venue {:?}",
+                    f.instrument, venues[venue].name
+                ),
+            ));
+        }
+        let sides = [
+            side_text(
+                &prefix,
+                "maker",
+                keys,
+                f.maker_fee.as_ref(),
+                f.maker_fee_bps.as_ref(),
+            )?,
+            side_text(
+                &prefix,
+                "taker",
+                keys,
+                f.taker_fee.as_ref(),
+                f.taker_fee_bps.as_ref(),
+            )?,
+        ];
+        if sides.iter().all(Option::is_none) {
+            return Err(Issue::missing(
+                prefix,
+                "gives no fee: set maker_fee or maker_fee_bps, and/or taker_fee or taker_fee_bps",
+            ));
+        }
+        out.push(FeeOverride {
+            venue,
+            instrument,
+            sides,
+        });
+    }
+    Ok(out)
+}
+
+/// `[[venues]]` and the `[[fees]]` overrides. Each venue's side gives every instrument its
+/// rate; a `[[fees]]` entry replaces the sides it sets for one venue and instrument. With
+/// more than one venue, each instrument's side must be on one basis across venues (the
+/// router ranks venues by the figures in [`VenueSpec::fees`]).
+fn build_venues(
+    raw: &[RawVenue],
+    raw_fees: &[RawFee],
+    specs: &[InstrumentSpec],
+) -> Result<Vec<VenueSpec>, Issue> {
     if raw.is_empty() {
         return Err(Issue::invalid(
             "venues",
@@ -648,7 +886,10 @@ fn build_venues(raw: &[RawVenue], specs: &[InstrumentSpec]) -> Result<Vec<VenueS
             ),
         ));
     }
-    let mut venues = Vec::with_capacity(raw.len());
+    let venue_keys: Vec<[String; 4]> = (0..raw.len())
+        .map(|v| fee_keys(&format!("venues[{v}]")))
+        .collect();
+    let mut venue_sides = Vec::with_capacity(raw.len());
     for (v, r) in raw.iter().enumerate() {
         let key = |k: &str| format!("venues[{v}].{k}");
         if let Some(j) = raw[..v].iter().position(|o| o.id == r.id) {
@@ -678,26 +919,106 @@ fn build_venues(raw: &[RawVenue], specs: &[InstrumentSpec]) -> Result<Vec<VenueS
                 ));
             }
         }
-        let fees = specs
-            .iter()
-            .enumerate()
-            .map(|(i, spec)| {
-                Ok(Fees {
-                    maker_per_qty: fee(&key("maker_fee"), &r.maker_fee, i, spec)?,
-                    taker_per_qty: fee(&key("taker_fee"), &r.taker_fee, i, spec)?,
-                })
+        let prefix = format!("venues[{v}]");
+        let keys = &venue_keys[v];
+        let required = |side: &str, per_qty, bps| {
+            side_text(&prefix, side, keys, per_qty, bps)?.ok_or_else(|| {
+                Issue::missing(
+                    key(&format!("{side}_fee")),
+                    format!(
+                        "missing required key: the {side} fee, per unit of quantity \
+                         ({side}_fee) or in basis points of notional ({side}_fee_bps)"
+                    ),
+                )
             })
-            .collect::<Result<Vec<_>, Issue>>()?;
+        };
+        venue_sides.push([
+            required("maker", r.maker_fee.as_ref(), r.maker_fee_bps.as_ref())?,
+            required("taker", r.taker_fee.as_ref(), r.taker_fee_bps.as_ref())?,
+        ]);
+    }
+    let override_keys: Vec<[String; 4]> = (0..raw_fees.len())
+        .map(|k| fee_keys(&format!("fees[{k}]")))
+        .collect();
+    let overrides = build_fee_overrides(raw_fees, &override_keys, raw, specs)?;
+
+    // The text that sets each venue's, instrument's and side's rate, and the rate.
+    let mut venues = Vec::with_capacity(raw.len());
+    let mut set_by: Vec<Vec<[&str; 2]>> = Vec::with_capacity(raw.len());
+    for (v, r) in raw.iter().enumerate() {
+        let mut schedules = Vec::with_capacity(specs.len());
+        let mut keys = Vec::with_capacity(specs.len());
+        for (i, spec) in specs.iter().enumerate() {
+            let over = overrides.iter().find(|o| o.venue == v && o.instrument == i);
+            let mut rates = [FeeRate::ZERO; 2];
+            let mut by = [""; 2];
+            for s in 0..SIDES.len() {
+                let text = over.and_then(|o| o.sides[s]).unwrap_or(venue_sides[v][s]);
+                rates[s] = side_rate(text, i, spec)?;
+                by[s] = match text {
+                    SideText::PerQty(k, _) | SideText::Bps(k, _) => k,
+                };
+            }
+            schedules.push(FeeSchedule {
+                maker: rates[0],
+                taker: rates[1],
+            });
+            keys.push(by);
+        }
+        set_by.push(keys);
         venues.push(VenueSpec {
             id: r.id,
             name: r.name.clone(),
             entry_latency_ns: r.entry_latency_ns,
             ack_latency_ns: r.ack_latency_ns,
             feed_latency_ns: r.feed_latency_ns,
-            fees,
+            fees: schedules.iter().map(|s| ranking_fees(*s)).collect(),
+            fee_schedule: schedules,
         });
     }
+    // The router compares one venue's figure with another's: they must be on one basis.
+    for (i, spec) in specs.iter().enumerate() {
+        for (s, side) in SIDES.iter().enumerate() {
+            let rate = |v: usize| {
+                let f = venues[v].fee_schedule[i];
+                if s == 0 {
+                    f.maker
+                } else {
+                    f.taker
+                }
+            };
+            if let Some(v) = (1..venues.len()).find(|&v| rate(v).is_bps() != rate(0).is_bps()) {
+                return Err(Issue::invalid(
+                    set_by[v][i][s],
+                    format!(
+                        "gives the {side} fee of {} on venue {:?} {}, but {} gives it on venue \
+                         {:?} {}: the router ranks venues by fee, so an instrument's {side} fee \
+                         must be on the same basis on every venue",
+                        instrument_name(i, spec),
+                        venues[v].name,
+                        basis_name(rate(v)),
+                        set_by[0][i][s],
+                        venues[0].name,
+                        basis_name(rate(0)),
+                    ),
+                ));
+            }
+        }
+    }
     Ok(venues)
+}
+
+/// The router's per-venue figures for a schedule: a per-unit rate as it is, a rate in basis
+/// points as its raw [`FeeRate::Bps`] value (comparable across venues because every venue
+/// gives the same instrument's side on one basis; see [`build_venues`]).
+fn ranking_fees(s: FeeSchedule) -> Fees {
+    let figure = |r: FeeRate| match r {
+        FeeRate::PerQty(x) | FeeRate::Bps(x) => x,
+    };
+    Fees {
+        maker_per_qty: figure(s.maker),
+        taker_per_qty: figure(s.taker),
+    }
 }
 
 fn build_router(

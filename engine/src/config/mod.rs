@@ -39,9 +39,10 @@
 //! - `risk.max_gross_position` sums raw quantities and `risk.max_daily_loss` sums raw PnL
 //!   across instruments, so every instrument must share one `price_scale` and one
 //!   `qty_scale` (checked).
-//! - Fees are given per unit of quantity in price currency and converted, per instrument, to
-//!   raw price units per raw quantity unit ([`Fees`]); a fee that does not convert exactly is
-//!   an error.
+//! - Fees are given per side, per unit of quantity in price currency (converted, per
+//!   instrument, to raw price units per raw quantity unit; a fee that does not convert exactly
+//!   is an error) or in basis points of notional (exact to 4 decimals), per venue with
+//!   `[[fees]]` overrides per venue and instrument ([`VenueSpec::fee_schedule`]).
 //!
 //! ## Adding a section
 //!
@@ -50,6 +51,8 @@
 //! [`EngineConfig`], and rows in `config/README.md`. Unknown-key, missing-key and type errors
 //! need no code: the key path is found from `toml`'s error span.
 
+mod backtest;
+mod backtest_latency;
 mod build;
 mod error;
 mod live;
@@ -61,6 +64,11 @@ mod tests;
 
 use std::path::{Path, PathBuf};
 
+pub use backtest::{BacktestSpec, QueueSpec};
+pub use backtest_latency::{
+    format_time_of_day, parse_profile, parse_time_of_day, LatencyKind, LatencyModelSpec,
+    LatencyProfile, LatencySpec, ProfileError, ProfileSeries, NS_PER_DAY, PROFILE_HEADER,
+};
 pub use live::{parse_date, FixSessionSpec, LiveSpec, UdpFeedSpec};
 pub use runtime::{Pace, RuntimeConfig, SendDurability, StageName, ThreadRole, ThreadSpec};
 
@@ -69,7 +77,7 @@ pub use error::{ConfigError, ConfigErrorKind, Location};
 use crate::features::{FeatureConfig, FeatureKind};
 use crate::instrument::InstrumentSpec;
 use crate::model::Link;
-use crate::oms::Fees;
+use crate::oms::{FeeSchedule, Fees};
 use crate::risk::{InstrumentLimits, RiskLimits};
 use crate::router::RouterParams;
 use crate::strategy::StrategyParams;
@@ -113,6 +121,9 @@ pub struct EngineConfig {
     pub runtime: RuntimeConfig,
     /// What a live run trades against (`[live]`, optional: the synthetic market).
     pub live: LiveSpec,
+    /// How `tickrail backtest`'s historical venue simulates the exchange (`[backtest]`,
+    /// optional; a live run ignores it).
+    pub backtest: BacktestSpec,
     /// [`config_hash`] of the file's bytes.
     hash: u64,
     /// The file's text, as read (a run directory keeps a copy of it).
@@ -186,8 +197,14 @@ pub struct VenueSpec {
     pub ack_latency_ns: i64,
     /// From matching to our receipt of market data, ns, `>= 0`.
     pub feed_latency_ns: i64,
-    /// Fees per instrument (index = instrument id), raw price units per raw quantity unit.
+    /// The router's fee figures per instrument (index = instrument id): a per-unit rate in
+    /// raw price units per raw quantity unit, a rate in basis points as its raw
+    /// [`FeeRate::Bps`](crate::oms::FeeRate::Bps) value (an instrument's side is on one basis
+    /// across venues, so the figures compare).
     pub fees: Vec<Fees>,
+    /// What fills pay, per instrument (index = instrument id): `[[venues]]`'s fee keys with the
+    /// `[[fees]]` overrides applied.
+    pub fee_schedule: Vec<FeeSchedule>,
 }
 
 /// The OMS's sizes.
@@ -294,7 +311,11 @@ impl EngineConfig {
             issue.into_error(origin, location)
         })?;
         let hash = config_hash(text.as_bytes());
-        let built = build::build(raw, base_dir, model_file, origin, hash);
+        let built = build::build(raw, base_dir, model_file, origin, hash).and_then(|mut c| {
+            // Latency profile files resolve against the config's directory, like models.
+            backtest_latency::load_profiles(&mut c.backtest.latency, base_dir)?;
+            Ok(c)
+        });
         built
             .map(|c| Self {
                 text: text.to_owned(),

@@ -67,6 +67,10 @@ pub(crate) struct RawConfig {
     pub runtime: super::runtime::RawRuntime,
     #[serde(default)]
     pub live: super::live::RawLive,
+    #[serde(default)]
+    pub backtest: super::backtest::RawBacktest,
+    #[serde(default)]
+    pub fees: Vec<RawFee>,
 }
 
 /// `[[instruments]]`.
@@ -150,9 +154,15 @@ pub(crate) struct RawStrategy {
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawQuote {
-    pub half_spread_ticks: u32,
-    pub inventory_skew_ticks: f64,
+    /// Required with `price = "fair"` (the default).
+    pub half_spread_ticks: Option<u32>,
+    /// Required with `price = "fair"`.
+    pub inventory_skew_ticks: Option<f64>,
     pub requote_ticks: u32,
+    #[serde(default)]
+    pub price: Option<String>,
+    #[serde(default)]
+    pub refresh: Option<String>,
 }
 
 /// `[strategy.take]`.
@@ -180,7 +190,8 @@ pub(crate) struct RawRisk {
     pub session_time_zone: Option<String>,
 }
 
-/// `[[venues]]`.
+/// `[[venues]]`. Each side's fee is per unit of quantity (`maker_fee`) or in basis points of
+/// notional (`maker_fee_bps`): [`super::build`] requires exactly one of the two.
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawVenue {
@@ -189,8 +200,68 @@ pub(crate) struct RawVenue {
     pub entry_latency_ns: i64,
     pub ack_latency_ns: i64,
     pub feed_latency_ns: i64,
-    pub maker_fee: DecimalText,
-    pub taker_fee: DecimalText,
+    pub maker_fee: Option<DecimalText>,
+    pub taker_fee: Option<DecimalText>,
+    pub maker_fee_bps: Option<DecimalText>,
+    pub taker_fee_bps: Option<DecimalText>,
+}
+
+/// A venue named by `[[fees]] venue`: its name (a string) or its id (an integer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum VenueRef {
+    Name(String),
+    Id(i64),
+}
+
+impl fmt::Display for VenueRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Name(name) => write!(f, "{name:?}"),
+            Self::Id(id) => write!(f, "{id}"),
+        }
+    }
+}
+
+struct VenueRefVisitor;
+
+impl Visitor<'_> for VenueRefVisitor {
+    type Value = VenueRef;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a venue name (a string) or a venue id (an integer)")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<VenueRef, E> {
+        Ok(VenueRef::Name(v.to_owned()))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<VenueRef, E> {
+        Ok(VenueRef::Id(v))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<VenueRef, E> {
+        i64::try_from(v)
+            .map(VenueRef::Id)
+            .map_err(|_| E::invalid_value(Unexpected::Unsigned(v), &self))
+    }
+}
+
+impl<'de> Deserialize<'de> for VenueRef {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(VenueRefVisitor)
+    }
+}
+
+/// `[[fees]]`: one venue's fees for one instrument, overriding the venue's.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFee {
+    pub venue: VenueRef,
+    pub instrument: String,
+    pub maker_fee: Option<DecimalText>,
+    pub taker_fee: Option<DecimalText>,
+    pub maker_fee_bps: Option<DecimalText>,
+    pub taker_fee_bps: Option<DecimalText>,
 }
 
 /// `[router]`.

@@ -9,6 +9,7 @@ use super::locate::guess_key;
 use super::*;
 use crate::features::FeatureSet;
 use crate::instrument::InstrumentId;
+use crate::oms::FeeRate;
 use crate::router::RouteRule;
 #[cfg(feature = "fix")]
 use crate::runtime::WaitKind;
@@ -473,6 +474,256 @@ fn fee_must_be_exact_per_raw_unit() {
         }
     );
     assert_eq!(c.risk.instruments[0].max_notional, 10_000_000);
+}
+
+/// `BASE` with `extra` appended (a `[[fees]]` table, say), and the line it starts on.
+fn with_fees(extra: &str) -> (String, usize) {
+    (format!("{BASE}{extra}"), BASE.lines().count() + 1)
+}
+
+const VENUE_FEES: &str = "maker_fee = \"-0.01\"\ntaker_fee = \"0.02\"";
+
+#[test]
+fn venue_fees_in_basis_points() {
+    let c = load(&edit(
+        VENUE_FEES,
+        "maker_fee_bps = \"-0.5\"\ntaker_fee_bps = 2",
+    ))
+    .unwrap();
+    let bps = FeeSchedule {
+        maker: FeeRate::Bps(-5_000),
+        taker: FeeRate::Bps(20_000),
+    };
+    assert_eq!(c.venues[0].fee_schedule, vec![bps, bps]);
+    // The router ranks by the raw rate.
+    let figures = Fees {
+        maker_per_qty: -5_000,
+        taker_per_qty: 20_000,
+    };
+    assert_eq!(c.venues[0].fees, vec![figures, figures]);
+    assert_eq!(c.router.venues[0].fees, c.venues[0].fees);
+    // Per-unit fees give the same figures as before and a per-unit schedule.
+    let c = load(BASE).unwrap();
+    let per_unit = FeeSchedule {
+        maker: FeeRate::PerQty(-1),
+        taker: FeeRate::PerQty(2),
+    };
+    assert_eq!(c.venues[0].fee_schedule, vec![per_unit, per_unit]);
+    // One side per unit, the other in basis points.
+    let c = load(&edit("taker_fee = \"0.02\"", "taker_fee_bps = \"0.0001\"")).unwrap();
+    assert_eq!(c.venues[0].fee_schedule[1].maker, FeeRate::PerQty(-1));
+    assert_eq!(c.venues[0].fee_schedule[1].taker, FeeRate::Bps(1));
+}
+
+#[test]
+fn a_venue_side_takes_exactly_one_fee_form() {
+    assert_error(
+        &edit(
+            "maker_fee = \"-0.01\"",
+            "maker_fee = \"-0.01\"\nmaker_fee_bps = \"-0.5\"",
+        ),
+        ConfigErrorKind::InvalidValue,
+        "x.toml: venues[0].maker_fee_bps: venues[0].maker_fee is given too: a side's fee is \
+         either per unit of quantity (maker_fee) or in basis points of notional \
+         (maker_fee_bps), not both (line 61, column 17)",
+    );
+    assert_error(
+        &edit("taker_fee = \"0.02\"\n", ""),
+        ConfigErrorKind::MissingKey,
+        "x.toml: venues[0].taker_fee: missing required key: the taker fee, per unit of \
+         quantity (taker_fee) or in basis points of notional (taker_fee_bps)",
+    );
+}
+
+#[test]
+fn bps_fees_are_exact_and_bounded() {
+    assert_error(
+        &edit(
+            VENUE_FEES,
+            "maker_fee_bps = \"0.00005\"\ntaker_fee = \"0.02\"",
+        ),
+        ConfigErrorKind::InvalidValue,
+        "x.toml: venues[0].maker_fee_bps: \"0.00005\" basis points has more than 4 decimals \
+         (line 60, column 17)",
+    );
+    assert_error(
+        &edit(
+            VENUE_FEES,
+            "maker_fee = \"-0.01\"\ntaker_fee_bps = \"10000.5\"",
+        ),
+        ConfigErrorKind::InvalidValue,
+        "x.toml: venues[0].taker_fee_bps: must be between -10000 and 10000 basis points \
+         (100% of notional), got 10000.5 (line 61, column 17)",
+    );
+    assert_error(
+        &edit(VENUE_FEES, "maker_fee = \"-0.01\"\ntaker_fee_bps = \"ten\""),
+        ConfigErrorKind::InvalidValue,
+        "x.toml: venues[0].taker_fee_bps: \"ten\" is not a decimal number (line 61, column 17)",
+    );
+    // A TOML float is not exact: refused like every money value.
+    let err = error(&edit(
+        VENUE_FEES,
+        "maker_fee = \"-0.01\"\ntaker_fee_bps = 0.5",
+    ));
+    assert_eq!(err.key, "venues[0].taker_fee_bps");
+    assert_eq!(err.location.map(|l| l.line), Some(61));
+    // The limits themselves are fine.
+    let c = load(&edit(
+        VENUE_FEES,
+        "maker_fee_bps = \"-10000\"\ntaker_fee_bps = \"10000.0000\"",
+    ))
+    .unwrap();
+    assert_eq!(
+        c.venues[0].fee_schedule[0].maker,
+        FeeRate::Bps(-100_000_000)
+    );
+    assert_eq!(c.venues[0].fee_schedule[0].taker, FeeRate::Bps(100_000_000));
+}
+
+#[test]
+fn fees_override_one_venue_and_instrument() {
+    // By venue name: BBB's maker side in basis points; its taker side stays the venue's.
+    // By venue id: AAA's taker side per unit.
+    let (text, _) = with_fees(
+        "\n[[fees]]\nvenue = \"X\"\ninstrument = \"BBB\"\nmaker_fee_bps = \"-0.25\"\n\
+         \n[[fees]]\nvenue = 3\ninstrument = \"AAA\"\ntaker_fee = \"0.05\"\n",
+    );
+    let c = load(&text).unwrap();
+    assert_eq!(
+        c.venues[0].fee_schedule,
+        vec![
+            FeeSchedule {
+                maker: FeeRate::PerQty(-1),
+                taker: FeeRate::PerQty(5),
+            },
+            FeeSchedule {
+                maker: FeeRate::Bps(-2_500),
+                taker: FeeRate::PerQty(2),
+            },
+        ]
+    );
+    assert_eq!(
+        c.venues[0].fees[1],
+        Fees {
+            maker_per_qty: -2_500,
+            taker_per_qty: 2
+        }
+    );
+    // An override spares the instrument the venue's per-unit fee, even one it could not
+    // represent: BBB at qty_scale 1 cannot pay 0.005 per unit (0.0005 per raw unit).
+    let text = format!(
+        "{}\n[[fees]]\nvenue = \"X\"\ninstrument = \"AAA\"\nmaker_fee_bps = 1\n",
+        edit("maker_fee = \"-0.01\"", "maker_fee = \"-0.005\"")
+    );
+    assert_eq!(error(&text).key, "venues[0].maker_fee");
+    let text = text.replace("instrument = \"AAA\"", "instrument = \"AAA\"\n")
+        + "\n[[fees]]\nvenue = \"X\"\ninstrument = \"BBB\"\nmaker_fee_bps = 1\n";
+    let c = load(&text).unwrap();
+    assert_eq!(c.venues[0].fee_schedule[0].maker, FeeRate::Bps(10_000));
+    assert_eq!(c.venues[0].fee_schedule[1].maker, FeeRate::Bps(10_000));
+}
+
+#[test]
+fn bad_fees_entries_name_their_key_and_line() {
+    let entry = "\n[[fees]]\nvenue = \"X\"\ninstrument = \"BBB\"\nmaker_fee_bps = \"1\"\n";
+    let (_, start) = with_fees(entry);
+    // The lines of the entry: blank, header, venue, instrument, maker_fee_bps.
+    let (venue, instrument, maker) = (start + 2, start + 3, start + 4);
+    assert_error(
+        &with_fees(&entry.replace("\"X\"", "\"Y\"")).0,
+        ConfigErrorKind::InvalidValue,
+        &format!(
+            "x.toml: fees[0].venue: no venue \"Y\" in [[venues]] (known: \"X\" (id 3)) \
+             (line {venue}, column 9)"
+        ),
+    );
+    assert_error(
+        &with_fees(&entry.replace("\"X\"", "4")).0,
+        ConfigErrorKind::InvalidValue,
+        &format!(
+            "x.toml: fees[0].venue: no venue 4 in [[venues]] (known: \"X\" (id 3)) \
+             (line {venue}, column 9)"
+        ),
+    );
+    assert_error(
+        &with_fees(&entry.replace("\"BBB\"", "\"CCC\"")).0,
+        ConfigErrorKind::InvalidValue,
+        &format!(
+            "x.toml: fees[0].instrument: no instrument \"CCC\" in [[instruments]] (known: \
+             \"AAA\", \"BBB\") (line {instrument}, column 14)"
+        ),
+    );
+    assert_error(
+        &with_fees(&format!("{entry}maker_fee = \"0.01\"\n")).0,
+        ConfigErrorKind::InvalidValue,
+        &format!(
+            "x.toml: fees[0].maker_fee_bps: fees[0].maker_fee is given too: a side's fee is \
+             either per unit of quantity (maker_fee) or in basis points of notional \
+             (maker_fee_bps), not both (line {maker}, column 17)"
+        ),
+    );
+    assert_error(
+        &with_fees(&entry.replace("maker_fee_bps = \"1\"\n", "")).0,
+        ConfigErrorKind::MissingKey,
+        &format!(
+            "x.toml: fees[0]: gives no fee: set maker_fee or maker_fee_bps, and/or taker_fee \
+             or taker_fee_bps (line {}, column 1)",
+            start + 1
+        ),
+    );
+    assert_error(
+        &with_fees(&format!(
+            "{entry}{}",
+            entry.replace("maker_fee_bps", "taker_fee_bps")
+        ))
+        .0,
+        ConfigErrorKind::InvalidValue,
+        &format!(
+            "x.toml: fees[1].instrument: fees[0] already gives the fees of \"BBB\" on venue \
+             \"X\" (line {}, column 14)",
+            instrument + 5
+        ),
+    );
+    // A per-unit override is checked at the instrument's scales.
+    let err = error(&with_fees(&entry.replace("maker_fee_bps = \"1\"", "maker_fee = \"0.001\"")).0);
+    assert_eq!(err.key, "fees[0].maker_fee");
+    assert!(err.reason.contains("instruments[1] (\"BBB\")"), "{err}");
+    assert_eq!(err.location.map(|l| l.line), Some(maker));
+    // An unknown key names the table's keys.
+    let err = error(&with_fees(&entry.replace("maker_fee_bps", "maker_bps")).0);
+    assert_eq!(err.kind, ConfigErrorKind::UnknownKey, "{err}");
+    assert_eq!(err.key, "fees[0].maker_bps");
+    assert!(err.reason.contains("maker_fee_bps"), "{err}");
+    assert_eq!(err.location.map(|l| l.line), Some(maker));
+}
+
+#[test]
+fn with_several_venues_a_side_is_on_one_basis() {
+    let second = "\n[[venues]]\nid = 4\nname = \"Y\"\nentry_latency_ns = 0\nack_latency_ns = 0\n\
+                  feed_latency_ns = 0\nmaker_fee_bps = \"-0.2\"\ntaker_fee = \"0.01\"\n";
+    let text = edit(
+        "taker_fee = \"0.02\"\n",
+        &format!("taker_fee = \"0.02\"\n{second}"),
+    );
+    assert_error(
+        &text,
+        ConfigErrorKind::InvalidValue,
+        "x.toml: venues[1].maker_fee_bps: gives the maker fee of instruments[0] (\"AAA\") on \
+         venue \"Y\" in basis points of notional, but venues[0].maker_fee gives it on venue \
+         \"X\" per unit of quantity: the router ranks venues by fee, so an instrument's maker \
+         fee must be on the same basis on every venue (line 69, column 17)",
+    );
+    // On one basis everywhere, the router's figures compare: X's -0.5 bps beats Y's -0.2.
+    let text = text.replace("maker_fee = \"-0.01\"", "maker_fee_bps = \"-0.5\"");
+    let c = load(&text).unwrap();
+    assert_eq!(c.router.venues[0].fees[0].maker_per_qty, -5_000);
+    assert_eq!(c.router.venues[1].fees[0].maker_per_qty, -2_000);
+    // A [[fees]] entry that puts one venue's instrument on another basis is refused too.
+    let err = error(&format!(
+        "{text}\n[[fees]]\nvenue = \"Y\"\ninstrument = \"BBB\"\nmaker_fee = \"0\"\n"
+    ));
+    assert_eq!(err.key, "fees[0].maker_fee");
+    assert!(err.reason.contains("instruments[1] (\"BBB\")"), "{err}");
 }
 
 #[test]
@@ -1031,4 +1282,68 @@ fn the_journal_thread_runs_no_stage_and_the_chain_must_run_somewhere() {
         "the stage threads must run every stage of [\"signal\", \"order\"] (or the feed \
          thread all of them, inline: stages = [\"signal\", \"order\"] on the feed thread)"
     );
+}
+
+#[test]
+fn touch_quotes_refreshed_every_timer_load_and_their_errors_name_the_key() {
+    use crate::strategy::{QuotePrice, QuoteRefresh};
+    let with_quote = |quote: &str, timer: &str| {
+        edit(
+            "min_interval_ns = 0\n",
+            &format!("min_interval_ns = 0\n{timer}\n[strategy.quote]\n{quote}\n"),
+        )
+    };
+    let timer = "timer_interval_ns = 100_000_000";
+    let c = load(&with_quote(
+        "price = \"touch\"\nrefresh = \"every_timer\"\nrequote_ticks = 1",
+        timer,
+    ))
+    .unwrap();
+    let q = c.strategy.quote.unwrap();
+    assert_eq!(
+        (q.price, q.refresh),
+        (QuotePrice::Touch, QuoteRefresh::EveryTimer)
+    );
+    // The defaults are today's rule.
+    let c = load(&with_quote(
+        "half_spread_ticks = 1\ninventory_skew_ticks = 0.5\nrequote_ticks = 1",
+        "",
+    ))
+    .unwrap();
+    let q = c.strategy.quote.unwrap();
+    assert_eq!(
+        (q.price, q.refresh),
+        (QuotePrice::Fair, QuoteRefresh::OnChange)
+    );
+
+    let err = error(&with_quote("price = \"mid\"\nrequote_ticks = 1", ""));
+    assert_eq!(err.key, "strategy.quote.price");
+    assert!(err.reason.contains("\"fair\" or \"touch\""), "{err}");
+    assert!(err.location.is_some(), "{err}");
+    let err = error(&with_quote(
+        "price = \"touch\"\nrefresh = \"sometimes\"\nrequote_ticks = 1",
+        timer,
+    ));
+    assert_eq!(err.key, "strategy.quote.refresh");
+    let err = error(&with_quote(
+        "inventory_skew_ticks = 0.5\nrequote_ticks = 1",
+        "",
+    ));
+    assert_eq!(err.key, "strategy.quote.half_spread_ticks");
+    assert_eq!(err.reason, "required with price = \"fair\"");
+    let err = error(&with_quote(
+        "price = \"touch\"\nhalf_spread_ticks = 1\nrequote_ticks = 1",
+        "",
+    ));
+    assert_eq!(err.key, "strategy.quote.half_spread_ticks");
+    assert!(
+        err.reason.starts_with("not used with price = \"touch\""),
+        "{err}"
+    );
+    let err = error(&with_quote(
+        "price = \"touch\"\nrefresh = \"every_timer\"\nrequote_ticks = 1",
+        "",
+    ));
+    assert_eq!(err.key, "strategy.quote.refresh");
+    assert!(err.reason.contains("timer_interval_ns > 0"), "{err}");
 }

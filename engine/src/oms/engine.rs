@@ -1,6 +1,6 @@
 //! [`Oms`]: the order table, the id index, positions and anomaly counters.
 
-use super::position::{Fees, Pnl, Position};
+use super::position::{FeeRate, FeeSchedule, Pnl, Position};
 use super::state::{transition, AnomalyKind, OrderEvent, OrderState, Transition};
 use crate::event::{Event, EventBody, ExecKind, Liquidity, Side};
 use crate::instrument::InstrumentId;
@@ -66,9 +66,13 @@ pub struct Oms {
     index: Vec<(u64, u32)>,
     index_cap: usize,
     positions: Vec<Position>,
-    fees: Vec<Fees>,
-    /// Per-venue fee tables `(venue, fees by instrument)`, overriding `fees`.
-    venue_fees: Vec<(u16, Vec<Fees>)>,
+    /// Fee schedules by instrument. Config, not state: not in a snapshot (a restore keeps the
+    /// fresh OMS's tables).
+    #[serde(skip)]
+    fees: Vec<FeeSchedule>,
+    /// Per-venue fee tables `(venue, schedules by instrument)`, overriding `fees` (config).
+    #[serde(skip)]
+    venue_fees: Vec<(u16, Vec<FeeSchedule>)>,
     anomalies: [u64; AnomalyKind::COUNT],
     submitted: u64,
 }
@@ -100,17 +104,18 @@ impl Oms {
             index: prefaulted(max_orders.saturating_mul(IDS_PER_ORDER)),
             index_cap: max_orders.saturating_mul(IDS_PER_ORDER),
             positions: vec![Position::default(); n_instruments],
-            fees: vec![Fees::default(); n_instruments],
+            fees: vec![FeeSchedule::default(); n_instruments],
             venue_fees: Vec::new(),
             anomalies: [0; AnomalyKind::COUNT],
             submitted: 0,
         }
     }
 
-    /// Sets an instrument's fees; an unknown instrument is an anomaly.
-    pub fn set_fees(&mut self, instrument: InstrumentId, fees: Fees) {
+    /// Sets an instrument's fees (a per-unit [`Fees`](super::Fees) pair or a
+    /// [`FeeSchedule`]); an unknown instrument is an anomaly.
+    pub fn set_fees(&mut self, instrument: InstrumentId, fees: impl Into<FeeSchedule>) {
         match self.inst(instrument) {
-            Some(i) => self.fees[i] = fees,
+            Some(i) => self.fees[i] = fees.into(),
             None => self.count(AnomalyKind::UnknownInstrument),
         }
     }
@@ -118,7 +123,12 @@ impl Oms {
     /// Sets an instrument's fees on one venue (orders sent there, and fills of unknown
     /// orders reported by it, pay these); an unknown instrument is an anomaly. Call at
     /// start-up: the first call per venue allocates its table.
-    pub fn set_venue_fees(&mut self, venue: u16, instrument: InstrumentId, fees: Fees) {
+    pub fn set_venue_fees(
+        &mut self,
+        venue: u16,
+        instrument: InstrumentId,
+        fees: impl Into<FeeSchedule>,
+    ) {
         let Some(i) = self.inst(instrument) else {
             return self.count(AnomalyKind::UnknownInstrument);
         };
@@ -131,11 +141,17 @@ impl Oms {
             }
         };
         debug_assert_eq!(self.venue_fees[table].1.len(), n);
-        self.venue_fees[table].1[i] = fees;
+        self.venue_fees[table].1[i] = fees.into();
+    }
+
+    /// The fee schedule an order on `venue` pays for `instrument` (the venue's table, else the
+    /// instrument's default); `None` for an unknown instrument.
+    pub fn fee_schedule(&self, venue: u16, instrument: InstrumentId) -> Option<FeeSchedule> {
+        self.inst(instrument).map(|i| self.fees_for(venue, i))
     }
 
     /// The fees an order on `venue` pays for instrument index `i`.
-    fn fees_for(&self, venue: u16, i: usize) -> Fees {
+    fn fees_for(&self, venue: u16, i: usize) -> FeeSchedule {
         self.venue_fees
             .iter()
             .find(|(v, _)| *v == venue)
@@ -293,8 +309,8 @@ impl Oms {
                     Some(i) => {
                         let fees = self.fees_for(event.header.source, i);
                         let rate = match liquidity {
-                            Liquidity::Maker => fees.maker_per_qty,
-                            Liquidity::Taker | Liquidity::Unknown => fees.taker_per_qty,
+                            Liquidity::Maker => fees.maker,
+                            Liquidity::Taker | Liquidity::Unknown => fees.taker,
                         };
                         out.fill_qty =
                             self.fill_position(&mut out, i, side, qty.raw(), price.raw(), rate);
@@ -332,15 +348,15 @@ impl Oms {
         if applied > 0 {
             let fees = self.fees_for(order.venue, i);
             let rate = match liquidity {
-                Liquidity::Maker => fees.maker_per_qty,
-                Liquidity::Taker => fees.taker_per_qty,
+                Liquidity::Maker => fees.maker,
+                Liquidity::Taker => fees.taker,
                 // Not reported: a fill before the ack traded on arrival.
                 Liquidity::Unknown
                     if order.state == OrderState::PendingNew || order.state.is_terminal() =>
                 {
-                    fees.taker_per_qty
+                    fees.taker
                 }
-                Liquidity::Unknown => fees.maker_per_qty,
+                Liquidity::Unknown => fees.maker,
             };
             out.fill_qty = self.fill_position(&mut out, i, order.side, applied, price.raw(), rate);
             if out.fill_qty != 0 {
@@ -425,7 +441,7 @@ impl Oms {
         side: Side,
         qty: i64,
         price: i64,
-        rate: i64,
+        rate: FeeRate,
     ) -> i64 {
         let signed = match side {
             Side::Buy => qty,

@@ -72,14 +72,22 @@
 //!   other way at the fill price (a flip through zero). Closing a position fully removes its
 //!   whole cost, so a round trip realises its exact cash flow with no rounding drift.
 //! - **Unrealised** is `position × mark − cost` at the last [`Oms::on_mark`]; `None` before.
-//! - **Fees** are a fixed rate per unit of raw quantity per instrument, optionally per venue
-//!   ([`Oms::set_venue_fees`]; the order's venue, or an unknown order's report `source`)
-//!   ([`Fees`], raw price units; negative for a rebate). A fill pays the rate of the
+//! - **Fees** are a [`FeeSchedule`] per instrument, optionally per venue
+//!   ([`Oms::set_venue_fees`]; the order's venue, or an unknown order's report `source`):
+//!   a [`FeeRate`] for the maker side and one for the taker side, each either per unit of
+//!   raw quantity ([`FeeRate::PerQty`], raw price units, exactly `rate × qty`; the per-unit
+//!   [`Fees`] pair converts into a schedule) or a fraction of notional in basis points
+//!   ([`FeeRate::Bps`]: `price × qty × bps / 10_000` in raw money units, computed in `i128`
+//!   and rounded to the nearest raw unit, halves away from zero — the only rounding). A
+//!   negative rate is a rebate. A fill pays the rate of the
 //!   [`Liquidity`](crate::Liquidity) the venue reports on it (FIX tag 851). When the venue
 //!   does not say (`Unknown`), the OMS infers it: a fill received while the order is still
 //!   `PendingNew` (it traded on arrival) pays the taker rate, a fill after the ack the maker
 //!   rate; late and unknown-order fills pay taker.
-//!   [`Pnl::net`] is realised + unrealised − fees.
+//! - **Fees and rebates** are kept apart: [`Position::fees`] is the net (paid − earned),
+//!   [`Position::rebates`] what fills with a negative fee earned (`>= 0`), and
+//!   [`Position::fees_paid`] `= fees + rebates` what the others paid (`>= 0`).
+//!   [`Pnl::net`] is realised + unrealised − net fees.
 
 mod engine;
 mod position;
@@ -89,5 +97,5 @@ mod state;
 mod tests;
 
 pub use engine::{ExecOutcome, Oms, Order, IDS_PER_ORDER};
-pub use position::{Fees, Pnl, Position};
+pub use position::{FeeRate, FeeSchedule, Fees, Pnl, Position, BPS_DECIMALS, BPS_PER_UNIT};
 pub use state::{transition, AnomalyKind, OrderEvent, OrderState, Transition};

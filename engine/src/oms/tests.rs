@@ -489,18 +489,18 @@ fn average_cost_realised_unrealised_flip_and_fees() {
 #[test]
 fn partial_close_with_a_fractional_average_keeps_the_round_trip_exact() {
     let mut p = Position::default();
-    assert!(p.apply_fill(1, 100, 0));
-    assert!(p.apply_fill(2, 101, 0)); // avg 302/3
-    assert!(p.apply_fill(-1, 110, 0)); // removes 302/3 -> 100 (truncated)
+    assert!(p.apply_fill(1, 100, FeeRate::ZERO));
+    assert!(p.apply_fill(2, 101, FeeRate::ZERO)); // avg 302/3
+    assert!(p.apply_fill(-1, 110, FeeRate::ZERO)); // removes 302/3 -> 100 (truncated)
     assert_eq!((p.qty, p.cost, p.realised), (2, 202, 10));
-    assert!(p.apply_fill(-2, 90, 0));
+    assert!(p.apply_fill(-2, 90, FeeRate::ZERO));
     assert_eq!((p.qty, p.cost), (0, 0));
     // Exact cash flow: -100 - 202 + 110 + 180 = -12.
     assert_eq!(p.realised, -12);
     // A fill that would overflow the position changes nothing.
-    assert!(p.apply_fill(i64::MAX, 1, 0));
+    assert!(p.apply_fill(i64::MAX, 1, FeeRate::ZERO));
     let full = p;
-    assert!(!p.apply_fill(1, 1, 0));
+    assert!(!p.apply_fill(1, 1, FeeRate::ZERO));
     assert_eq!(p, full);
 }
 
@@ -673,4 +673,211 @@ fn reported_liquidity_decides_the_fee_rate() {
     o.on_exec_report(&with(rep(ExecKind::Fill, 99, 1), Liquidity::Maker));
     assert_eq!(o.position(I0).unwrap().fees, 29 + 1);
     assert_eq!(o.anomalies(AnomalyKind::UnknownOrder), 1);
+}
+
+// ---- fees on notional, fees and rebates ----
+
+/// BTCUSDT at Binance's scales: price_scale 2, qty_scale 8, so money is in 10^-10 USDT.
+const USDT: i128 = 10_000_000_000;
+
+#[test]
+fn bps_taker_fee_and_maker_rebate_at_real_scales() {
+    let mut o = oms();
+    // Taker 10 bps (Binance spot VIP 0), maker a rebate of 0.5 bps.
+    o.set_fees(
+        I0,
+        FeeSchedule {
+            maker: FeeRate::Bps(-5_000),
+            taker: FeeRate::Bps(100_000),
+        },
+    );
+    // Buy 0.001 BTC at 56000.00 before the ack (taker): notional 56 USDT, fee 0.056 USDT.
+    o.on_order_new(&new_order(I0, 1, Side::Buy, 5_600_000, 200_000));
+    o.on_exec_report(&report(
+        I0,
+        ExecKind::PartialFill,
+        1,
+        Side::Buy,
+        5_600_000,
+        100_000,
+    ));
+    let p = *o.position(I0).unwrap();
+    assert_eq!(p.fees, 56 * USDT / 1_000);
+    assert_eq!(p.fees, 560_000_000);
+    assert_eq!((p.fees_paid(), p.rebates), (560_000_000, 0));
+    // The other 0.001 BTC after the ack at 56000.01 (maker): notional 56.00001 USDT, rebate
+    // 0.5 bps of it = 0.0028000005 USDT = 28_000_005 raw, exactly.
+    o.on_exec_report(&rep(ExecKind::Ack, 1, 200_000));
+    o.on_exec_report(&report(
+        I0,
+        ExecKind::Fill,
+        1,
+        Side::Buy,
+        5_600_001,
+        100_000,
+    ));
+    let p = *o.position(I0).unwrap();
+    assert_eq!(p.rebates, 28_000_005);
+    assert_eq!(p.fees_paid(), 560_000_000);
+    assert_eq!(p.fees, 560_000_000 - 28_000_005);
+    let pnl = o.pnl(I0).unwrap();
+    assert_eq!(
+        (pnl.fees, pnl.fees_paid, pnl.rebates),
+        (531_999_995, 560_000_000, 28_000_005)
+    );
+    // Net PnL counts the net fees: flat at the average cost, it is −fees.
+    o.on_mark(I0, 5_600_000);
+    assert_eq!(pnl.realised, 0);
+    assert_eq!(o.pnl(I0).unwrap().net(), -100_000 - 531_999_995);
+}
+
+#[test]
+fn per_unit_fees_are_unchanged_and_rebates_kept_apart() {
+    let mut o = oms();
+    o.set_fees(
+        I0,
+        Fees {
+            maker_per_qty: -2,
+            taker_per_qty: 3,
+        },
+    );
+    assert_eq!(
+        o.fee_schedule(0, I0),
+        Some(FeeSchedule {
+            maker: FeeRate::PerQty(-2),
+            taker: FeeRate::PerQty(3),
+        })
+    );
+    // 10 taken (30 paid), then 7 rested (14 earned).
+    o.on_order_new(&new_order(I0, 1, Side::Buy, 100, 17));
+    o.on_exec_report(&rep(ExecKind::PartialFill, 1, 10));
+    o.on_exec_report(&rep(ExecKind::Ack, 1, 17));
+    o.on_exec_report(&rep(ExecKind::Fill, 1, 7));
+    let p = *o.position(I0).unwrap();
+    assert_eq!((p.fees, p.fees_paid(), p.rebates), (30 - 14, 30, 14));
+}
+
+#[test]
+fn venue_schedule_overrides_the_instrument_default() {
+    let mut o = oms();
+    o.set_fees(
+        I0,
+        Fees {
+            maker_per_qty: 1,
+            taker_per_qty: 3,
+        },
+    );
+    o.set_venue_fees(
+        2,
+        I0,
+        FeeSchedule {
+            maker: FeeRate::PerQty(1),
+            taker: FeeRate::Bps(50_000),
+        },
+    );
+    assert_eq!(
+        o.fee_schedule(0, I0).map(|s| s.taker),
+        Some(FeeRate::PerQty(3))
+    );
+    assert_eq!(
+        o.fee_schedule(2, I0).map(|s| s.taker),
+        Some(FeeRate::Bps(50_000))
+    );
+    // Instrument 1 on venue 2 keeps the instrument default (none set: zero).
+    assert_eq!(o.fee_schedule(2, I1), Some(FeeSchedule::default()));
+    // A taker fill of 10 @ 100 on venue 2: 5 bps of 1_000 = 0.5 → 1 (half away from zero).
+    let mut order = new_order(I0, 1, Side::Buy, 100, 10);
+    if let EventBody::OrderNew { venue, .. } = &mut order.body {
+        *venue = 2;
+    }
+    o.on_order_new(&order);
+    o.on_exec_report(&rep(ExecKind::Fill, 1, 10));
+    assert_eq!(o.position(I0).unwrap().fees, 1);
+}
+
+#[test]
+fn bps_rounding_is_half_away_from_zero_to_the_raw_unit() {
+    // 1 bp (10_000 in ten-thousandths) of notional n is n / 10_000.
+    let one_bp = FeeRate::Bps(10_000);
+    let minus_one_bp = FeeRate::Bps(-10_000);
+    for (qty, fee) in [
+        (4_999, 0),
+        (5_000, 1),
+        (5_001, 1),
+        (15_000, 2),
+        (25_000, 3),
+        (20_000, 2),
+    ] {
+        assert_eq!(one_bp.fee(1, qty), fee, "qty {qty}");
+        assert_eq!(minus_one_bp.fee(1, qty), -fee, "qty {qty}");
+        // The sign of the quantity does not matter: its size is charged.
+        assert_eq!(one_bp.fee(1, -qty), fee, "qty -{qty}");
+    }
+    // 0.0001 bp (the finest rate) is 10^-8 of notional: of 4 × 10^7 it is 0.4 → 0, of
+    // 5 × 10^7 0.5 → 1, of 10^8 exactly 1.
+    assert_eq!(FeeRate::Bps(1).fee(40_000, 1_000), 0);
+    assert_eq!(FeeRate::Bps(1).fee(50_000, 1_000), 1);
+    assert_eq!(FeeRate::Bps(-1).fee(50_000, 1_000), -1);
+    assert_eq!(FeeRate::Bps(1).fee(100_000, 1_000), 1);
+    // Per unit: exact, never rounded.
+    assert_eq!(FeeRate::PerQty(-7).fee(123, 3), -21);
+    // The largest values do not overflow: 100% of i64::MAX × i64::MAX.
+    let max = i128::from(i64::MAX) * i128::from(i64::MAX);
+    assert_eq!(FeeRate::Bps(100_000_000).fee(i64::MAX, i64::MAX), max);
+    assert_eq!(FeeRate::Bps(-100_000_000).fee(i64::MAX, i64::MIN + 1), -max);
+}
+
+fn fee_rate() -> impl Strategy<Value = FeeRate> {
+    prop_oneof![
+        (-1_000_000i64..=1_000_000).prop_map(FeeRate::PerQty),
+        (-100_000_000i64..=100_000_000).prop_map(FeeRate::Bps),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn a_fill_fee_follows_its_rate(
+        rate in fee_rate(),
+        price in 1i64..=1i64 << 40,
+        qty in 1i64..=1i64 << 40,
+    ) {
+        let fee = rate.fee(price, qty);
+        let (r, exact_times_d, d) = match rate {
+            FeeRate::PerQty(r) => (r, i128::from(r) * i128::from(qty), 1i128),
+            FeeRate::Bps(r) => (
+                r,
+                i128::from(price) * i128::from(qty) * i128::from(r),
+                100_000_000i128,
+            ),
+        };
+        // The sign follows the rate's (a fee may round to zero).
+        prop_assert!(fee == 0 || fee.signum() == i128::from(r.signum()), "{fee} for {rate:?}");
+        // Within half a raw unit of rate × notional (exact per unit).
+        prop_assert!((fee * d - exact_times_d).abs() * 2 <= d, "{fee} for {rate:?}");
+        if let FeeRate::PerQty(_) = rate {
+            prop_assert_eq!(fee * d, exact_times_d);
+        }
+    }
+
+    #[test]
+    fn fees_and_rebates_never_go_negative(
+        fills in proptest::collection::vec(
+            (fee_rate(), any::<bool>(), 1i64..=1i64 << 30, 1i64..=1i64 << 30),
+            0..50,
+        ),
+    ) {
+        let mut p = Position::default();
+        let (mut paid, mut earned) = (0i128, 0i128);
+        for (rate, buy, price, qty) in fills {
+            let signed = if buy { qty } else { -qty };
+            let fee = rate.fee(price, qty);
+            prop_assert!(p.apply_fill(signed, price, rate));
+            if fee > 0 { paid += fee } else { earned -= fee }
+            prop_assert!(p.fees_paid() >= 0 && p.rebates >= 0);
+            prop_assert_eq!((p.fees_paid(), p.rebates), (paid, earned));
+            prop_assert_eq!(p.fees, p.fees_paid() - p.rebates);
+            let pnl = p.pnl();
+            prop_assert_eq!(pnl.fees, pnl.fees_paid - pnl.rebates);
+        }
+    }
 }

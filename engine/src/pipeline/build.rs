@@ -126,7 +126,7 @@ pub fn build_chain(cfg: &EngineConfig, sizing: BookSizing) -> Result<TradingChai
         file: file(),
         source,
     })?;
-    let orders = OrderStage::new(
+    let mut orders = OrderStage::new(
         cfg.instruments.clone(),
         cfg.strategy,
         cfg.model.model_id,
@@ -135,5 +135,12 @@ pub fn build_chain(cfg: &EngineConfig, sizing: BookSizing) -> Result<TradingChai
         Oms::new(cfg.oms.max_orders, n),
         sizing,
     );
+    // The router's table ranks venues; the OMS charges each venue's exact schedules (per
+    // unit or basis points of notional, `[[fees]]` overrides applied).
+    for venue in &cfg.venues {
+        for (spec, schedule) in cfg.instruments.iter().zip(&venue.fee_schedule) {
+            orders.oms.set_venue_fees(venue.id, spec.id, *schedule);
+        }
+    }
     Ok(TradingChain::new(signal, orders, 4))
 }

@@ -11,7 +11,7 @@ use crate::oms::Oms;
 use crate::risk::{ExecUpdate, RiskEngine};
 use crate::router::Router;
 use crate::stage::{Outbox, Stage};
-use crate::strategy::{decide, Inputs, StrategyParams};
+use crate::strategy::{decide, Inputs, QuoteRefresh, StrategyParams};
 use crate::value::{Price, Qty};
 
 use super::signal::BookSizing;
@@ -129,7 +129,8 @@ pub struct OrderStage {
 impl OrderStage {
     /// A stage trading `instruments` with `strategy` on the model's `model_id` signals,
     /// routing with `router` (its first venue is the reference venue), checking with
-    /// `risk` and keeping orders in `oms` (which gets the router's per-venue fees).
+    /// `risk` and keeping orders in `oms` (which gets the router's per-venue fees; the
+    /// chain's builder then sets each venue's exact schedules, [`super::build_chain`]).
     pub fn new(
         instruments: Vec<InstrumentSpec>,
         strategy: StrategyParams,
@@ -218,7 +219,7 @@ impl OrderStage {
             self.risk.on_reference_price(id, mid);
             self.oms.on_mark(id, mid);
         }
-        self.evaluate(i, event, out);
+        self.evaluate(i, event, out, false);
     }
 
     fn on_exec(&mut self, i: usize, event: &Event, out: &mut Outbox) {
@@ -265,13 +266,19 @@ impl OrderStage {
             }
         }
         if fill {
-            self.evaluate(i, event, out);
+            self.evaluate(i, event, out, false);
         }
     }
 
-    /// A housekeeping timer: pulls the quotes of instruments whose reference book is stale.
+    /// A housekeeping timer: re-prices every quote (with quotes refreshed every timer),
+    /// then pulls the quotes of instruments whose reference book is stale.
     fn on_housekeeping(&mut self, deadline_ns: i64, event: &Event, out: &mut Outbox) {
         self.counters.timers += 1;
+        if self.quotes_every_timer() {
+            for i in 0..self.state.len() {
+                self.evaluate(i, event, out, true);
+            }
+        }
         let stale_after = self.strategy.stale_quote_ns;
         if stale_after <= 0 {
             return;
@@ -484,8 +491,21 @@ impl OrderStage {
         self.risk.is_kill_switch_engaged() || self.risk.is_halted() || self.risk.is_loss_halted()
     }
 
-    /// The strategy's decision for instrument `i`, turned into requests.
-    fn evaluate(&mut self, i: usize, cause: &Event, out: &mut Outbox) {
+    /// Whether quotes are re-priced only at the housekeeping timer.
+    fn quotes_every_timer(&self) -> bool {
+        self.strategy
+            .quote
+            .is_some_and(|q| q.refresh == QuoteRefresh::EveryTimer)
+    }
+
+    /// The strategy's decision for instrument `i`, turned into requests: at a book change,
+    /// a signal or a fill (`at_timer` false; not at all with quotes refreshed every timer),
+    /// or at the housekeeping timer with quotes refreshed every timer (`at_timer` true:
+    /// every working quote is cancelled and sent again).
+    fn evaluate(&mut self, i: usize, cause: &Event, out: &mut Outbox, at_timer: bool) {
+        if self.quotes_every_timer() != at_timer {
+            return;
+        }
         let now = cause.header.receive_ts_ns;
         let st = self.state[i];
         if st.closed || st.stale || self.risk_halted() {
@@ -540,7 +560,7 @@ impl OrderStage {
         for (k, side, want) in [(0, Side::Buy, d.bid_px), (1, Side::Sell, d.ask_px)] {
             let have = self.state[i].quotes[k];
             let keep = match (have, want) {
-                (Some(h), Some(w)) => (h.price - w).abs() < requote,
+                (Some(h), Some(w)) => !at_timer && (h.price - w).abs() < requote,
                 (None, None) => true,
                 _ => false,
             };
@@ -592,7 +612,7 @@ impl Stage for OrderStage {
             EventBody::Signal { model_id, value } if model_id == self.model_id => {
                 if let Some(i) = self.instrument_index(event) {
                     self.state[i].signal = Some(value as f64 / SIGNAL_SCALE.unit() as f64);
-                    self.evaluate(i, event, out);
+                    self.evaluate(i, event, out, false);
                 }
             }
             EventBody::ExecReport { .. } => {

@@ -13,7 +13,9 @@ use crate::oms::{Fees, Oms};
 use crate::risk::{InstrumentLimits, RiskEngine, RiskLimits};
 use crate::router::{RouteRule, Router, RouterParams, VenueRoute};
 use crate::stage::{Outbox, Stage};
-use crate::strategy::{QuoteParams, SignalMap, StrategyParams, TakeParams};
+use crate::strategy::{
+    QuoteParams, QuotePrice, QuoteRefresh, SignalMap, StrategyParams, TakeParams,
+};
 use crate::value::{Price, Qty, Scale};
 
 const I0: InstrumentId = InstrumentId::new(0);
@@ -46,6 +48,15 @@ fn limits(throttle_burst: u32) -> RiskLimits {
 }
 
 fn chain(take: bool, throttle_burst: u32) -> TradingChain {
+    chain_with(take, throttle_burst, |_| {})
+}
+
+/// [`chain`] with its strategy changed by `tweak`.
+fn chain_with(
+    take: bool,
+    throttle_burst: u32,
+    tweak: impl FnOnce(&mut StrategyParams),
+) -> TradingChain {
     let instruments = vec![spec()];
     // Edge in bps = 10 × top-of-book imbalance.
     let model = LinearModel::new(vec![10.0], 0.0, Link::Identity).unwrap();
@@ -62,7 +73,7 @@ fn chain(take: bool, throttle_burst: u32) -> TradingChain {
         },
     )
     .unwrap();
-    let strategy = StrategyParams {
+    let mut strategy = StrategyParams {
         signal: SignalMap {
             signal_offset: 0.0,
             signal_to_bps: 1.0,
@@ -71,6 +82,8 @@ fn chain(take: bool, throttle_burst: u32) -> TradingChain {
             half_spread_ticks: 1,
             inventory_skew_ticks: 0.0,
             requote_ticks: 1,
+            price: QuotePrice::Fair,
+            refresh: QuoteRefresh::OnChange,
         }),
         take: take.then_some(TakeParams {
             threshold_bps: 5.0,
@@ -82,6 +95,7 @@ fn chain(take: bool, throttle_burst: u32) -> TradingChain {
         timer_interval_ns: 1_000_000,
         stale_quote_ns: 50_000,
     };
+    tweak(&mut strategy);
     let fees = |maker, taker| {
         vec![Fees {
             maker_per_qty: maker,
@@ -370,6 +384,50 @@ fn a_housekeeping_timer_pulls_the_quotes_of_a_stale_book_until_it_changes() {
 }
 
 #[test]
+fn touch_quotes_refreshed_every_timer_cancel_and_repost_only_at_the_timer() {
+    use crate::timers::{HOUSEKEEPING, TIMER_SOURCE};
+    let timer = |deadline_ns| EventBody::Timer {
+        timer_id: HOUSEKEEPING,
+        deadline_ns,
+    };
+    let mut d = Driver::new(chain_with(false, 100, |s| {
+        s.stale_quote_ns = 0;
+        if let Some(q) = s.quote.as_mut() {
+            q.price = QuotePrice::Touch;
+            q.refresh = QuoteRefresh::EveryTimer;
+        }
+    }));
+    d.add(1, 1, Side::Buy, 10_000, 10);
+    // A two-sided book alone sends nothing: quotes wait for the timer.
+    let out = d.add(1, 2, Side::Sell, 10_004, 10);
+    assert!(news(&out).is_empty(), "{out:?}");
+    let at = out[0].header.receive_ts_ns;
+    // The timer: a post-only buy at the best bid and sell at the best ask.
+    let out = d.send(TIMER_SOURCE, timer(at + 1_000_000));
+    assert_eq!(
+        news(&out),
+        vec![
+            (Side::Buy, TimeInForce::PostOnly, 2, 1, 10_000, 5),
+            (Side::Sell, TimeInForce::PostOnly, 2, 2, 10_004, 5),
+        ]
+    );
+    assert!(cancels(&out).is_empty());
+    // The book moves: nothing until the next timer...
+    assert!(news(&d.add(1, 3, Side::Buy, 10_001, 10)).is_empty());
+    // ...which cancels both quotes and posts at the new touch; the unmoved ask is sent
+    // again too (it loses its place, as in hftbacktest's example).
+    let out = d.send(TIMER_SOURCE, timer(at + 2_000_000));
+    assert_eq!(cancels(&out), vec![1, 2]);
+    assert_eq!(
+        news(&out)
+            .iter()
+            .map(|&(side, _, _, _, px, _)| (side, px))
+            .collect::<Vec<_>>(),
+        vec![(Side::Buy, 10_001), (Side::Sell, 10_004)]
+    );
+}
+
+#[test]
 fn a_session_start_resets_the_daily_loss() {
     use crate::timers::{SESSION_START, TIMER_SOURCE};
     let mut d = Driver::new(chain(false, 100));
@@ -483,4 +541,43 @@ fn unknown_instruments_and_venues_are_counted() {
     assert!(out.events().is_empty());
     assert_eq!(d.chain.upstream.counters().unknown_instrument, 1);
     assert_eq!(d.orders().counters().unknown_instrument, 2);
+}
+
+#[test]
+fn the_oms_charges_each_venues_fee_schedule() {
+    use crate::oms::{FeeRate, FeeSchedule};
+    let load = |f: &str| {
+        crate::config::EngineConfig::load(format!("{}/../config/{f}", env!("CARGO_MANIFEST_DIR")))
+            .unwrap()
+    };
+    // Binance: 10 bps both sides on the venue; ETHUSDT's [[fees]] entry 2 / 5 bps.
+    let cfg = load("backtest-binance.toml");
+    let chain = build_chain(&cfg, BookSizing::default()).unwrap();
+    let oms = chain.downstream.oms();
+    assert_eq!(
+        oms.fee_schedule(1, InstrumentId::new(0)),
+        Some(FeeSchedule {
+            maker: FeeRate::Bps(100_000),
+            taker: FeeRate::Bps(100_000)
+        })
+    );
+    assert_eq!(
+        oms.fee_schedule(1, InstrumentId::new(1)),
+        Some(FeeSchedule {
+            maker: FeeRate::Bps(20_000),
+            taker: FeeRate::Bps(50_000)
+        })
+    );
+    // Per-unit configs: the OMS's schedules are the router's table.
+    let cfg = load("default.toml");
+    let chain = build_chain(&cfg, BookSizing::default()).unwrap();
+    for v in &cfg.venues {
+        for (i, spec) in cfg.instruments.iter().enumerate() {
+            assert_eq!(
+                chain.downstream.oms().fee_schedule(v.id, spec.id),
+                Some(v.fee_schedule[i])
+            );
+            assert_eq!(FeeSchedule::from(v.fees[i]), v.fee_schedule[i]);
+        }
+    }
 }

@@ -41,7 +41,7 @@ use crate::sequencer::Sequencer;
 /// The first bytes of every snapshot file.
 pub const MAGIC: [u8; 8] = *b"TKRLSNAP";
 /// The format version this binary writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// The snapshot directory inside a run directory.
 pub const SNAPSHOT_DIR: &str = "snapshots";
 /// The extension of a snapshot file.

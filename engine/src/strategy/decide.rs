@@ -15,7 +15,9 @@
 //!    rounded down to a tick and an ask at `fair + half_spread_ticks × tick` rounded up,
 //!    each kept at least one tick off the opposite touch (they are post-only: they must not
 //!    cross). A side is not quoted if one more order would take the position beyond
-//!    `max_position_lots` (counting the orders already working on that side).
+//!    `max_position_lots` (counting the orders already working on that side). With
+//!    `price = "touch"` the bid is the best bid and the ask the best ask instead (no fair
+//!    price, spread or skew), under the same position rule.
 //! 4. **Take** (with `[strategy.take]`): when `edge_bps ≥ threshold_bps` buy, when
 //!    `edge_bps ≤ −threshold_bps` sell, with an IOC up to `max_slippage_ticks` through the
 //!    touch, sized `order_lots` but never beyond `max_position_lots` (counting working
@@ -24,7 +26,7 @@
 //! Everything is in raw ticks and raw quantities of the instrument; the microprice is
 //! computed from the raw best levels in `f64`, so the result is the same on every run.
 
-use super::params::StrategyParams;
+use super::params::{QuotePrice, StrategyParams};
 use crate::book::Level;
 use crate::event::Side;
 use crate::instrument::InstrumentSpec;
@@ -132,7 +134,14 @@ pub fn decide(params: &StrategyParams, spec: &InstrumentSpec, x: &Inputs) -> Dec
         });
     }
 
-    if let Some(q) = params.quote {
+    if params.quote.is_some_and(|q| q.price == QuotePrice::Touch) {
+        if long_after_buys.saturating_add(order_qty) <= max_pos {
+            d.bid_px = Some(x.bid.px);
+        }
+        if short_after_sells.saturating_sub(order_qty) >= -max_pos {
+            d.ask_px = Some(x.ask.px);
+        }
+    } else if let Some(q) = params.quote {
         let (bid, ask) = (x.bid.px as f64, x.ask.px as f64);
         let (bq, aq) = (x.bid.qty as f64, x.ask.qty as f64);
         let micro = (bid * aq + ask * bq) / (bq + aq);
@@ -162,7 +171,7 @@ pub fn decide(params: &StrategyParams, spec: &InstrumentSpec, x: &Inputs) -> Dec
 mod tests {
     use super::*;
     use crate::instrument::InstrumentId;
-    use crate::strategy::{QuoteParams, SignalMap, TakeParams};
+    use crate::strategy::{QuoteParams, QuoteRefresh, SignalMap, TakeParams};
     use crate::value::Scale;
 
     fn spec() -> InstrumentSpec {
@@ -186,6 +195,8 @@ mod tests {
                 half_spread_ticks: 1,
                 inventory_skew_ticks: 2.0,
                 requote_ticks: 1,
+                price: QuotePrice::Fair,
+                refresh: QuoteRefresh::OnChange,
             }),
             take: Some(TakeParams {
                 threshold_bps: 5.0,
@@ -241,6 +252,28 @@ mod tests {
         let d = decide(&p, &spec(), &inputs(Some(40.0), 0));
         assert_eq!(d.bid_px, Some(10_003));
         assert!(d.ask_px.is_some_and(|a| a > 10_004));
+    }
+
+    #[test]
+    fn touch_quotes_sit_at_the_best_bid_and_ask_whatever_the_edge() {
+        let mut p = params();
+        p.take = None;
+        if let Some(q) = p.quote.as_mut() {
+            q.price = QuotePrice::Touch;
+        }
+        for signal in [None, Some(40.0), Some(-40.0)] {
+            let d = decide(&p, &spec(), &inputs(signal, 0));
+            assert_eq!(
+                (d.bid_px, d.ask_px),
+                (Some(10_000), Some(10_004)),
+                "{signal:?}"
+            );
+        }
+        // Long 20 of max 30 with 20 a quote: one more buy would pass the limit, a sell not.
+        let d = decide(&p, &spec(), &inputs(None, 20));
+        assert_eq!((d.bid_px, d.ask_px), (None, Some(10_004)));
+        let d = decide(&p, &spec(), &inputs(None, -20));
+        assert_eq!((d.bid_px, d.ask_px), (Some(10_000), None));
     }
 
     #[test]

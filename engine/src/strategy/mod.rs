@@ -7,4 +7,7 @@ pub mod decide;
 pub mod params;
 
 pub use decide::{decide, edge_bps, Decision, Inputs, Take};
-pub use params::{QuoteParams, SignalMap, StrategyParams, StrategyParamsError, TakeParams};
+pub use params::{
+    QuoteParams, QuotePrice, QuoteRefresh, SignalMap, StrategyParams, StrategyParamsError,
+    TakeParams,
+};

@@ -14,17 +14,46 @@ pub struct SignalMap {
     pub signal_to_bps: f64,
 }
 
-/// Passive quoting around the microprice.
+/// Passive quoting.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct QuoteParams {
-    /// Half the quoted spread around the fair price, in ticks, `>= 1`.
+    /// Half the quoted spread around the fair price, in ticks, `>= 1` (with
+    /// [`QuotePrice::Fair`]).
     pub half_spread_ticks: u32,
     /// Inventory skew: the fair price moves against the position by this many ticks at the
-    /// full `max_position` (linearly in between), `>= 0`.
+    /// full `max_position` (linearly in between), `>= 0` (with [`QuotePrice::Fair`]).
     pub inventory_skew_ticks: f64,
     /// A working quote is moved (amended) only when its desired price differs by at least
-    /// this many ticks, `>= 1`.
+    /// this many ticks, `>= 1` (with [`QuoteRefresh::OnChange`]).
     pub requote_ticks: u32,
+    /// Where the quotes are priced.
+    pub price: QuotePrice,
+    /// When they are re-priced.
+    pub refresh: QuoteRefresh,
+}
+
+/// Where quotes are priced (`[strategy.quote] price`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QuotePrice {
+    /// `"fair"`: `half_spread_ticks` either side of the fair price (the microprice moved by
+    /// the model's edge and the inventory skew).
+    #[default]
+    Fair,
+    /// `"touch"`: at the best bid and the best ask (hftbacktest's quoting example).
+    Touch,
+}
+
+/// When quotes are re-priced (`[strategy.quote] refresh`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QuoteRefresh {
+    /// `"on_change"`: at each decision (book change, signal, fill), a quote whose price
+    /// moved by `requote_ticks` or more is cancelled and sent again.
+    #[default]
+    OnChange,
+    /// `"every_timer"`: only at the housekeeping timer, and then every working quote is
+    /// cancelled and sent again at the new price, moved or not (hftbacktest's quoting
+    /// example: every 100 ms, cancel all, post at the touch).
+    EveryTimer,
 }
 
 /// Aggressive taking when the predicted edge is large.
@@ -93,10 +122,20 @@ impl StrategyParams {
             );
         }
         if let Some(q) = self.quote {
-            if q.half_spread_ticks == 0 {
+            if q.refresh == QuoteRefresh::EveryTimer && self.timer_interval_ns == 0 {
+                return bad(
+                    "quote.refresh",
+                    "\"every_timer\" needs the housekeeping timer: set timer_interval_ns > 0",
+                );
+            }
+            if q.price == QuotePrice::Touch {
+                // The touch has no spread or skew to check.
+            } else if q.half_spread_ticks == 0 {
                 return bad("quote.half_spread_ticks", "must be at least 1");
             }
-            if !(q.inventory_skew_ticks.is_finite() && q.inventory_skew_ticks >= 0.0) {
+            if q.price == QuotePrice::Fair
+                && !(q.inventory_skew_ticks.is_finite() && q.inventory_skew_ticks >= 0.0)
+            {
                 return bad("quote.inventory_skew_ticks", "must be a finite number >= 0");
             }
             if q.requote_ticks == 0 {
@@ -145,6 +184,8 @@ impl Default for StrategyParams {
                 half_spread_ticks: 1,
                 inventory_skew_ticks: 1.0,
                 requote_ticks: 1,
+                price: QuotePrice::Fair,
+                refresh: QuoteRefresh::OnChange,
             }),
             take: None,
             order_lots: 1,

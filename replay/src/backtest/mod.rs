@@ -25,24 +25,35 @@
 //!   counted in [`BacktestStats::receive_clamped`]); this is the only change made to a feed
 //!   event.
 //! - A request of ours submitted at `now` (the receive time of the input that caused it)
-//!   reaches the venue at **`now + entry_latency_ns`** (never before an earlier request's
-//!   arrival; requests are handled in submission order).
+//!   reaches the venue at **`now +` its entry latency**: [`BacktestParams::entry_latency_ns`],
+//!   or the model of its type ([`latency_model`], `[backtest.latency]`: `new`, `cancel`,
+//!   `replace`) given with [`HistoricalMarket::with_latency`]. In order (the default), never
+//!   before an earlier request's arrival: a request drawing a shorter latency than the one
+//!   before it waits for it, so requests are handled in submission order (hftbacktest's
+//!   order bus does the same). With `in_order = false` a request arrives at its own time and
+//!   may overtake earlier ones (a cancel overtaking its order is answered `UNKNOWN_ORDER`);
+//!   requests arriving at the same nanosecond keep their submission order.
 //! - At the venue, feed events and our requests are processed in venue-time order. A feed
 //!   event and a request at the same nanosecond: **the feed event first** — an order
 //!   arriving at `T` sees the book as of the last market event with venue time `<= T`.
 //! - Every execution report carries `exchange_ts_ns` = the venue time of the processing that
 //!   produced it (the request's arrival, or the feed event that filled a resting order) and
-//!   `receive_ts_ns` = that **+ `ack_latency_ns`**.
+//!   `receive_ts_ns` = that **+ the response latency** ([`BacktestParams::ack_latency_ns`],
+//!   or the `response` model), raised to the previous report's receive time: reports are
+//!   delivered in the order the venue produced them.
 //! - Inputs are returned in receive-time order; at the same receive time **market data
 //!   first**, then reports; each stream in its processing order.
 //! - [`Market::next_due_ns`](tickrail_engine::runtime::Market::next_due_ns) peeks the feed (one event is kept
 //!   buffered) and returns a lower bound on the next input's receive time: the earliest of
 //!   what is queued for delivery, the next feed event's receive time, the next request's
-//!   arrival `+ ack_latency_ns`, and, when orders of ours rest on the next feed event's
-//!   instrument, that event's venue time `+ ack_latency_ns` (it might fill one).
+//!   arrival `+` the least response latency, and, when orders of ours rest on the next feed
+//!   event's instrument, that event's venue time `+` the least response latency (it might
+//!   fill one).
 //!
 //! Causality: the venue never processes anything later than the last returned input's
-//! receive time `+ entry_latency_ns` before a request submitted at that time could arrive —
+//! receive time `+` the least entry latency of any request type (a model's lower bound: a
+//! constant, a distribution's floor, a profile's least point) before a request submitted at
+//! that time could arrive —
 //! except what precedes the next input to be returned, which no later request can overtake.
 //! Submitting before the last returned input's receive time is refused
 //! ([`BacktestError::InThePast`]). The Runner never asks for the next input before the
@@ -78,9 +89,16 @@
 //!     same level share one execution in their arrival order (their fills from one execution
 //!     never exceed it); each tracks its position among the historical orders only.
 //!
+//!   - (c) **the opposite best reaches it**, only with `[backtest] fill_on_cross = true`
+//!     ([`HistoricalMarket::with_fill_on_cross`]): after a feed event, a buy whose price is
+//!     at or above the data's best ask, or a sell at or below its best bid, fills whatever
+//!     is left at once (one report), as hftbacktest's exchange models fill a resting order
+//!     the best price moves through.
+//!
 //!   A `Trade` whose aggressor is our own side (buyers lifting asks at or below our bid) is
-//!   liquidity on the other side, not a fill of ours; an opposite order that merely *rests*
-//!   at or through our price in the data does not fill us either (conservative).
+//!   liquidity on the other side, not a fill of ours. Without rule (c), an opposite order
+//!   that merely *rests* at or through our price in the data does not fill us either (the
+//!   conservative default).
 //! - **No market impact.** Our fills do not remove liquidity from the simulated book: the
 //!   data does not know about our orders, and the book keeps following it (hftbacktest makes
 //!   the same choice). Consequences: two of our orders can take the same displayed
@@ -129,7 +147,7 @@
 //! ## Not modelled
 //!
 //! Fees (the OMS's business), market impact, hidden or reserve liquidity, auctions, halts,
-//! session end (resting orders stay until canceled), self-trade prevention, latency jitter.
+//! session end (resting orders stay until canceled), self-trade prevention.
 //!
 //! ## Memory
 //!
@@ -137,15 +155,21 @@
 //! construction ([`BacktestParams::book`]). Our orders live in a `Vec` (a slab, one record per
 //! order for the whole run, to tell "too late" from "unknown"), found by client id through a
 //! sorted `Vec` (appended to while ids increase, as the engine's do); resting orders are
-//! listed per instrument. A feed event allocates nothing once these have grown to their
-//! working size.
+//! listed per instrument. The log of resting fills (queue and trade-through fills, with the
+//! queue position at entry and before the fill) grows by one record per such fill (1024
+//! preallocated). A feed event allocates nothing once these have grown to their working
+//! size.
 
+pub mod latency_model;
 mod market;
 pub mod queue;
 
 #[cfg(test)]
+mod latency_tests;
+#[cfg(test)]
 mod tests;
 
+pub use latency_model::{Latencies, LatencyModel};
 pub use market::{HistoricalMarket, OrderStatus};
 pub use queue::{QueueModel, QueuePosition};
 pub use tickrail_engine::pipeline::BookSizing;

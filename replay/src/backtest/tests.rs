@@ -14,13 +14,13 @@ use super::queue::front_share;
 use super::*;
 use tickrail_engine::runtime::Market;
 
-const VENUE: u16 = 1;
+pub(super) const VENUE: u16 = 1;
 
 /// An in-memory feed.
 #[derive(Debug, Default)]
-struct VecFeed {
-    events: VecDeque<Event>,
-    stats: FeedStats,
+pub(super) struct VecFeed {
+    pub(super) events: VecDeque<Event>,
+    pub(super) stats: FeedStats,
 }
 
 impl FeedSource for VecFeed {
@@ -36,9 +36,9 @@ impl FeedSource for VecFeed {
     }
 }
 
-type Sim = HistoricalMarket<VecFeed>;
+pub(super) type Sim = HistoricalMarket<VecFeed>;
 
-fn spec() -> InstrumentSpec {
+pub(super) fn spec() -> InstrumentSpec {
     InstrumentSpec {
         id: InstrumentId::new(0),
         symbol: "TEST".into(),
@@ -49,7 +49,7 @@ fn spec() -> InstrumentSpec {
     }
 }
 
-fn md(t: i64, body: EventBody) -> Event {
+pub(super) fn md(t: i64, body: EventBody) -> Event {
     Event::new(
         EventHeader {
             sequence: 0,
@@ -65,7 +65,7 @@ fn md(t: i64, body: EventBody) -> Event {
     )
 }
 
-fn add(t: i64, order_id: u64, side: Side, px: i64, q: i64) -> Event {
+pub(super) fn add(t: i64, order_id: u64, side: Side, px: i64, q: i64) -> Event {
     md(
         t,
         EventBody::OrderAdd {
@@ -650,6 +650,42 @@ fn a_trade_through_the_price_fills_whatever_is_left() {
 }
 
 #[test]
+fn with_fill_on_cross_the_opposite_best_reaching_a_resting_order_fills_it() {
+    let feed = || {
+        vec![
+            level(10, Side::Buy, 100, 1_000),
+            level(11, Side::Sell, 106, 10),
+            level(30, Side::Sell, 101, 5), // best ask 101: not yet at our bid of 100
+            level(40, Side::Sell, 100, 7), // best ask 100: at our bid
+            level(50, Side::Sell, 100, 0),
+            level(51, Side::Sell, 101, 0),
+            level(52, Side::Sell, 106, 0),
+            level(60, Side::Buy, 106, 2), // best bid 106: at our ask
+        ]
+    };
+    let run = |on: bool| {
+        let mut m = market(feed(), fifo()).with_fill_on_cross(on);
+        m.submit(20, &buy(1, TimeInForce::Day, 100, 20)).unwrap();
+        m.submit(20, &new_order(2, Side::Sell, TimeInForce::Day, 106, 3))
+            .unwrap();
+        let out = drain(&mut m);
+        let f: Vec<_> = out
+            .iter()
+            .filter_map(|e| {
+                rep(e)
+                    .filter(|r| r.0 == ExecKind::Fill)
+                    .map(|r| (e.header.exchange_ts_ns, r.1, r.2, r.3))
+            })
+            .collect();
+        (f, m.stats().trade_through_fills)
+    };
+    // Whole orders, at their own prices, when the best reaches them.
+    assert_eq!(run(true), (vec![(40, 1, 100, 20), (60, 2, 106, 3)], 2));
+    // Off (the default): no trade, no queue, no fill.
+    assert_eq!(run(false), (vec![], 0));
+}
+
+#[test]
 fn latencies_shift_arrival_and_reports_exactly() {
     let params = BacktestParams {
         feed_latency_ns: Some(200),
@@ -1049,4 +1085,152 @@ fn on_l1_data_a_hidden_level_has_an_unknown_queue_until_it_shows() {
     check_quantities(&out);
     assert_eq!(fills(&out), vec![(50, 5, 0)]);
     assert_eq!(m.stats().queue_fills, 1);
+}
+
+/// Every queue model.
+fn every_model() -> [QueueModel; 5] {
+    [
+        QueueModel::Fifo,
+        QueueModel::RiskAverse,
+        QueueModel::Probabilistic { power: 2.0 },
+        QueueModel::LogProbabilistic,
+        QueueModel::LogProbabilistic2,
+    ]
+}
+
+#[test]
+fn partial_fills_follow_the_traded_quantity() {
+    // A bid of 30 at 100; at 20 we buy 50 @ 100 (order 1), then 20 @ 100 (order 2): 30 ahead
+    // of each (each tracks its place among the historical orders). Then trades at 100 of
+    // 20, 25, 10 and 40. No level update in between: every model moves the queue the same.
+    let feed = vec![
+        level(10, Side::Buy, 100, 30),
+        level(11, Side::Sell, 101, 500),
+        trade(30, Aggressor::Sell, 100, 20),
+        trade(40, Aggressor::Sell, 100, 25),
+        trade(50, Aggressor::Sell, 100, 10),
+        trade(60, Aggressor::Sell, 100, 40),
+    ];
+    for model in every_model() {
+        let mut m = market(feed.clone(), BacktestParams::new(VENUE, model));
+        m.submit(20, &buy(1, TimeInForce::Day, 100, 50)).unwrap();
+        m.submit(20, &buy(2, TimeInForce::Day, 100, 20)).unwrap();
+        let out = drain(&mut m);
+        // 20 traded: 10 left ahead, nothing for us.
+        // 25 traded: 15 beyond the queue: order 1 fills 15 (leaves 35); order 2 (also 15
+        //   beyond) gets what is left of the 25: 10 (leaves 10).
+        // 10 traded: order 1 fills 10 (leaves 25); nothing left of it for order 2.
+        // 40 traded: order 1 fills its last 25; order 2 its last 10 of the 15 left.
+        assert_eq!(
+            fills(&out),
+            vec![
+                (40, 15, 35),
+                (40, 10, 10),
+                (50, 10, 25),
+                (60, 25, 0),
+                (60, 10, 0)
+            ],
+            "{model:?}"
+        );
+        // Per trade, our fills never exceed what was traded.
+        let mut per_trade: BTreeMap<i64, i64> = BTreeMap::new();
+        for (t, q, _) in fills(&out) {
+            *per_trade.entry(t).or_default() += q;
+        }
+        for (t, traded) in [(30, 20), (40, 25), (50, 10), (60, 40)] {
+            assert!(
+                per_trade.get(&t).copied().unwrap_or(0) <= traded,
+                "{model:?} at {t}"
+            );
+        }
+        assert_eq!((m.stats().queue_fills, m.stats().maker_qty), (5, 70));
+    }
+}
+
+#[test]
+fn each_resting_fill_records_the_queue_position_at_entry_and_at_the_fill() {
+    use super::queue::{QueueFill, QueueFillStats, RestingFill};
+    // Order 1 joins a bid of 100 at 100 (100 ahead); 200 join behind, 100 cancel, 60 trade,
+    // 50 trade. Order 2 bids 99, a level not shown (0 ahead), and is traded through at 98.
+    let feed = vec![
+        level(10, Side::Buy, 100, 100),
+        level(11, Side::Sell, 101, 500),
+        level(30, Side::Buy, 100, 300),
+        level(40, Side::Buy, 100, 200),
+        trade(50, Aggressor::Sell, 100, 60),
+        level(60, Side::Buy, 100, 140),
+        trade(70, Aggressor::Sell, 100, 50),
+        trade(80, Aggressor::Sell, 98, 7),
+    ];
+    let record = |at_ns, id, qty, kind, entry, before| QueueFill {
+        at_ns,
+        client_order_id: id,
+        instrument: InstrumentId::new(0),
+        side: Side::Buy,
+        price: Price::new(if id == 1 { 100 } else { 99 }),
+        qty,
+        price_scale: 2,
+        qty_scale: 0,
+        kind,
+        entry_ahead: entry,
+        fill_ahead: before,
+    };
+    let through = record(80, 2, 5, RestingFill::Through, Some(0.0), Some(0.0));
+    for (model, first) in [
+        // power 0: the 100 canceled at 40 are half ahead: 50 ahead when 60 trade at 50.
+        (
+            QueueModel::Probabilistic { power: 0.0 },
+            record(50, 1, 10, RestingFill::Queue, Some(100.0), Some(50.0)),
+        ),
+        // risk-averse: 100 − 60 = 40 ahead when 50 trade at 70.
+        (
+            QueueModel::RiskAverse,
+            record(70, 1, 10, RestingFill::Queue, Some(100.0), Some(40.0)),
+        ),
+    ] {
+        let mut m = market(feed.clone(), BacktestParams::new(VENUE, model));
+        m.submit(20, &buy(1, TimeInForce::Day, 100, 10)).unwrap();
+        m.submit(20, &buy(2, TimeInForce::Day, 99, 5)).unwrap();
+        drain(&mut m);
+        assert_eq!(m.queue_fills(), [first, through], "{model:?}");
+        let s = QueueFillStats::of(m.queue_fills());
+        assert_eq!((s.queue_fills, s.through_fills), (1, 1));
+        assert_eq!((s.entry_median, s.entry_p90), (Some(0.0), Some(100.0)));
+    }
+    // Taker fills are not resting fills: an order crossing the ask records nothing.
+    let mut m = market(feed, BacktestParams::new(VENUE, QueueModel::RiskAverse));
+    m.submit(20, &buy(3, TimeInForce::Ioc, 101, 5)).unwrap();
+    drain(&mut m);
+    assert_eq!((m.stats().fills, m.queue_fills().len()), (1, 0));
+}
+
+#[test]
+fn a_position_unknown_at_entry_is_recorded_as_unknown() {
+    use super::queue::RestingFill;
+    let quote = |t, bid_px, bid_qty, ask_px, ask_qty| {
+        md(
+            t,
+            EventBody::Quote {
+                bid_px: Price::new(bid_px),
+                bid_qty: Qty::new(bid_qty),
+                ask_px: Price::new(ask_px),
+                ask_qty: Qty::new(ask_qty),
+            },
+        )
+    };
+    // L1: we bid 99 behind the best; the level shows 30 at 40; 35 trade at 50.
+    let feed = vec![
+        quote(10, 100, 50, 101, 50),
+        quote(40, 99, 30, 100, 20),
+        trade(50, Aggressor::Sell, 99, 35),
+    ];
+    let mut m = market(feed, fifo());
+    m.submit(20, &buy(1, TimeInForce::Day, 99, 5)).unwrap();
+    drain(&mut m);
+    let f = m.queue_fills();
+    assert_eq!(f.len(), 1);
+    assert_eq!(
+        (f[0].kind, f[0].qty, f[0].entry_ahead, f[0].fill_ahead),
+        (RestingFill::Queue, 5, None, Some(30.0))
+    );
 }

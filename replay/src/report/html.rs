@@ -238,13 +238,14 @@ pub fn render_html(r: &Report, title: &str) -> Result<String, HtmlError> {
     h.push_str(
         "<h2>Per instrument</h2>\n<table><tr><th>instrument</th><th>orders</th><th>fills</th>\
          <th>fill ratio</th><th>turnover</th><th>position</th><th>realised</th>\
-         <th>unrealised</th><th>fees</th><th>net</th></tr>\n",
+         <th>unrealised</th><th>fees paid</th><th>rebates</th><th>net fees</th><th>net</th></tr>\n",
     );
     for i in &r.instruments {
         let _ = writeln!(
             h,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.2}</td><td>{:.4}</td>\
-             <td>{:.4}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td></tr>",
+             <td>{:.4}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td>\
+             </tr>",
             escape(&i.symbol),
             i.orders,
             i.fills,
@@ -254,6 +255,8 @@ pub fn render_html(r: &Report, title: &str) -> Result<String, HtmlError> {
             i.position,
             i.realised,
             i.unrealised,
+            i.fees_paid,
+            i.rebates,
             i.fees,
             i.net
         );

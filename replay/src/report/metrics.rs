@@ -76,9 +76,13 @@ pub struct InstrumentReport {
     pub realised: f64,
     /// Unrealised PnL at the last mark, currency.
     pub unrealised: f64,
-    /// Fees paid (negative: rebates earned), currency.
+    /// Fees paid: the fills with a positive fee, currency (`>= 0`).
+    pub fees_paid: f64,
+    /// Rebates earned: the fills with a negative fee, currency (`>= 0`).
+    pub rebates: f64,
+    /// Net fees, `fees_paid − rebates` (negative: rebates exceeded fees), currency.
     pub fees: f64,
-    /// realised + unrealised − fees.
+    /// realised + unrealised − fees (net of rebates).
     pub net: f64,
 }
 
@@ -99,6 +103,12 @@ pub struct Report {
     pub max_drawdown: f64,
     /// Traded notional, currency.
     pub turnover: f64,
+    /// Fees paid over all instruments, currency (`>= 0`).
+    pub fees_paid: f64,
+    /// Rebates earned over all instruments, currency (`>= 0`).
+    pub rebates: f64,
+    /// Net fees, `fees_paid − rebates`, currency.
+    pub fees: f64,
     /// Filled / ordered quantity over all instruments.
     pub fill_ratio: Option<f64>,
     /// New orders sent.
@@ -164,13 +174,16 @@ pub(super) fn build<S: Sink>(
     for (spec, k) in c.instruments.iter().zip(&c.per) {
         let (pu, qu) = units(spec);
         let money = pu * qu;
-        let (position, realised, unrealised, fees) =
-            oms.position(spec.id).map_or((0.0, 0.0, 0.0, 0.0), |p| {
+        let (position, realised, unrealised, fees_paid, rebates, fees) = oms
+            .position(spec.id)
+            .map_or((0.0, 0.0, 0.0, 0.0, 0.0, 0.0), |p| {
                 let pnl = p.pnl();
                 (
                     p.qty as f64 / qu,
                     pnl.realised as f64 / money,
                     pnl.unrealised.unwrap_or(0) as f64 / money,
+                    pnl.fees_paid as f64 / money,
+                    pnl.rebates as f64 / money,
                     pnl.fees as f64 / money,
                 )
             });
@@ -188,6 +201,8 @@ pub(super) fn build<S: Sink>(
             position,
             realised,
             unrealised,
+            fees_paid,
+            rebates,
             fees,
             net: realised + unrealised - fees,
         });
@@ -204,6 +219,9 @@ pub(super) fn build<S: Sink>(
         sortino_annual: sortino.map(|s| s * 252f64.sqrt()),
         max_drawdown: max_dd,
         turnover: instruments.iter().map(|i| i.turnover).sum(),
+        fees_paid: instruments.iter().map(|i| i.fees_paid).sum(),
+        rebates: instruments.iter().map(|i| i.rebates).sum(),
+        fees: instruments.iter().map(|i| i.fees).sum(),
         fill_ratio: (ordered > 0.0).then(|| filled / ordered),
         orders: instruments.iter().map(|i| i.orders).sum(),
         fills: instruments.iter().map(|i| i.fills).sum(),
@@ -256,6 +274,11 @@ impl fmt::Display for Report {
         )?;
         writeln!(
             f,
+            "fees        paid {:.4}, rebates earned {:.4}, net {:.4}",
+            self.fees_paid, self.rebates, self.fees
+        )?;
+        writeln!(
+            f,
             "latency     order→ack p50 {} p99 {} max {} ({}); order→first fill p50 {} p99 {} ({}) [event time]",
             us(self.ack_latency.p50_ns),
             us(self.ack_latency.p99_ns),
@@ -267,7 +290,7 @@ impl fmt::Display for Report {
         )?;
         writeln!(
             f,
-            "{:<10} {:>7} {:>7} {:>7} {:>8} {:>12} {:>12} {:>12} {:>12} {:>12}",
+            "{:<10} {:>7} {:>7} {:>7} {:>8} {:>12} {:>12} {:>12} {:>12} {:>12} {:>12}",
             "instrument",
             "orders",
             "fills",
@@ -276,13 +299,14 @@ impl fmt::Display for Report {
             "position",
             "realised",
             "unrealised",
-            "fees",
+            "fees paid",
+            "rebates",
             "net"
         )?;
         for i in &self.instruments {
             writeln!(
                 f,
-                "{:<10} {:>7} {:>7} {:>7} {:>8} {:>12.4} {:>12.4} {:>12.4} {:>12.4} {:>12.4}",
+                "{:<10} {:>7} {:>7} {:>7} {:>8} {:>12.4} {:>12.4} {:>12.4} {:>12.4} {:>12.4} {:>12.4}",
                 i.symbol,
                 i.orders,
                 i.fills,
@@ -292,7 +316,8 @@ impl fmt::Display for Report {
                 i.position,
                 i.realised,
                 i.unrealised,
-                i.fees,
+                i.fees_paid,
+                i.rebates,
                 i.net
             )?;
         }

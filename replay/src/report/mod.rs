@@ -7,12 +7,16 @@
 //!   journal): it sees every order request and every execution report, so it knows what was
 //!   asked, what filled, at what price and after how long (event time).
 //! - [`Collector::sample`] takes a point of the equity curve from the order stage's OMS
-//!   (realised + unrealised − fees per instrument, at the OMS's marks), called by the
+//!   (realised + unrealised − net fees per instrument, at the OMS's marks), called by the
 //!   backtest every `sample_interval` of event time.
 //!
 //! Definitions (all in the instrument's currency; a portfolio figure is the sum over
 //! instruments, which assumes they share a currency):
-//! - **Net PnL** = realised + unrealised − fees, from the OMS.
+//! - **Net PnL** = realised + unrealised − fees paid + rebates earned, from the OMS.
+//! - **Fees paid** and **rebates earned** are kept apart: a fill whose fee is positive adds
+//!   to the first, one whose fee is negative (a maker rebate) to the second; the net fees are
+//!   their difference. The OMS computes each fill's fee exactly (per unit of quantity, or in
+//!   basis points of notional rounded half away from zero to the raw money unit).
 //! - **Sharpe**, **Sortino**: of the PnL changes between consecutive samples,
 //!   `mean / stdev` (Sortino: `mean / downside deviation`, the root mean square of the
 //!   negative changes), scaled to one day of event time by `sqrt(samples per day)` and to a

@@ -10,7 +10,9 @@ use crate::{Recorder, Runner};
 
 const STEP_NS: i64 = 100_000_000;
 
-fn run() -> (Report, Recorder, f64) {
+/// The report of a default-config run, its record, the OMS's net PnL and, per instrument,
+/// the OMS's (fees paid, rebates, net fees), all in currency.
+fn run() -> (Report, Recorder, f64, Vec<(f64, f64, f64)>) {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/default.toml");
     let cfg = EngineConfig::load(path).unwrap();
     let market = SyntheticMarket::new(SyntheticConfig::from_engine(&cfg)).unwrap();
@@ -43,14 +45,24 @@ fn run() -> (Report, Recorder, f64) {
                 .map_or(0.0, |p| p.pnl().net() as f64 / (pu * qu))
         })
         .sum();
+    let fees = cfg
+        .instruments
+        .iter()
+        .map(|s| {
+            let (pu, qu) = units(s);
+            let p = oms.position(s.id).unwrap();
+            let money = |v: i128| v as f64 / (pu * qu);
+            (money(p.fees_paid()), money(p.rebates), money(p.fees))
+        })
+        .collect();
     let report = sink.finish(oms, 1.0, STEP_NS);
     let rec = std::mem::take(sink.inner_mut());
-    (report, rec, net)
+    (report, rec, net, fees)
 }
 
 #[test]
 fn the_report_agrees_with_the_stream_and_the_oms() {
-    let (r, rec, net) = run();
+    let (r, rec, net, oms) = run();
     println!("{r}");
     let fills = rec
         .inputs
@@ -94,11 +106,34 @@ fn the_report_agrees_with_the_stream_and_the_oms() {
     // Turnover: Σ |price × qty| over the fills kept.
     let turnover: f64 = r.fill_points.iter().map(|f| (f.price * f.qty).abs()).sum();
     assert!((turnover - r.turnover).abs() < 1e-6 * turnover.max(1.0));
+    // Fees paid and rebates earned, apart, as the OMS has them; net fees their difference.
+    for (i, (paid, rebates, fees)) in r.instruments.iter().zip(&oms) {
+        assert!(i.fees_paid >= 0.0 && i.rebates >= 0.0, "{i:?}");
+        assert!((i.fees_paid - paid).abs() < 1e-9, "{i:?}");
+        assert!((i.rebates - rebates).abs() < 1e-9, "{i:?}");
+        assert!((i.fees - fees).abs() < 1e-9, "{i:?}");
+        assert!((i.fees_paid - i.rebates - i.fees).abs() < 1e-9, "{i:?}");
+    }
+    let sum = |f: fn(&InstrumentReport) -> f64| r.instruments.iter().map(f).sum::<f64>();
+    assert!((r.fees_paid - sum(|i| i.fees_paid)).abs() < 1e-9);
+    assert!((r.rebates - sum(|i| i.rebates)).abs() < 1e-9);
+    assert!((r.fees - (r.fees_paid - r.rebates)).abs() < 1e-9);
+    let summary = r.to_string();
+    assert!(
+        summary.contains(&format!(
+            "fees        paid {:.4}, rebates earned {:.4}, net {:.4}",
+            r.fees_paid, r.rebates, r.fees
+        )),
+        "{summary}"
+    );
+    assert!(!summary.contains("InstrumentReport") && !summary.contains("Some("));
     // JSON and HTML.
     let json = serde_json::to_string(&r).unwrap();
+    assert!(json.contains("\"fees_paid\"") && json.contains("\"rebates\""));
     assert!(json.contains("\"sharpe_daily\""));
     let html = html::render_html(&r, "test <run>").unwrap();
     assert!(html.contains("<title>test &lt;run&gt;</title>"));
+    assert!(html.contains("<th>fees paid</th><th>rebates</th><th>net fees</th>"));
     assert_eq!(html.matches("<svg").count(), 3 + r.instruments.len());
 }
 

@@ -7,14 +7,24 @@ use tickrail_engine::{Aggressor, EventBody, ExecKind, Liquidity, Price, Side};
 use tickrail_gateways::feed::FeedSource;
 
 use super::{Family, FillKind, HistoricalMarket, Target};
-use crate::backtest::queue::QueueModel;
+use crate::backtest::queue::{QueueFill, RestingFill};
+
+impl<F> HistoricalMarket<F> {
+    /// Every fill of a resting order of ours so far (from the queue or traded through), in
+    /// the order the venue made them, with the order's estimated queue position when it
+    /// started resting and just before the fill. Grows by one record per such fill.
+    pub fn queue_fills(&self) -> &[QueueFill] {
+        &self.queue_fills
+    }
+}
 
 impl<F: FeedSource> HistoricalMarket<F> {
     /// Applies the feed event read ahead (the last in `market_data`, just taken off
     /// `peeked`), of a simulated instrument, at venue time `at_ns`: the book, then its effect
     /// on our resting orders.
     pub(super) fn on_market(&mut self, li: u32, at_ns: i64) {
-        let fifo = matches!(self.params.queue, QueueModel::Fifo);
+        let fifo = self.params.queue.is_exact_fifo();
+        let on_cross = self.fill_on_cross;
         let Self {
             listings,
             orders,
@@ -63,6 +73,8 @@ impl<F: FeedSource> HistoricalMarket<F> {
                 continue;
             };
             let (side, px) = (o.side, o.price.raw());
+            // The position before this event, for the record of a fill it gives.
+            let before = o.queue.ahead();
             let mut through = false;
             let mut reach = 0i64;
             match event.body {
@@ -120,6 +132,13 @@ impl<F: FeedSource> HistoricalMarket<F> {
                     o.queue.level(displayed);
                 }
             }
+            // Rule (c): the opposite best reached the order's price.
+            if on_cross && applied && !through {
+                through = listing
+                    .book
+                    .depth(side.opposite(), 0)
+                    .is_some_and(|best| !better(side.opposite(), px, best.px));
+            }
             let leaves = o.leaves();
             let (fill, kind) = if through {
                 (leaves, FillKind::Through)
@@ -129,6 +148,7 @@ impl<F: FeedSource> HistoricalMarket<F> {
                 (f, FillKind::Queue)
             };
             if fill > 0 {
+                o.queue.filled_from(before);
                 fills.push((slot, fill, kind));
             }
         }
@@ -166,6 +186,24 @@ impl<F: FeedSource> HistoricalMarket<F> {
             FillKind::Queue | FillKind::Through => Liquidity::Maker,
         };
         let body = o.report_as(exec, liquidity, price, fill, leaves);
+        let resting = match kind {
+            FillKind::Taker => None,
+            FillKind::Queue => Some(RestingFill::Queue),
+            FillKind::Through => Some(RestingFill::Through),
+        };
+        let record = resting.map(|kind| QueueFill {
+            at_ns,
+            client_order_id: o.client_order_id,
+            instrument: ctx.instrument,
+            side: o.side,
+            price,
+            qty: fill,
+            price_scale: ctx.price_scale,
+            qty_scale: ctx.qty_scale,
+            kind,
+            entry_ahead: o.queue.entry_ahead(),
+            fill_ahead: o.queue.fill_ahead(),
+        });
         let stop = leaves == 0 && o.live;
         if leaves == 0 {
             o.live = false;
@@ -183,6 +221,9 @@ impl<F: FeedSource> HistoricalMarket<F> {
                 s.maker_qty = s.maker_qty.saturating_add(add);
                 s.trade_through_fills += 1;
             }
+        }
+        if let Some(record) = record {
+            self.queue_fills.push(record);
         }
         if stop {
             self.unlist(listing, slot);

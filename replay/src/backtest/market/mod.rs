@@ -15,7 +15,8 @@ use tickrail_engine::{
 };
 use tickrail_gateways::feed::{FeedSource, FeedStats};
 
-use super::queue::QueuePosition;
+use super::latency_model::Latencies;
+use super::queue::{QueueFill, QueuePosition};
 use super::{BacktestError, BacktestParams, BacktestStats};
 use tickrail_engine::runtime::Market;
 
@@ -207,6 +208,10 @@ pub struct HistoricalMarket<F> {
     /// Requests waiting for their arrival, in arrival order.
     requests: VecDeque<Pending>,
     last_arrival_ns: i64,
+    /// Entry latencies per request type and the response latency.
+    latency: Latencies,
+    /// Receive time of the last report queued (reports are delivered in venue order).
+    last_report_receive_ns: i64,
     /// Receive time of the last input returned.
     clock_ns: i64,
     /// Every order of ours.
@@ -217,6 +222,11 @@ pub struct HistoricalMarket<F> {
     next_report_sequence: u64,
     /// Scratch: fills found while applying one feed event.
     fills: Vec<(u32, i64, FillKind)>,
+    /// Every fill of a resting order, with its queue position ([`Self::queue_fills`]).
+    queue_fills: Vec<QueueFill>,
+    /// Whether a resting order fills, whole, when the opposite best price reaches it
+    /// ([`Self::with_fill_on_cross`]).
+    fill_on_cross: bool,
     /// Scratch: levels taken by one arriving order.
     taken: Vec<(i64, i64)>,
     stats: BacktestStats,
@@ -307,15 +317,45 @@ impl<F: FeedSource> HistoricalMarket<F> {
             reports: VecDeque::with_capacity(256),
             requests: VecDeque::with_capacity(256),
             last_arrival_ns: i64::MIN,
+            latency: Latencies::constant(params.entry_latency_ns, params.ack_latency_ns),
+            last_report_receive_ns: i64::MIN,
             clock_ns: i64::MIN,
             orders: Vec::with_capacity(1024),
             ids: Vec::with_capacity(2048),
             next_venue_order_id: 0,
             next_report_sequence: 0,
             fills: Vec::with_capacity(64),
+            queue_fills: Vec::with_capacity(1024),
+            fill_on_cross: false,
             taken: Vec::with_capacity(64),
             stats: BacktestStats::default(),
         })
+    }
+
+    /// This market with `latency`'s models instead of the constant
+    /// [`BacktestParams::entry_latency_ns`] and [`BacktestParams::ack_latency_ns`]
+    /// (before any input is read). Fails on a model that can give a negative latency.
+    pub fn with_latency(mut self, latency: Latencies) -> Result<Self, BacktestError> {
+        if let Some((field, value_ns)) = latency.negative() {
+            return Err(BacktestError::NegativeLatency { field, value_ns });
+        }
+        self.latency = latency;
+        Ok(self)
+    }
+
+    /// This market with rule (c) of the [module docs](crate::backtest) on or off: a resting
+    /// order fills completely, at its price, once the data's opposite best price reaches it
+    /// (a buy when the best ask falls to or below it, a sell when the best bid rises to or
+    /// above it), as hftbacktest's exchange models do. Off (the default), only trades and
+    /// the queue fill a resting order.
+    pub fn with_fill_on_cross(mut self, on: bool) -> Self {
+        self.fill_on_cross = on;
+        self
+    }
+
+    /// The latency models.
+    pub fn latency(&self) -> &Latencies {
+        &self.latency
     }
 
     /// The parameters.
@@ -428,9 +468,9 @@ impl<F: FeedSource> Market for HistoricalMarket<F> {
 
     /// A lower bound on the next input's receive time; see the module docs. Processes at
     /// the venue what no request can overtake any more (up to the last returned receive time
-    /// `+ entry_latency_ns`).
+    /// `+` the least entry latency of any request type).
     fn next_due_ns(&mut self) -> Option<i64> {
-        let horizon = self.clock_ns.saturating_add(self.params.entry_latency_ns);
+        let horizon = self.clock_ns.saturating_add(self.latency.min_entry_ns());
         loop {
             self.fill_peek();
             match self.next_venue_item() {
@@ -438,7 +478,7 @@ impl<F: FeedSource> Market for HistoricalMarket<F> {
                 _ => break,
             }
         }
-        let ack = self.params.ack_latency_ns;
+        let ack = self.latency.response.min_ns();
         let mut due = self.next_delivery().map(|(t, _)| t);
         let mut lower = |t: i64| due = Some(due.map_or(t, |d| d.min(t)));
         if let Some(p) = &self.peeked {
@@ -459,8 +499,8 @@ impl<F: FeedSource> Market for HistoricalMarket<F> {
         due
     }
 
-    /// Sends an order request submitted at `now_ns`; it reaches the venue at
-    /// `now_ns + entry_latency_ns`. Refused (nothing sent) for a kind that is not an order
+    /// Sends an order request submitted at `now_ns`; it reaches the venue at `now_ns` + its
+    /// type's entry latency (in order: no earlier than the request before it). Refused (nothing sent) for a kind that is not an order
     /// request, an `OrderNew` for another venue, or a time before the last returned input's
     /// receive time.
     fn submit(&mut self, now_ns: i64, request: &Event) -> Result<(), BacktestError> {
@@ -482,14 +522,20 @@ impl<F: FeedSource> Market for HistoricalMarket<F> {
                 market_ns: self.clock_ns,
             });
         }
-        let at_ns = now_ns
-            .saturating_add(self.params.entry_latency_ns)
-            .max(self.last_arrival_ns);
-        self.last_arrival_ns = at_ns;
-        self.requests.push_back(Pending {
-            at_ns,
+        let drawn = now_ns.saturating_add(self.latency.entry_ns(now_ns, &request.body));
+        let pending = Pending {
+            at_ns: drawn,
             request: *request,
-        });
+        };
+        if self.latency.in_order {
+            let at_ns = drawn.max(self.last_arrival_ns);
+            self.last_arrival_ns = at_ns;
+            self.requests.push_back(Pending { at_ns, ..pending });
+        } else {
+            // Overtaking allowed: in arrival order, after requests arriving at the same time.
+            let k = self.requests.partition_point(|p| p.at_ns <= drawn);
+            self.requests.insert(k, pending);
+        }
         self.stats.requests += 1;
         Ok(())
     }

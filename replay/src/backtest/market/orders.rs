@@ -35,7 +35,8 @@ impl<F: FeedSource> HistoricalMarket<F> {
         }
     }
 
-    /// Queues a report for delivery at `ctx.at_ns + ack_latency_ns`.
+    /// Queues a report for delivery at `ctx.at_ns` + the response latency (no earlier than
+    /// the report before it).
     pub(super) fn emit(&mut self, ctx: Ctx, body: EventBody) {
         if let EventBody::ExecReport { exec, .. } = body {
             let s = &mut self.stats;
@@ -52,12 +53,18 @@ impl<F: FeedSource> HistoricalMarket<F> {
         }
         self.next_report_sequence += 1;
         let sequence = self.next_report_sequence;
+        // The response latency, never delivering a report before an earlier one.
+        let receive_ns = ctx
+            .at_ns
+            .saturating_add(self.latency.response.latency_ns(ctx.at_ns))
+            .max(self.last_report_receive_ns);
+        self.last_report_receive_ns = receive_ns;
         self.reports.push_back(Event::new(
             EventHeader {
                 sequence,
                 cause_sequence: sequence,
                 exchange_ts_ns: ctx.at_ns,
-                receive_ts_ns: ctx.at_ns.saturating_add(self.params.ack_latency_ns),
+                receive_ts_ns: receive_ns,
                 instrument: ctx.instrument,
                 price_scale: ctx.price_scale,
                 qty_scale: ctx.qty_scale,
