@@ -445,13 +445,17 @@ pub(crate) fn drive<F: FeedSource, S: Checked>(
         opts.sample_interval_ns,
     );
     let market = runner.market();
+    let queue = QueueFillStats::of(market.queue_fills());
     let outcome = Outcome {
-        report,
+        report: Report {
+            queue: Some(queue),
+            ..report
+        },
         summary: runner.summary().clone(),
         feed: market.feed_stats().clone(),
         market: market.stats().to_string(),
         queue_fills: market.queue_fills().to_vec(),
-        queue: QueueFillStats::of(market.queue_fills()),
+        queue,
         journaled: [0, 0],
     };
     Ok((outcome, sink.into_inner()))

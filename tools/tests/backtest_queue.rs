@@ -71,6 +71,21 @@ fn every_queue_model_is_recorded_and_replays_exactly() {
         assert_eq!(cols.len(), 9, "{row}");
         assert!(cols[6] == "queue" || cols[6] == "through", "{row}");
     }
+    // The report counts the same fills, by kind, and the page shows them.
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(cwd.join("default/report.json")).unwrap()).unwrap();
+    let kind = |k: &str| {
+        rows.iter()
+            .filter(|r| r.split(',').nth(6) == Some(k))
+            .count() as u64
+    };
+    assert_eq!(json["queue"]["queue_fills"].as_u64(), Some(kind("queue")));
+    assert_eq!(
+        json["queue"]["through_fills"].as_u64(),
+        Some(kind("through"))
+    );
+    let html = std::fs::read_to_string(cwd.join("default/report.html")).unwrap();
+    assert!(html.contains("<h2>Resting fills and queue positions</h2>"));
     for (queue, recorded) in [
         ("fifo", "fifo"),
         ("risk_averse", "risk_averse"),

@@ -527,7 +527,7 @@ fn trim_places(x: f64, places: usize) -> String {
 /// were traded through, and the position at entry and just before the fill (in each
 /// instrument's units, not raw; median and 90th percentile by nearest rank over the fills
 /// whose position was known).
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
 pub struct QueueFillStats {
     /// Fills from the queue.
     pub queue_fills: u64,

@@ -220,7 +220,10 @@ pub fn render_html(r: &Report, title: &str) -> Result<String, HtmlError> {
         )?,
         line_chart("position", "units", &positions)?,
     ];
-    for i in 0..r.instruments.len().min(6) {
+    // A fills chart per instrument that has fills (no empty axes), the first six.
+    let filled =
+        (0..r.instruments.len()).filter(|&i| r.fill_points.iter().any(|f| f.instrument == i));
+    for i in filled.take(6) {
         charts.push(fills_chart(r, i)?);
     }
 
@@ -261,7 +264,27 @@ pub fn render_html(r: &Report, title: &str) -> Result<String, HtmlError> {
             i.net
         );
     }
-    h.push_str("</table>\n<h2>Charts</h2>\n");
+    h.push_str("</table>\n");
+    if let Some(q) = &r.queue {
+        let v = |x: Option<f64>| x.map_or_else(|| "–".to_owned(), |x| format!("{x}"));
+        let _ = write!(
+            h,
+            "<h2>Resting fills and queue positions</h2>\n<table><tr><th>fills from the queue</th>\
+             <th>traded through</th><th>position at entry unknown</th><th>ahead at entry, median</th>\
+             <th>p90</th><th>ahead before the fill, median</th><th>p90</th></tr>\n\
+             <tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n\
+             </table>\n<p>Quantities in instrument units; one row per fill in \
+             <code>queue_fills.csv</code>.</p>\n",
+            q.queue_fills,
+            q.through_fills,
+            q.entry_unknown,
+            v(q.entry_median),
+            v(q.entry_p90),
+            v(q.fill_median),
+            v(q.fill_p90),
+        );
+    }
+    h.push_str("<h2>Charts</h2>\n");
     for svg in charts {
         h.push_str("<div>");
         h.push_str(&svg);

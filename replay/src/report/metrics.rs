@@ -6,6 +6,7 @@ use std::fmt;
 use tickrail_engine::oms::Oms;
 
 use super::{units, Collector, FillPoint, Sample};
+use crate::backtest::queue::QueueFillStats;
 use crate::Sink;
 
 /// Per-instrument counts the collector keeps.
@@ -131,6 +132,10 @@ pub struct Report {
     pub samples: Vec<Sample>,
     /// Our fills (up to [`super::MAX_FILL_POINTS`]).
     pub fill_points: Vec<FillPoint>,
+    /// A backtest's resting fills: from the queue or traded through, and their queue
+    /// positions (`None` where there is no simulated venue: a replay).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue: Option<QueueFillStats>,
 }
 
 /// Mean and standard deviation of the changes, and the downside deviation.
@@ -233,6 +238,7 @@ pub(super) fn build<S: Sink>(
         sample_interval_ns,
         samples: c.samples.clone(),
         fill_points: c.fills.clone(),
+        queue: None,
     }
 }
 

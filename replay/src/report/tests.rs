@@ -134,7 +134,20 @@ fn the_report_agrees_with_the_stream_and_the_oms() {
     let html = html::render_html(&r, "test <run>").unwrap();
     assert!(html.contains("<title>test &lt;run&gt;</title>"));
     assert!(html.contains("<th>fees paid</th><th>rebates</th><th>net fees</th>"));
-    assert_eq!(html.matches("<svg").count(), 3 + r.instruments.len());
+    let with_fills = (0..r.instruments.len())
+        .filter(|&i| r.fill_points.iter().any(|f| f.instrument == i))
+        .count();
+    assert!(with_fills > 0);
+    assert_eq!(html.matches("<svg").count(), 3 + with_fills);
+    // An instrument without fills gets no empty fills chart; a replay has no queue table.
+    let mut bare = r.clone();
+    bare.fill_points.retain(|f| f.instrument != 0);
+    let html = html::render_html(&bare, "t").unwrap();
+    assert_eq!(html.matches("<svg").count(), 2 + with_fills);
+    let first = format!("{}: fills over the mark price", r.instruments[0].symbol);
+    assert!(!html.contains(&first));
+    assert!(!html.contains("queue positions"));
+    assert!(!serde_json::to_string(&bare).unwrap().contains("\"queue\""));
 }
 
 #[test]
