@@ -177,8 +177,6 @@ pub struct Outcome {
     /// Every fill of a resting order of ours, with its queue position at entry and just
     /// before the fill (written to `queue_fills.csv` by [`run_backtest`]).
     pub queue_fills: Vec<QueueFill>,
-    /// Their statistics: fills from the queue and traded through, positions.
-    pub queue: QueueFillStats,
     /// Records journaled: `[inputs, outputs]`.
     pub journaled: [u64; 2],
 }
@@ -455,7 +453,6 @@ pub(crate) fn drive<F: FeedSource, S: Checked>(
         feed: market.feed_stats().clone(),
         market: market.stats().to_string(),
         queue_fills: market.queue_fills().to_vec(),
-        queue,
         journaled: [0, 0],
     };
     Ok((outcome, sink.into_inner()))

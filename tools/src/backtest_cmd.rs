@@ -186,7 +186,9 @@ fn print_outcome(o: &Outcome) -> Result<()> {
         o.summary.inputs as f64 / o.report.wall_s.max(1e-9) / 1e6
     );
     outln!("venue       {}", o.market);
-    outln!("queue       {}", o.queue);
+    if let Some(queue) = &o.report.queue {
+        outln!("queue       {queue}");
+    }
     outln!("{}", o.report);
     Ok(())
 }

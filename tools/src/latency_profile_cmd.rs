@@ -294,6 +294,22 @@ mod tests {
     use super::*;
     use tickrail_engine::{EventHeader, InstrumentId, Liquidity, Price, Qty, Side, TimeInForce};
 
+    /// An order request sent at `t` (its receive time).
+    fn new(t: i64, id: u64) -> Event {
+        ev(
+            0,
+            t,
+            EventBody::OrderNew {
+                side: Side::Buy,
+                tif: TimeInForce::Day,
+                venue: 1,
+                client_order_id: id,
+                price: Price::new(100),
+                qty: Qty::new(1),
+            },
+        )
+    }
+
     fn ev(exchange: i64, receive: i64, body: EventBody) -> Event {
         Event::new(
             EventHeader {
@@ -332,20 +348,6 @@ mod tests {
     #[test]
     fn each_request_is_paired_with_its_answer() {
         let day = NS_PER_DAY;
-        let new = |t: i64, id: u64| {
-            ev(
-                0,
-                t,
-                EventBody::OrderNew {
-                    side: Side::Buy,
-                    tif: TimeInForce::Day,
-                    venue: 1,
-                    client_order_id: id,
-                    price: Price::new(100),
-                    qty: Qty::new(1),
-                },
-            )
-        };
         let requests = vec![
             new(day + 1_000, 1),
             ev(
@@ -402,20 +404,6 @@ mod tests {
 
     #[test]
     fn samples_at_the_same_time_of_day_are_averaged() {
-        let new = |t: i64, id: u64| {
-            ev(
-                0,
-                t,
-                EventBody::OrderNew {
-                    side: Side::Buy,
-                    tif: TimeInForce::Day,
-                    venue: 1,
-                    client_order_id: id,
-                    price: Price::new(100),
-                    qty: Qty::new(1),
-                },
-            )
-        };
         // Two days, the same time of day: latencies 100 and 201 -> 150.
         let requests = vec![new(500, 1), new(NS_PER_DAY + 500, 2)];
         let reports = vec![

@@ -10,13 +10,12 @@ use proptest::prelude::*;
 use tickrail_engine::config::{LatencyKind, LatencyModelSpec, LatencySpec, ProfileSeries};
 use tickrail_engine::runtime::Market;
 use tickrail_engine::{Aggressor, Event, EventBody, ExecKind, Price, Qty, Side, TimeInForce};
-use tickrail_gateways::feed::FeedStats;
 use tickrail_gateways::venue::reject;
 
 use super::latency_model::{Latencies, LatencyModel};
 use super::{BacktestParams, HistoricalMarket, QueueModel};
 
-use super::tests::{add, md, spec, Sim, VecFeed, VENUE};
+use super::tests::{self, add, amend, cancel, fifo, md, new_order, spec, Sim, VecFeed, VENUE};
 
 fn trade(t: i64, px: i64, q: i64) -> Event {
     md(
@@ -30,52 +29,12 @@ fn trade(t: i64, px: i64, q: i64) -> Event {
     )
 }
 
-fn request(body: EventBody) -> Event {
-    let mut e = md(0, body);
-    e.header.source = 0;
-    e
-}
-
 fn buy(id: u64, px: i64, q: i64) -> Event {
-    request(EventBody::OrderNew {
-        side: Side::Buy,
-        tif: TimeInForce::Day,
-        venue: VENUE,
-        client_order_id: id,
-        price: Price::new(px),
-        qty: Qty::new(q),
-    })
-}
-
-fn cancel(id: u64, orig: u64) -> Event {
-    request(EventBody::OrderCancel {
-        client_order_id: id,
-        orig_client_order_id: orig,
-    })
-}
-
-fn amend(id: u64, orig: u64, px: i64, q: i64) -> Event {
-    request(EventBody::OrderAmend {
-        client_order_id: id,
-        orig_client_order_id: orig,
-        price: Price::new(px),
-        qty: Qty::new(q),
-    })
+    new_order(id, Side::Buy, TimeInForce::Day, px, q)
 }
 
 fn market(events: Vec<Event>, latency: Latencies) -> Sim {
-    let feed = VecFeed {
-        events: events.into(),
-        stats: FeedStats::default(),
-    };
-    HistoricalMarket::new(
-        feed,
-        BacktestParams::new(VENUE, QueueModel::Fifo),
-        &[spec()],
-    )
-    .unwrap()
-    .with_latency(latency)
-    .unwrap()
+    tests::market(events, fifo()).with_latency(latency).unwrap()
 }
 
 /// Drives `m` like the Runner: `next_due_ns` before each input, which must be a lower bound

@@ -133,13 +133,13 @@ fn trade(t: i64, aggressor: Aggressor, px: i64, q: i64) -> Event {
     )
 }
 
-fn request(body: EventBody) -> Event {
+pub(super) fn request(body: EventBody) -> Event {
     let mut e = md(0, body);
     e.header.source = 0;
     e
 }
 
-fn new_order(id: u64, side: Side, tif: TimeInForce, px: i64, q: i64) -> Event {
+pub(super) fn new_order(id: u64, side: Side, tif: TimeInForce, px: i64, q: i64) -> Event {
     request(EventBody::OrderNew {
         side,
         tif,
@@ -154,14 +154,14 @@ fn buy(id: u64, tif: TimeInForce, px: i64, q: i64) -> Event {
     new_order(id, Side::Buy, tif, px, q)
 }
 
-fn cancel(id: u64, orig: u64) -> Event {
+pub(super) fn cancel(id: u64, orig: u64) -> Event {
     request(EventBody::OrderCancel {
         client_order_id: id,
         orig_client_order_id: orig,
     })
 }
 
-fn amend(id: u64, orig: u64, px: i64, q: i64) -> Event {
+pub(super) fn amend(id: u64, orig: u64, px: i64, q: i64) -> Event {
     request(EventBody::OrderAmend {
         client_order_id: id,
         orig_client_order_id: orig,
@@ -170,7 +170,7 @@ fn amend(id: u64, orig: u64, px: i64, q: i64) -> Event {
     })
 }
 
-fn market(events: Vec<Event>, params: BacktestParams) -> Sim {
+pub(super) fn market(events: Vec<Event>, params: BacktestParams) -> Sim {
     let feed = VecFeed {
         events: events.into(),
         stats: FeedStats::default(),
@@ -178,7 +178,7 @@ fn market(events: Vec<Event>, params: BacktestParams) -> Sim {
     HistoricalMarket::new(feed, params, &[spec()]).unwrap()
 }
 
-fn fifo() -> BacktestParams {
+pub(super) fn fifo() -> BacktestParams {
     BacktestParams::new(VENUE, QueueModel::Fifo)
 }
 
